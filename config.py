@@ -1,0 +1,106 @@
+"""Every setting of the service, parsed from the environment once, with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below
+
+# Every variable this service reads; a GRID_* variable not listed here is probably a typo.
+KNOWN_GRID_VARIABLES = {
+    "GRID_DATA_DIR",
+    "GRID_ASSIGN_TOLERANCE_M",
+    "GRID_TOKEN_HOURS",
+    "GRID_DEVICE_TOKEN_DAYS",
+    "GRID_MAX_BATCH_POINTS",
+    "GRID_MAX_CONTENT_MB",
+    "GRID_ENV",
+}
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env_float(name, default))
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'gridops.sqlite3'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the operator gave."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings for a running server; read when the class body executes (import of config)."""
+
+    ENV = os.environ.get("GRID_ENV", "development")
+    DATA_DIR = Path(os.environ.get("GRID_DATA_DIR", BASE_DIR / "data"))
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL") or default_database_url(DATA_DIR)
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Points this close (metres) to a basic grid but inside none are assigned to the nearest
+    # one and flagged; farther ones go to manual triage. Digitising gaps are usually < 20 m.
+    ASSIGN_TOLERANCE_M = _env_float("GRID_ASSIGN_TOLERANCE_M", 50.0)
+    MAX_BATCH_POINTS = _env_int("GRID_MAX_BATCH_POINTS", 10_000)
+    MAX_CONTENT_LENGTH = _env_int("GRID_MAX_CONTENT_MB", 32) * 1024 * 1024
+
+    TOKEN_LIFETIME = timedelta(hours=_env_float("GRID_TOKEN_HOURS", 12))
+    DEVICE_TOKEN_LIFETIME = timedelta(days=_env_float("GRID_DEVICE_TOKEN_DAYS", 30))
+    # argon2id cost; tests lower it because a real hash takes ~50 ms by design.
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_KIB = 64 * 1024
+
+    API_TITLE = "Grid management API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse unsafe production settings; warn about unknown GRID_* variables."""
+        if cls.ENV == "production" and cls.SECRET_KEY == DEFAULT_SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set in production (GRID_ENV=production)")
+        unknown = sorted(
+            name for name in os.environ if name.startswith("GRID_") and name not in KNOWN_GRID_VARIABLES
+        )
+        if unknown:
+            warnings.warn(f"unknown GRID_* settings ignored: {', '.join(unknown)}", stacklevel=2)
+
+
+class TestConfig(Config):
+    """Settings for the test suite: the database comes from the fixture, hashing is cheap."""
+
+    TESTING = True
+    ENV = "test"
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 8

@@ -1,0 +1,1 @@
+"""Pure geometry for grid management: CRS, metres, validation, GeoJSON, assignment, audit."""

@@ -1,0 +1,1 @@
+"""Alembic migrations (Flask-Migrate); run from zero on SQLite and PostGIS alike."""

@@ -1,0 +1,61 @@
+"""Alembic environment: the app's engine and metadata, batch mode for SQLite."""
+
+import logging
+from logging.config import fileConfig
+
+import geoalchemy2  # noqa: F401 - teaches reflection the PostGIS 'geometry' type
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name:
+    fileConfig(config.config_file_name)
+logger = logging.getLogger("alembic.env")
+
+# Objects that exist only on PostGIS and are created by hand in the migrations.
+POSTGIS_ONLY_INDEXES = {"ix_grids_boundary_gist", "ix_units_boundary_gist"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    if type_ == "index" and name in POSTGIS_ONLY_INDEXES:
+        return False
+    if type_ == "table" and reflected and name == "spatial_ref_sys":
+        return False
+    return True
+
+
+def render_item(type_, obj, autogen_context):
+    """Custom column types render their own import path (see server.core.db)."""
+    if type_ == "type" and hasattr(obj, "alembic_render_type"):
+        autogen_context.imports.add("import server.core.db")
+        return obj.alembic_render_type()
+    return False
+
+
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    from server.core.db import GeometryType
+
+    if isinstance(metadata_column.type, GeometryType):
+        return False  # PostGIS reflects 'geometry', SQLite a BLOB: both are what we declared
+    return None
+
+
+def run_migrations_online():
+    engine = current_app.extensions["migrate"].db.engine
+    metadata = current_app.extensions["migrate"].db.metadata
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            include_object=include_object,
+            render_item=render_item,
+            compare_type=compare_type,
+            **current_app.extensions["migrate"].configure_args,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported: run against a database")
+run_migrations_online()

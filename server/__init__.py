@@ -1,0 +1,1 @@
+"""The grid-management backend: domain packages and their HTTP face."""

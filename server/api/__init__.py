@@ -1,0 +1,15 @@
+"""The HTTP face: blueprints, schemas and the request context; the only Flask-aware layer."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+
+def register_blueprints(api: Api) -> None:
+    from server.api.assign.routes import blp as assign_blp
+    from server.api.auth.routes import blp as auth_blp
+    from server.api.grids.routes import blp as grids_blp
+    from server.api.org.routes import blp as org_blp
+
+    for blp in (auth_blp, org_blp, grids_blp, assign_blp):
+        api.register_blueprint(blp, url_prefix=f"/api/v1/{blp.url_prefix}")

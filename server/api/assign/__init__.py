@@ -1,0 +1,1 @@
+"""Point-to-grid assignment endpoints."""

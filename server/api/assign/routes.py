@@ -1,0 +1,110 @@
+"""Which grids hold a point: one point, or a batch of up to GRID_MAX_BATCH_POINTS."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from geo.crs import CRS, in_china, to_wgs84
+from server.api import context as ctx
+from server.api.schemas import StrictSchema
+from server.core.errors import Invalid
+from server.grids.assignment import assign_in_database, assign_with_index
+from server.grids.explain import assignment_as_dict
+
+blp = Blueprint("assign", __name__, url_prefix="assign", description="Point-to-grid assignment")
+
+VIA = ("index", "database")
+
+
+class PointSchema(StrictSchema):
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+
+
+class AssignPointSchema(PointSchema):
+    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84,
+                      metadata={"description": "Coordinate system of lon/lat (GCJ-02 for AMap/Tencent, BD-09 for Baidu)"})
+
+
+class AssignBatchSchema(StrictSchema):
+    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
+    points = fields.List(fields.Nested(PointSchema), required=True,
+                         validate=validate.Length(min=1))
+
+
+class AssignQuerySchema(StrictSchema):
+    via = fields.String(load_default="index", validate=validate.OneOf(VIA),
+                        metadata={"description": "index (in-memory STRtree, default) or database (PostGIS SQL); both give the same answer"})
+
+
+class GridRefSchema(ma.Schema):
+    id = fields.String()
+    code = fields.String()
+
+
+class AssignmentSchema(ma.Schema):
+    basic_grid = fields.Nested(GridRefSchema, allow_none=True)
+    special_grids = fields.List(fields.Nested(GridRefSchema))
+    method = fields.String(metadata={"description": "inside | boundary | nearest | none"})
+    distance_m = fields.Float(allow_none=True)
+    boundary_grid_codes = fields.List(fields.String())
+    needs_triage = fields.Boolean(metadata={"description": "No basic grid: send to manual triage"})
+    explanation = fields.String()
+    wgs84 = fields.List(fields.Float(), metadata={"description": "The point as stored: [lon, lat] WGS-84"})
+
+
+class AssignBatchResultSchema(ma.Schema):
+    results = fields.List(fields.Nested(AssignmentSchema))
+    tolerance_m = fields.Float()
+
+
+def _assign(lons, lats, crs: CRS, via: str):
+    wgs_lons, wgs_lats = to_wgs84(lons, lats, crs)
+    tolerance_m = ctx.setting("ASSIGN_TOLERANCE_M")
+    if via == "database":
+        found = assign_in_database(ctx.session(), wgs_lons, wgs_lats, tolerance_m=tolerance_m)
+    else:
+        found = assign_with_index(ctx.session(), ctx.grid_index_cache(), wgs_lons, wgs_lats,
+                                  tolerance_m=tolerance_m)
+    return [
+        assignment_as_dict(a, x, y, tolerance_m)
+        for a, x, y in zip(found, wgs_lons, wgs_lats, strict=True)
+    ]
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(AssignQuerySchema, location="query")
+@blp.arguments(AssignPointSchema)
+@blp.response(200, AssignmentSchema)
+def assign_point(args, body):
+    """The basic grid and the special grids that hold a point, and how that was decided"""
+    ctx.current_actor()
+    if not in_china(body["lon"], body["lat"]):
+        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
+                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
+    return _assign([body["lon"]], [body["lat"]], body["crs"], args["via"])[0]
+
+
+@blp.route("/batch", methods=["POST"])
+@blp.arguments(AssignQuerySchema, location="query")
+@blp.arguments(AssignBatchSchema)
+@blp.response(200, AssignBatchResultSchema)
+def assign_batch(args, body):
+    """Assign many points at once; results in the order of the points"""
+    ctx.current_actor()
+    points = body["points"]
+    limit = ctx.setting("MAX_BATCH_POINTS")
+    if len(points) > limit:
+        raise Invalid.for_field("points", f"At most {limit} points per request; split the batch.",
+                                code="too_many_points")
+    outside = {str(i): {"lon": ["outside China"]} for i, p in enumerate(points)
+               if not in_china(p["lon"], p["lat"])}
+    if outside:
+        raise Invalid(f"{len(outside)} points are outside China; nothing was assigned.",
+                      code="coordinates_outside_china", errors={"json": {"points": outside}})
+    lons = [p["lon"] for p in points]
+    lats = [p["lat"] for p in points]
+    return {"results": _assign(lons, lats, body["crs"], args["via"]),
+            "tolerance_m": ctx.setting("ASSIGN_TOLERANCE_M")}

@@ -1,0 +1,91 @@
+"""Sign in, sign out, who am I, and one's own tokens (one per device)."""
+
+from __future__ import annotations
+
+import uuid
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from server.api import context as ctx
+from server.api.schemas import StrictSchema, UserSchema
+from server.auth import services as auth
+from server.org.models import User
+
+blp = Blueprint("auth", __name__, url_prefix="auth", description="Sign-in and tokens")
+
+
+class LoginSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    device_id = fields.UUID(
+        load_default=None,
+        metadata={"description": "A phone's own UUID: the token is bound to that device"},
+    )
+    device_name = fields.String(load_default=None, validate=validate.Length(max=120))
+
+
+class TokenSchema(ma.Schema):
+    id = fields.UUID(dump_only=True)
+    device_id = fields.UUID(dump_only=True, allow_none=True)
+    device_name = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True)
+    last_used_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class LoginResultSchema(ma.Schema):
+    token = fields.String(dump_only=True, metadata={"description": "Send as 'Bearer <token>'"})
+    token_info = fields.Nested(TokenSchema, dump_only=True)
+    user = fields.Nested(UserSchema, dump_only=True)
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(201, LoginResultSchema)
+@blp.doc(security=[])
+def login(body):
+    """Sign in and get a bearer token (per device for phones)"""
+    device = body["device_id"]
+    issued = auth.login(
+        ctx.session(),
+        ctx.passwords(),
+        body["username"],
+        body["password"],
+        now=ctx.request_now(),
+        lifetime=ctx.setting("DEVICE_TOKEN_LIFETIME" if device else "TOKEN_LIFETIME"),
+        device_id=device,
+        device_name=body["device_name"],
+    )
+    user = ctx.session().get(User, issued.record.user_id)
+    return {"token": issued.token, "token_info": issued.record, "user": user}
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+def logout():
+    """Revoke the token this request was made with"""
+    actor = ctx.current_actor()
+    auth.revoke_token(ctx.session(), actor, actor.token_id, now=ctx.request_now())
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, UserSchema)
+def me():
+    """The signed-in user, their unit and roles"""
+    return ctx.session().get(User, ctx.current_actor().user_id)
+
+
+@blp.route("/tokens", methods=["GET"])
+@blp.response(200, TokenSchema(many=True))
+def list_tokens():
+    """One's own live tokens: web sessions and devices"""
+    return auth.list_tokens(ctx.session(), ctx.current_actor(), now=ctx.request_now())
+
+
+@blp.route("/tokens/<uuid:token_id>", methods=["DELETE"])
+@blp.response(204)
+def revoke_token(token_id: uuid.UUID):
+    """Revoke one of one's own tokens, e.g. a lost phone's"""
+    auth.revoke_token(ctx.session(), ctx.current_actor(), token_id, now=ctx.request_now())

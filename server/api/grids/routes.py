@@ -1,0 +1,117 @@
+"""Grids: list, read, import, export, retire, and the topology audit of a township."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_smorest import Blueprint
+from shapely.geometry import mapping
+
+from geo.crs import geometry_from_wgs84
+from server.api import context as ctx
+from server.api.grids.schemas import (
+    FeatureCollectionOutSchema,
+    FeatureCollectionSchema,
+    GridExportQuerySchema,
+    GridImportQuerySchema,
+    GridListQuerySchema,
+    GridPageSchema,
+    GridSchema,
+    GridSummarySchema,
+    ImportResultSchema,
+    TopologyAuditSchema,
+)
+from server.api.schemas import CRSQuerySchema
+from server.auth.services import scope_of
+from server.grids import queries, services
+from server.org.rules import MANAGE_GRIDS, RUN_AUDIT
+
+blp = Blueprint("grids", __name__, url_prefix="", description="Basic and special grids")
+
+
+@blp.route("/grids", methods=["GET"])
+@blp.arguments(GridListQuerySchema, location="query")
+@blp.response(200, GridPageSchema)
+def list_grids(args):
+    """Grids one may see, by code, keyset-paginated (no geometry; see export)"""
+    page = queries.list_grids(
+        ctx.session(),
+        ctx.current_actor(),
+        township_code=args["township"],
+        kind=args["kind"],
+        include_retired=args["include_retired"],
+        limit=args["limit"],
+        cursor=args["cursor"],
+    )
+    return {"items": page.grids, "next_cursor": page.next_cursor}
+
+
+@blp.route("/grids/<uuid:grid_id>", methods=["GET"])
+@blp.arguments(CRSQuerySchema, location="query")
+@blp.response(200, GridSchema)
+def get_grid(args, grid_id: uuid.UUID):
+    """One grid with its boundary, in the requested coordinate system"""
+    grid = queries.get_grid_for(ctx.session(), ctx.current_actor(), grid_id)
+    grid.geometry = mapping(geometry_from_wgs84(grid.boundary, args["crs"]))
+    grid.crs = args["crs"]
+    return grid
+
+
+@blp.route("/grids/export", methods=["GET"])
+@blp.arguments(GridExportQuerySchema, location="query")
+@blp.response(200, FeatureCollectionOutSchema)
+def export_grids(args):
+    """GeoJSON FeatureCollection of grids, by township and kind, in the requested crs"""
+    return queries.export_grids(
+        ctx.session(),
+        ctx.current_actor(),
+        township_code=args["township"],
+        kind=args["kind"],
+        crs=args["crs"],
+        include_retired=args["include_retired"],
+    )
+
+
+@blp.route("/grids/import", methods=["POST"])
+@blp.arguments(GridImportQuerySchema, location="query")
+@blp.arguments(FeatureCollectionSchema)
+@blp.response(201, ImportResultSchema)
+def import_grids(args, body):
+    """Import a GeoJSON FeatureCollection of grids, all or nothing, with a per-feature report"""
+    actor = ctx.current_actor()
+    actor.require(MANAGE_GRIDS, "import grids")
+    result = services.import_grids(
+        ctx.session(),
+        body,
+        crs=args["crs"],
+        repair=args["repair"],
+        replace_existing=args["replace_existing"],
+        allowed_township_ids=scope_of(ctx.session(), actor).township_ids,
+        now=ctx.request_now(),
+    )
+    return {
+        "imported": len(result.created),
+        "replaced_codes": result.replaced_codes,
+        "repairs": result.repairs,
+        "grids": result.created,
+    }
+
+
+@blp.route("/grids/<uuid:grid_id>/retire", methods=["POST"])
+@blp.response(200, GridSummarySchema)
+def retire_grid(grid_id: uuid.UUID):
+    """Retire a grid: no new assignments; old cases keep it"""
+    actor = ctx.current_actor()
+    actor.require(MANAGE_GRIDS, "retire grids")
+    grid = queries.get_grid_for(ctx.session(), actor, grid_id)
+    return services.retire_grid(ctx.session(), grid, now=ctx.request_now())
+
+
+@blp.route("/townships/<string:code>/topology-audit", methods=["GET"])
+@blp.response(200, TopologyAuditSchema)
+def topology_audit(code: str):
+    """Overlaps, gaps and protrusions of a township's basic grids; special grids' gaps in data"""
+    actor = ctx.current_actor()
+    actor.require(RUN_AUDIT, "audit grid topology")
+    township = queries.get_township_for(ctx.session(), actor, code)
+    return queries.audit_as_dict(queries.audit_township(ctx.session(), township))

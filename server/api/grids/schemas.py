@@ -1,0 +1,124 @@
+"""Grid, import, export and topology-audit schemas."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from geo.crs import CRS
+from server.api.schemas import CRSQuerySchema, GeoJSONGeometry, StrictSchema, UnitRefSchema
+from server.grids.rules import GridKind
+
+
+class GridSummarySchema(ma.Schema):
+    id = fields.UUID(dump_only=True)
+    code = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    kind = fields.Enum(GridKind, by_value=True, dump_only=True)
+    township = fields.Nested(UnitRefSchema, dump_only=True)
+    community = fields.Nested(UnitRefSchema, dump_only=True, allow_none=True)
+    owner_unit = fields.Nested(UnitRefSchema, dump_only=True, allow_none=True)
+    area_m2 = fields.Float(dump_only=True)
+    bbox = fields.Method("_bbox", dump_only=True, metadata={"description": "[min_lon, min_lat, max_lon, max_lat] in WGS-84"})
+    created_at = fields.AwareDateTime(dump_only=True)
+    retired_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    replaces_id = fields.UUID(dump_only=True, allow_none=True)
+
+    def _bbox(self, grid):  # noqa: ANN001, ANN202
+        return [grid.min_lon, grid.min_lat, grid.max_lon, grid.max_lat]
+
+
+class GridSchema(GridSummarySchema):
+    geometry = GeoJSONGeometry(dump_only=True, metadata={"description": "GeoJSON in the requested crs"})
+    crs = fields.Enum(CRS, by_value=True, dump_only=True)
+
+
+class GridListQuerySchema(StrictSchema):
+    township = fields.String(load_default=None, metadata={"description": "Township code"})
+    kind = fields.Enum(GridKind, by_value=True, load_default=None)
+    include_retired = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String(load_default=None)
+
+
+class GridPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(GridSummarySchema), dump_only=True)
+    next_cursor = fields.String(dump_only=True, allow_none=True)
+
+
+class GridExportQuerySchema(CRSQuerySchema):
+    township = fields.String(load_default=None)
+    kind = fields.Enum(GridKind, by_value=True, load_default=None)
+    include_retired = fields.Boolean(load_default=False)
+
+
+class GridImportQuerySchema(StrictSchema):
+    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84,
+                      metadata={"description": "Coordinate system of the file's coordinates"})
+    repair = fields.Boolean(load_default=False, metadata={"description": "Fix invalid rings with make_valid and report the change"})
+    replace_existing = fields.Boolean(load_default=False, metadata={"description": "Retire the active grid of the same code and replace it"})
+
+
+class FeatureCollectionSchema(ma.Schema):
+    """RFC 7946 FeatureCollection; each feature's properties: code, name, kind (basic|special),
+    township (code), community (code, optional), owner_unit (code, special grids)."""
+
+    class Meta:
+        # RFC 7946 §6.1 allows foreign members (e.g. "name", an old "crs"): tolerate them.
+        unknown = ma.EXCLUDE
+
+    type = fields.String(required=True, validate=validate.Equal("FeatureCollection"))
+    features = fields.List(fields.Dict(), required=True)
+
+
+class ImportRepairSchema(ma.Schema):
+    index = fields.Integer()
+    grid_code = fields.String()
+    changes = fields.List(fields.String())
+
+
+class ImportResultSchema(ma.Schema):
+    imported = fields.Integer()
+    replaced_codes = fields.List(fields.String())
+    repairs = fields.List(fields.Nested(ImportRepairSchema))
+    grids = fields.List(fields.Nested(GridSummarySchema))
+
+
+class FeatureCollectionOutSchema(ma.Schema):
+    type = fields.String()
+    features = fields.List(fields.Dict())
+
+
+class AreaFeatureSchema(ma.Schema):
+    area_m2 = fields.Float()
+    geometry = GeoJSONGeometry()
+
+
+class OverlapSchema(AreaFeatureSchema):
+    code_a = fields.String()
+    code_b = fields.String()
+
+
+class GapSchema(AreaFeatureSchema):
+    location = fields.List(fields.Float())
+
+
+class ProtrusionSchema(AreaFeatureSchema):
+    code = fields.String()
+
+
+class SpecialIssueSchema(ma.Schema):
+    code = fields.String()
+    problem = fields.String()
+    reason = fields.String()
+
+
+class TopologyAuditSchema(ma.Schema):
+    township = fields.Nested(UnitRefSchema)
+    basic_grids = fields.Integer()
+    special_grids = fields.Integer()
+    clean = fields.Boolean()
+    overlaps = fields.List(fields.Nested(OverlapSchema))
+    gaps = fields.List(fields.Nested(GapSchema))
+    protrusions = fields.List(fields.Nested(ProtrusionSchema))
+    special_grid_issues = fields.List(fields.Nested(SpecialIssueSchema))

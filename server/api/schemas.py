@@ -1,0 +1,84 @@
+"""Schemas several areas share: the base with unknown=RAISE, units, users, CRS, GeoJSON."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from geo.crs import CRS
+from server.org.rules import Role, UnitKind
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are an error: a misspelt field must not be silently ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class CRSQuerySchema(StrictSchema):
+    crs = fields.Enum(
+        CRS,
+        by_value=True,
+        load_default=CRS.WGS84,
+        metadata={"description": "Coordinate system of coordinates in the answer"},
+    )
+
+
+class GeoJSONGeometry(fields.Dict):
+    """A GeoJSON geometry object (RFC 7946); geometry rules are checked by the geo layer."""
+
+
+class UnitRefSchema(ma.Schema):
+    id = fields.UUID(dump_only=True)
+    code = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    kind = fields.Enum(UnitKind, by_value=True, dump_only=True)
+
+
+class UnitSchema(UnitRefSchema):
+    parent_id = fields.UUID(dump_only=True, allow_none=True)
+    population = fields.Integer(dump_only=True, allow_none=True)
+    department_kind = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+
+
+class UnitCreateSchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    kind = fields.Enum(UnitKind, by_value=True, required=True)
+    parent_code = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    population = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    department_kind = fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+class UnitQuerySchema(StrictSchema):
+    kind = fields.Enum(UnitKind, by_value=True, load_default=None)
+    parent_id = fields.UUID(load_default=None)
+
+
+class UserSchema(ma.Schema):
+    id = fields.UUID(dump_only=True)
+    username = fields.String(dump_only=True)
+    display_name = fields.String(dump_only=True)
+    unit = fields.Nested(UnitRefSchema, dump_only=True)
+    roles = fields.Method("_roles", dump_only=True, metadata={"type": "array"})
+    is_active = fields.Boolean(dump_only=True)
+
+    def _roles(self, user):  # noqa: ANN001, ANN202
+        return sorted(r.value for r in user.roles)
+
+
+class UserCreateSchema(StrictSchema):
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_.\-]{3,64}$", error="3-64 letters, digits, . _ -"),
+    )
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    unit_id = fields.UUID(required=True)
+    roles = fields.List(fields.Enum(Role, by_value=True), required=True)
+
+
+class UserQuerySchema(StrictSchema):
+    unit_id = fields.UUID(load_default=None)

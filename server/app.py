@@ -1,0 +1,104 @@
+"""The application factory: config, extensions, error handlers, blueprints, CLI, in that order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, Response, g
+
+from config import Config
+from server.api import register_blueprints
+from server.auth.passwords import Passwords
+from server.errors import register_error_handlers
+from server.extensions import Api, db, migrate
+from server.grids.assignment import GridIndexCache
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(config: type[Config] = Config) -> Flask:
+    config.check()
+    app = Flask(__name__)
+    app.config.from_object(config)
+    _prepare_sqlite(app)
+
+    db.init_app(app)
+    _attach_sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    api = Api(app)
+    register_error_handlers(app)
+    register_blueprints(api)
+    app.extensions["gridops.passwords"] = Passwords(
+        time_cost=app.config["PASSWORD_HASH_TIME_COST"],
+        memory_kib=app.config["PASSWORD_HASH_MEMORY_KIB"],
+    )
+    # One in-memory grid index per process, kept fresh by the grid generation counter.
+    app.extensions["gridops.grid_index"] = GridIndexCache()
+    _install_transaction_boundary(app)
+    app.add_url_rule("/health", "health", _health)
+
+    from server.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _health() -> tuple[dict[str, str], int]:
+    db.session.execute(sa.text("SELECT 1"))
+    return {"status": "ok"}, 200
+
+
+def _install_transaction_boundary(app: Flask) -> None:
+    """One transaction per request: commit if the answer is a success, else roll back.
+
+    Views and services never commit; flushes inside them are undone by a rollback.
+    """
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def _abandon(exc: BaseException | None) -> None:
+        if exc is not None:
+            db.session.rollback()
+        g.pop("actor", None)
+
+
+def _prepare_sqlite(app: Flask) -> None:
+    url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        return
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+    options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself
+    # (the recipe in SQLAlchemy's SQLite dialect docs).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets readers work while one gunicorn worker writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _attach_sqlite_pragmas(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(db.engine, "begin", _sqlite_begin)

@@ -1,0 +1,1 @@
+"""Sign-in, bearer tokens per device, and the Actor with its scope."""

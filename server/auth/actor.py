@@ -1,0 +1,62 @@
+"""Who is asking: the signed-in user, their roles, and (loaded on demand) what they may see."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from server.core.errors import PermissionDenied
+from server.org.rules import Reach, Role, widest_reach
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The territory an actor sees. ``None`` means everything (admin, auditor).
+
+    ``unit_paths``: path prefixes of the unit subtrees visible (units and their users);
+    ``township_ids``: townships whose grids are visible; ``grid_ids``: grids the actor is a
+    member of (a grid worker sees these plus the special grids of their townships).
+    """
+
+    reach: Reach
+    unit_paths: tuple[str, ...] | None
+    township_ids: frozenset[uuid.UUID] | None
+    grid_ids: frozenset[uuid.UUID] = frozenset()
+    ancestor_ids: frozenset[uuid.UUID] = frozenset()
+
+    @property
+    def is_global(self) -> bool:
+        return self.reach is Reach.ALL
+
+
+@dataclass
+class Actor:
+    user_id: uuid.UUID
+    username: str
+    unit_id: uuid.UUID
+    unit_path: str
+    roles: frozenset[Role]
+    token_id: uuid.UUID | None = None
+    _scope: Scope | None = field(default=None, repr=False)
+
+    @property
+    def reach(self) -> Reach:
+        return widest_reach(self.roles)
+
+    def has_any(self, roles: Iterable[Role]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    def require(self, roles: Iterable[Role], action: str) -> None:
+        """Role-level check; object-level checks go through the scoped queries."""
+        roles = frozenset(roles)
+        if not self.has_any(roles):
+            raise PermissionDenied(
+                f"Your role does not allow you to {action}; it needs one of: "
+                + ", ".join(sorted(roles))
+                + "."
+            )
+
+    @property
+    def read_only(self) -> bool:
+        return self.roles == frozenset({Role.AUDITOR})

@@ -1,0 +1,195 @@
+"""Sign-in, token checks and revocation, and loading an actor's scope."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.auth.actor import Actor, Scope
+from server.auth.models import AuthToken
+from server.auth.passwords import Passwords, dummy_hash
+from server.core.errors import NotFound, Unauthenticated
+from server.core.ids import new_secret
+from server.grids.models import Grid, GridMember
+from server.org.models import Unit, User
+from server.org.rules import Reach, UnitKind
+
+# Writing last_used_at on every request would turn each read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def hash_token(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once, never stored
+    record: AuthToken
+
+
+def login(
+    session: Session,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    lifetime: timedelta,
+    device_id: uuid.UUID | None = None,
+    device_name: str | None = None,
+) -> IssuedToken:
+    """Check the password and issue a token; a phone's new sign-in replaces its old token."""
+    user = session.scalar(sa.select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        # Spend the same time as a real check so timing does not reveal which usernames exist.
+        passwords.verify(dummy_hash(passwords), password)
+        raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
+    if not passwords.verify(user.password_hash, password):
+        raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
+    if device_id is not None:
+        session.execute(
+            sa.update(AuthToken)
+            .where(
+                AuthToken.user_id == user.id,
+                AuthToken.device_id == device_id,
+                AuthToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+    raw = new_secret()
+    record = AuthToken(
+        token_hash=hash_token(raw),
+        user_id=user.id,
+        device_id=device_id,
+        device_name=device_name,
+        created_at=now,
+        expires_at=now + lifetime,
+        last_used_at=now,
+    )
+    session.add(record)
+    session.flush()
+    return IssuedToken(token=raw, record=record)
+
+
+def authenticate(session: Session, raw_token: str, *, now: datetime) -> Actor:
+    """The actor behind a bearer token; expired, revoked or unknown tokens are refused alike."""
+    row = session.execute(
+        sa.select(AuthToken, User, Unit)
+        .join(User, AuthToken.user_id == User.id)
+        .join(Unit, User.unit_id == Unit.id)
+        .where(AuthToken.token_hash == hash_token(raw_token))
+    ).one_or_none()
+    if row is None:
+        raise Unauthenticated("This token is not valid; sign in again.", code="invalid_token")
+    token, user, unit = row
+    if token.revoked_at is not None or token.expires_at <= now or not user.is_active:
+        raise Unauthenticated(
+            "This token has expired or was revoked; sign in again.", code="invalid_token"
+        )
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        unit_id=unit.id,
+        unit_path=unit.path,
+        roles=user.roles,
+        token_id=token.id,
+    )
+
+
+def list_tokens(session: Session, actor: Actor, *, now: datetime) -> list[AuthToken]:
+    """The actor's own live sign-ins (web sessions and devices), newest first."""
+    return list(
+        session.scalars(
+            sa.select(AuthToken)
+            .where(
+                AuthToken.user_id == actor.user_id,
+                AuthToken.revoked_at.is_(None),
+                AuthToken.expires_at > now,
+            )
+            .order_by(AuthToken.created_at.desc(), AuthToken.id)
+        )
+    )
+
+
+def revoke_token(session: Session, actor: Actor, token_id: uuid.UUID, *, now: datetime) -> None:
+    """Revoke one of the actor's own tokens (e.g. a lost phone). Others' tokens are not found."""
+    token = session.get(AuthToken, token_id)
+    if token is None or token.user_id != actor.user_id:
+        raise NotFound("No such token.", code="token_not_found")
+    if token.revoked_at is None:
+        token.revoked_at = now
+
+
+def revoke_user_device(
+    session: Session, user_id: uuid.UUID, device_id: uuid.UUID, *, now: datetime
+) -> int:
+    """Revoke every live token of one device of a user (admin action on a lost phone)."""
+    result = session.execute(
+        sa.update(AuthToken)
+        .where(
+            AuthToken.user_id == user_id,
+            AuthToken.device_id == device_id,
+            AuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
+def _path_ids(path: str) -> list[uuid.UUID]:
+    return [uuid.UUID(part) for part in path.strip("/").split("/") if part]
+
+
+def scope_of(session: Session, actor: Actor) -> Scope:
+    """What the actor may see, computed once per request and cached on the actor."""
+    if actor._scope is None:
+        actor._scope = _load_scope(session, actor)
+    return actor._scope
+
+
+def _load_scope(session: Session, actor: Actor) -> Scope:
+    reach = actor.reach
+    if reach is Reach.ALL:
+        return Scope(reach=reach, unit_paths=None, township_ids=None)
+    ancestor_ids = _path_ids(actor.unit_path)
+    chain = {
+        u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(ancestor_ids)))
+    }
+    ordered = [chain[i] for i in ancestor_ids if i in chain]  # root first, own unit last
+    wanted = UnitKind.DISTRICT if reach is Reach.DISTRICT else UnitKind.TOWNSHIP
+    root = next((u for u in reversed(ordered) if u.kind is wanted), ordered[-1])
+    above_root = frozenset(u.id for u in ordered[: ordered.index(root)])
+    if reach is Reach.DISTRICT:
+        township_ids = frozenset(
+            session.scalars(
+                sa.select(Unit.id).where(
+                    Unit.path.startswith(root.path, autoescape=True),
+                    Unit.kind == UnitKind.TOWNSHIP,
+                )
+            )
+        )
+    else:
+        township_ids = frozenset({root.id}) if root.kind is UnitKind.TOWNSHIP else frozenset()
+    grid_ids: frozenset[uuid.UUID] = frozenset()
+    if reach is Reach.OWN_GRIDS:
+        grid_ids = frozenset(
+            session.scalars(sa.select(GridMember.grid_id).where(GridMember.user_id == actor.user_id))
+        )
+        township_ids = frozenset(
+            session.scalars(sa.select(Grid.township_id).where(Grid.id.in_(grid_ids)).distinct())
+        )
+    return Scope(
+        reach=reach,
+        unit_paths=(root.path,),
+        township_ids=township_ids,
+        grid_ids=grid_ids,
+        ancestor_ids=above_root,
+    )

@@ -1,0 +1,198 @@
+"""The ``gridops`` command: create the database, load the demo, import grids, add users, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy.orm import Session
+
+from geo.crs import CRS
+from server.core.clock import now_utc
+from server.core.errors import DomainError
+from server.extensions import db
+from server.org.rules import Role, UnitKind
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """The CLI's transaction boundary: commit on success, roll back on any error."""
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _fail_on_domain_error(error: DomainError) -> None:
+    click.echo(f"error [{error.code}]: {error.message}", err=True)
+    for item in error.details or []:
+        click.echo(f"  {json.dumps(item, ensure_ascii=False)}", err=True)
+    sys.exit(2)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the database schema (alembic upgrade head)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("demo")
+@click.option("--password", default="demo-pass-123", show_default=True,
+              help="Password given to every demo user.")
+@with_appcontext
+def load_demo(password: str) -> None:
+    """Load the demo district (two townships, grids, departments, users of every role)."""
+    from server.demo import load_demo_district
+
+    passwords = current_app.extensions["gridops.passwords"]
+    try:
+        with session_scope() as session:
+            summary = load_demo_district(session, passwords, password=password, now=now_utc())
+    except DomainError as error:
+        _fail_on_domain_error(error)
+    click.echo(summary)
+
+
+@click.command("import-grids")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--crs", type=click.Choice([c.value for c in CRS]), default="wgs84", show_default=True)
+@click.option("--repair", is_flag=True, help="Fix invalid rings (make_valid) and report it.")
+@click.option("--replace-existing", is_flag=True, help="Retire and replace grids with the same code.")
+@with_appcontext
+def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: bool) -> None:
+    """Import a GeoJSON FeatureCollection of grids (all or nothing)."""
+    from server.grids.services import import_grids
+
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        with session_scope() as session:
+            result = import_grids(session, doc, crs=CRS(crs), repair=repair,
+                                  replace_existing=replace_existing, allowed_township_ids=None,
+                                  now=now_utc())
+    except DomainError as error:
+        _fail_on_domain_error(error)
+    click.echo(f"imported {len(result.created)} grids; replaced {len(result.replaced_codes)}")
+    for repair_note in result.repairs:
+        click.echo(f"  repaired {repair_note['grid_code']}: {'; '.join(repair_note['changes'])}")
+
+
+@click.command("create-unit")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice([k.value for k in UnitKind]), required=True)
+@click.option("--parent", "parent_code", default=None, help="Parent unit code.")
+@click.option("--population", type=int, default=None)
+@with_appcontext
+def create_unit_command(code: str, name: str, kind: str, parent_code: str | None,
+                        population: int | None) -> None:
+    """Add a unit to the administrative tree."""
+    from server.org.services import create_unit
+
+    try:
+        with session_scope() as session:
+            unit = create_unit(session, code=code, name=name, kind=UnitKind(kind),
+                               parent_code=parent_code, population=population, now=now_utc())
+    except DomainError as error:
+        _fail_on_domain_error(error)
+    click.echo(f"created unit {unit.code} ({unit.id})")
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--unit", "unit_code", required=True, help="Code of the user's unit.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]))
+@click.password_option()
+@with_appcontext
+def create_user_command(username: str, display_name: str, unit_code: str, roles: tuple[str, ...],
+                        password: str) -> None:
+    """Create a user with one or more roles."""
+    from server.org.services import create_user, get_unit_by_code
+
+    try:
+        with session_scope() as session:
+            unit = get_unit_by_code(session, unit_code)
+            user = create_user(session, current_app.extensions["gridops.passwords"],
+                               username=username, password=password, display_name=display_name,
+                               unit_id=unit.id, roles=[Role(r) for r in roles], now=now_utc())
+    except DomainError as error:
+        _fail_on_domain_error(error)
+    click.echo(f"created user {user.username} ({user.id})")
+
+
+@click.command("audit")
+@click.argument("township_code")
+@with_appcontext
+def audit_command(township_code: str) -> None:
+    """Print the topology audit of a township's grids as JSON."""
+    from server.grids.queries import audit_as_dict, audit_township
+    from server.org.services import get_unit_by_code
+
+    try:
+        township = get_unit_by_code(db.session, township_code)
+        report = audit_as_dict(audit_township(db.session, township))
+    except DomainError as error:
+        _fail_on_domain_error(error)
+    report["township"] = report["township"].code
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Load the demo district first if the database is empty.")
+@with_appcontext
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Upgrade the schema, optionally load the demo, and serve with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from server.app import create_app
+    from server.demo import demo_loaded, load_demo_district
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    if demo and not demo_loaded(db.session):
+        with session_scope() as session:
+            click.echo(load_demo_district(session, current_app.extensions["gridops.passwords"],
+                                          password="demo-pass-123", now=now_utc()))
+    db.engine.dispose()  # each gunicorn worker opens its own connections after the fork
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Flask:
+            return create_app()
+
+    click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    _Gunicorn().run()
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_db, load_demo, import_grids_command, create_unit_command,
+                    create_user_command, audit_command, serve):
+        app.cli.add_command(command)
+
+
+def _create_app_for_cli() -> Flask:
+    from server.app import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app_for_cli, add_default_commands=True,
+                  help="Grid management backend (gridops).")

@@ -1,0 +1,1 @@
+"""What every area shares: errors, the clock, ids and database types."""

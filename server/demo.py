@@ -1,0 +1,151 @@
+"""A demo district near Beijing's Wangjing: two townships, 46 basic and 4 special grids, people.
+
+Deterministic, so the README and manual tests can name its codes and users. Grids go in
+through the real import service, so the demo is checked like any other file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from shapely.geometry import box, mapping
+from sqlalchemy.orm import Session
+
+from geo.crs import CRS
+from server.auth.passwords import Passwords
+from server.grids.models import Grid, GridMember
+from server.grids.services import import_grids
+from server.org.models import Unit, User
+from server.org.rules import Role, UnitKind
+from server.org.services import create_unit, create_user
+
+DISTRICT_CODE = "110199"
+
+
+@dataclass(frozen=True)
+class DemoTownship:
+    code: str
+    name: str
+    prefix: str  # grid code prefix
+    west: float
+    south: float
+    columns: int
+    rows: int
+    population: int
+    communities: tuple[tuple[str, str], ...]  # (code suffix, name), one per band of columns
+
+
+CELL_LON = 0.01  # about 850 m at this latitude
+CELL_LAT = 0.008  # about 890 m
+
+TOWNSHIPS = (
+    DemoTownship("110199001", "望京示范街道", "WJ", 116.40, 39.98, 6, 5, 108_000,
+                 (("001", "花家地社区"), ("002", "南湖社区"), ("003", "宝星社区"))),
+    DemoTownship("110199002", "示范乡", "SY", 116.46, 39.98, 4, 4, 36_000,
+                 (("001", "东村"), ("002", "西村"))),
+)
+
+DEPARTMENTS = (
+    ("CGZF", "城市管理综合执法局", "city_management"),
+    ("SCJG", "市场监督管理局", "market_supervision"),
+    ("STHJ", "生态环境局", "ecology_environment"),
+    ("ZJW", "住房和城乡建设委员会", "housing"),
+    ("YJGL", "应急管理局", "emergency_management"),
+)
+
+# (grid code, name, township, owner code suffix, owner name, box)
+SPECIAL_GRIDS = (
+    ("WJ-S01", "第一中学校园", "110199001", "SCH1", "北京示范第一中学", (116.412, 39.985, 116.418, 39.990)),
+    ("WJ-S02", "示范医院", "110199001", "HOS1", "示范区第一医院", (116.425, 39.995, 116.433, 40.001)),
+    ("WJ-S03", "望京工地三标段", "110199001", "CON1", "城建集团三标段项目部", (116.445, 40.005, 116.452, 40.012)),
+    ("SY-S01", "示范农贸市场", "110199002", "MKT1", "示范农贸市场管理公司", (116.474, 39.992, 116.481, 39.998)),
+)
+
+
+def demo_loaded(session: Session) -> bool:
+    return session.scalar(sa.select(Unit.id).where(Unit.code == DISTRICT_CODE)) is not None
+
+
+def _grid_box(t: DemoTownship, col: int, row: int):  # noqa: ANN202
+    west = t.west + col * CELL_LON
+    south = t.south + row * CELL_LAT
+    return box(round(west, 6), round(south, 6), round(west + CELL_LON, 6), round(south + CELL_LAT, 6))
+
+
+def load_demo_district(
+    session: Session, passwords: Passwords, *, password: str, now: datetime
+) -> str:
+    """Create the demo district and return a summary with the sign-in names."""
+    district = create_unit(session, code=DISTRICT_CODE, name="示范区", kind=UnitKind.DISTRICT,
+                           parent_code=None, population=300_000, now=now)
+    create_unit(session, code=f"{DISTRICT_CODE}-CC", name="示范区12345分中心",
+                kind=UnitKind.COMMAND_CENTRE, parent_code=DISTRICT_CODE, now=now)
+    for suffix, name, department_kind in DEPARTMENTS:
+        create_unit(session, code=f"{DISTRICT_CODE}-{suffix}", name=name,
+                    kind=UnitKind.DEPARTMENT, parent_code=DISTRICT_CODE,
+                    department_kind=department_kind, now=now)
+
+    features = []
+    for t in TOWNSHIPS:
+        boundary = box(t.west, t.south, t.west + t.columns * CELL_LON, t.south + t.rows * CELL_LAT)
+        create_unit(session, code=t.code, name=t.name, kind=UnitKind.TOWNSHIP,
+                    parent_code=DISTRICT_CODE, population=t.population, boundary=boundary, now=now)
+        create_unit(session, code=f"{t.code}-CC", name=f"{t.name}指挥中心",
+                    kind=UnitKind.COMMAND_CENTRE, parent_code=t.code, now=now)
+        per_band = -(-t.columns // len(t.communities))
+        for suffix, name in t.communities:
+            create_unit(session, code=f"{t.code}{suffix}", name=name, kind=UnitKind.COMMUNITY,
+                        parent_code=t.code, population=t.population // len(t.communities), now=now)
+        for col in range(t.columns):
+            community = t.communities[col // per_band][0]
+            for row in range(t.rows):
+                number = col * t.rows + row + 1
+                features.append({
+                    "type": "Feature",
+                    "geometry": mapping(_grid_box(t, col, row)),
+                    "properties": {"code": f"{t.prefix}-{number:03d}", "name": f"{t.name}第{number}网格",
+                                   "kind": "basic", "township": t.code,
+                                   "community": f"{t.code}{community}"},
+                })
+    for code, name, township, owner_suffix, owner_name, bounds in SPECIAL_GRIDS:
+        owner = create_unit(session, code=f"{township}-{owner_suffix}", name=owner_name,
+                            kind=UnitKind.OWNER_UNIT, parent_code=township, now=now)
+        features.append({
+            "type": "Feature",
+            "geometry": mapping(box(*bounds)),
+            "properties": {"code": code, "name": name, "kind": "special", "township": township,
+                           "owner_unit": owner.code},
+        })
+    import_grids(session, {"type": "FeatureCollection", "features": features}, crs=CRS.WGS84,
+                 repair=False, replace_existing=False, allowed_township_ids=None, now=now)
+
+    people = (
+        ("admin", "系统管理员", DISTRICT_CODE, [Role.ADMIN], []),
+        ("auditor", "审计员", DISTRICT_CODE, [Role.AUDITOR], []),
+        ("district.dispatcher", "区分中心派单员", f"{DISTRICT_CODE}-CC", [Role.DISTRICT_DISPATCHER], []),
+        ("cgzf.staff", "城管下沉队员", f"{DISTRICT_CODE}-CGZF", [Role.DEPARTMENT_STAFF], []),
+        ("scjg.handler", "市场监管承办人", f"{DISTRICT_CODE}-SCJG", [Role.DEPARTMENT_HANDLER], []),
+        ("wj.dispatcher", "望京指挥中心派单员", "110199001-CC", [Role.TOWNSHIP_DISPATCHER], []),
+        ("wj.leader", "花家地网格长", "110199001001", [Role.GRID_LEADER], ["WJ-001", "WJ-002"]),
+        ("wj.worker1", "网格员一", "110199001001", [Role.GRID_WORKER], ["WJ-001", "WJ-002", "WJ-003"]),
+        ("wj.worker2", "网格员二", "110199001002", [Role.GRID_WORKER], ["WJ-011", "WJ-012"]),
+        ("sy.dispatcher", "示范乡指挥中心派单员", "110199002-CC", [Role.TOWNSHIP_DISPATCHER], []),
+        ("sy.worker1", "示范乡网格员", "110199002001", [Role.GRID_WORKER], ["SY-001", "SY-002"]),
+    )
+    units = {u.code: u for u in session.scalars(sa.select(Unit))}
+    grids = {g.code: g for g in session.scalars(sa.select(Grid).where(Grid.retired_at.is_(None)))}
+    for username, display_name, unit_code, roles, grid_codes in people:
+        user: User = create_user(session, passwords, username=username, password=password,
+                                 display_name=display_name, unit_id=units[unit_code].id,
+                                 roles=roles, now=now)
+        for code in grid_codes:
+            session.add(GridMember(grid_id=grids[code].id, user_id=user.id, created_at=now))
+    session.flush()
+    basic = sum(t.columns * t.rows for t in TOWNSHIPS)
+    return (
+        f"demo district {district.code} loaded: {len(TOWNSHIPS)} townships, {basic} basic grids, "
+        f"{len(SPECIAL_GRIDS)} special grids, {len(DEPARTMENTS)} departments; users "
+        f"{', '.join(p[0] for p in people)} (password: {password})"
+    )

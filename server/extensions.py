@@ -1,0 +1,24 @@
+"""The Flask extensions: db and migrate created unbound; ``create_app`` makes one Api per app."""
+
+from __future__ import annotations
+
+from flask_migrate import Migrate
+from flask_smorest import Api as SmorestApi
+from flask_sqlalchemy import SQLAlchemy
+
+from server.core.db import Base
+from server.errors import ErrorSchema, handle_http_exception
+
+
+class Api(SmorestApi):
+    """flask-smorest with our error shape, both served and documented."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):  # type: ignore[override]
+        return handle_http_exception(error)
+
+
+# expire_on_commit=False: the boundary commits before the response is serialised.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+migrate = Migrate()

@@ -1,0 +1,1 @@
+"""Basic and special grids, their history, import/export, topology audit and point assignment."""

@@ -1,0 +1,1 @@
+"""The administrative tree, command centres, departments, and the people in them."""

@@ -1,0 +1,113 @@
+"""Role x endpoint x foreign object: outside one's territory an object answers 404, like a
+missing one, so a token cannot learn what exists in another township or district."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.world import unknown_id
+
+# role (username) -> grid codes visible among the world's grids
+VISIBLE_GRIDS = {
+    "admin": {"T1-A1", "T1-A2", "T1-B1", "T1-S1", "T2-A1", "T3-A1"},
+    "auditor": {"T1-A1", "T1-A2", "T1-B1", "T1-S1", "T2-A1", "T3-A1"},
+    "d1.dispatcher": {"T1-A1", "T1-A2", "T1-B1", "T1-S1", "T2-A1"},
+    "d1.staff": {"T1-A1", "T1-A2", "T1-B1", "T1-S1", "T2-A1"},
+    "d1.handler": {"T1-A1", "T1-A2", "T1-B1", "T1-S1", "T2-A1"},
+    "t1.dispatcher": {"T1-A1", "T1-A2", "T1-B1", "T1-S1"},
+    "t1.leader": {"T1-A1", "T1-A2", "T1-B1", "T1-S1"},
+    # A grid worker: own grids plus the special grids laid over their township.
+    "t1.worker": {"T1-A1", "T1-A2", "T1-S1"},
+    "t2.worker": {"T2-A1"},
+    "d2.dispatcher": {"T3-A1"},
+}
+PROBED_GRIDS = ("T1-A1", "T1-A2", "T1-B1", "T1-S1", "T2-A1", "T3-A1")
+
+# role -> usernames visible among the probed users
+VISIBLE_USERS = {
+    "admin": {"t1.worker", "t2.worker", "d2.dispatcher", "d1.staff"},
+    "auditor": {"t1.worker", "t2.worker", "d2.dispatcher", "d1.staff"},
+    "d1.dispatcher": {"t1.worker", "t2.worker", "d1.staff"},
+    "t1.dispatcher": {"t1.worker"},
+    "t1.worker": {"t1.worker"},
+    "t2.worker": {"t2.worker"},
+    "d2.dispatcher": {"d2.dispatcher"},
+}
+PROBED_USERS = ("t1.worker", "t2.worker", "d2.dispatcher", "d1.staff")
+
+VISIBLE_TOWNSHIPS = {
+    "admin": {"T1", "T2", "T3"},
+    "d1.dispatcher": {"T1", "T2"},
+    "t1.dispatcher": {"T1"},
+    "t1.worker": {"T1"},
+    "t2.worker": {"T2"},
+    "d2.dispatcher": {"T3"},
+}
+
+
+@pytest.mark.parametrize("username", sorted(VISIBLE_GRIDS))
+def test_grid_reads_are_scoped(client, world, login, username):
+    headers = login(username)
+    for code in PROBED_GRIDS:
+        response = client.get(f"/api/v1/grids/{world.grid_id(code)}", headers=headers)
+        expected = 200 if code in VISIBLE_GRIDS[username] else 404
+        assert response.status_code == expected, (username, code, response.get_json())
+        if expected == 404:
+            missing = client.get(f"/api/v1/grids/{unknown_id()}", headers=headers)
+            assert response.get_json()["code"] == missing.get_json()["code"] == "grid_not_found"
+            assert response.get_json()["message"] == missing.get_json()["message"]
+    listed = client.get("/api/v1/grids?limit=1000", headers=headers).get_json()["items"]
+    assert {g["code"] for g in listed} == VISIBLE_GRIDS[username]
+    exported = client.get("/api/v1/grids/export", headers=headers).get_json()["features"]
+    assert {f["properties"]["code"] for f in exported} == VISIBLE_GRIDS[username]
+
+
+@pytest.mark.parametrize("username", sorted(VISIBLE_USERS))
+def test_user_reads_are_scoped(client, world, login, username):
+    headers = login(username)
+    for probe in PROBED_USERS:
+        response = client.get(f"/api/v1/users/{world.users[probe].id}", headers=headers)
+        expected = 200 if probe in VISIBLE_USERS[username] else 404
+        assert response.status_code == expected, (username, probe)
+    listed = {u["username"] for u in client.get("/api/v1/users", headers=headers).get_json()}
+    assert listed & set(PROBED_USERS) == VISIBLE_USERS[username]
+
+
+@pytest.mark.parametrize("username", sorted(VISIBLE_TOWNSHIPS))
+def test_township_views_are_scoped(client, world, login, username):
+    headers = login(username)
+    for township in ("T1", "T2", "T3"):
+        visible = township in VISIBLE_TOWNSHIPS[username]
+        unit = client.get(f"/api/v1/units/{world.units[township].id}", headers=headers)
+        assert unit.status_code == (200 if visible else 404), (username, township)
+        export = client.get(f"/api/v1/grids/export?township={township}", headers=headers)
+        assert export.status_code == (200 if visible else 404), (username, township)
+        audit = client.get(f"/api/v1/townships/{township}/topology-audit", headers=headers)
+        if username == "t1.worker" or username == "t2.worker":
+            assert audit.status_code == 403  # role-level: grid workers do not run audits
+        else:
+            assert audit.status_code == (200 if visible else 404), (username, township)
+
+
+@pytest.mark.parametrize("username", ["auditor", "t1.dispatcher", "t1.worker", "d1.staff"])
+def test_only_managers_change_reference_data(client, world, login, username):
+    headers = login(username)
+    body = {"type": "FeatureCollection", "features": []}
+    assert client.post("/api/v1/grids/import", json=body, headers=headers).status_code == 403
+    assert client.post(f"/api/v1/grids/{world.grid_id('T1-A1')}/retire",
+                       headers=headers).status_code == 403
+    new_user = {"username": "someone", "password": "long-enough-1", "display_name": "x",
+                "unit_id": str(world.units["T1"].id), "roles": ["grid_worker"]}
+    assert client.post("/api/v1/users", json=new_user, headers=headers).status_code == 403
+
+
+def test_a_district_dispatcher_cannot_import_into_another_district(client, world, login):
+    from shapely.geometry import box
+
+    from tests.fixtures.world import grid_feature
+
+    body = {"type": "FeatureCollection",
+            "features": [grid_feature("T3-NEW", "T3", box(116.51, 39.90, 116.52, 39.91))]}
+    response = client.post("/api/v1/grids/import", json=body, headers=login("d1.dispatcher"))
+    assert response.status_code == 422
+    assert response.get_json()["details"][0]["code"] == "unknown_township"
