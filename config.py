@@ -103,4 +103,4 @@ class TestConfig(Config):
     TESTING = True
     ENV = "test"
     PASSWORD_HASH_TIME_COST = 1
-    PASSWORD_HASH_MEMORY_KIB = 8
+    PASSWORD_HASH_MEMORY_KIB = 64

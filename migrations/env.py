@@ -44,14 +44,13 @@ def run_migrations_online():
     engine = current_app.extensions["migrate"].db.engine
     metadata = current_app.extensions["migrate"].db.metadata
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=metadata,
-            include_object=include_object,
-            render_item=render_item,
-            compare_type=compare_type,
+        options = {
             **current_app.extensions["migrate"].configure_args,
-        )
+            "include_object": include_object,
+            "render_item": render_item,
+            "compare_type": compare_type,
+        }
+        context.configure(connection=connection, target_metadata=metadata, **options)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
 
 from config import TestConfig
 
@@ -100,6 +101,14 @@ def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flas
     admin.dispose()
 
 
+class _BoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks the engine over an explicit ``bind``; the test
+    session must stay on the connection that holds the outer transaction."""
+
+    def get_bind(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.bind
+
+
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[sa.orm.Session]:
     """A session inside an outer transaction that is rolled back after the test.
@@ -113,7 +122,8 @@ def db_session(app: Flask) -> Iterator[sa.orm.Session]:
         outer = connection.begin()
         original = db.session
         db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {"bind": connection, "join_transaction_mode": "create_savepoint",
+             "class_": _BoundSession}
         )
         try:
             yield db.session

@@ -137,7 +137,5 @@ class GeometryType(TypeDecorator):
         return "server.core.db.GeometryType()"
 
 
-def is_postgres(bind: sa.engine.Connection | sa.engine.Engine | sa.orm.Session) -> bool:
-    return bind.get_bind().dialect.name == "postgresql" if isinstance(bind, sa.orm.Session) else (
-        bind.dialect.name == "postgresql"
-    )
+def is_postgres(session: sa.orm.Session | sa.orm.scoped_session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"

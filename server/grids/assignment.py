@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import sqlalchemy as sa
+import shapely
 from shapely import Point
 from sqlalchemy.orm import Session
 
@@ -113,8 +114,11 @@ _POSTGIS_COVERING = sa.text(
     """
 )
 
-# Only for points no basic grid covers. The bounding-box test (&&) uses the GiST index;
-# the metres come from the spheroid (geography), never from degrees.
+# Only for points no basic grid covers: SQL picks the candidates (the bounding-box test &&
+# uses the GiST index; ST_DWithin on geography keeps those within the tolerance plus slack),
+# and the metres are measured in Python exactly as the index measures them. PostGIS measures
+# geography along geodesic edges while grids are stored with straight lon/lat edges; the two
+# differ by up to ~1.6 cm per km, enough to flip a tie or the tolerance edge.
 _POSTGIS_NEARBY = sa.text(
     """
     WITH pts AS (
@@ -123,8 +127,7 @@ _POSTGIS_NEARBY = sa.text(
                     CAST(:dlons AS float8[]), CAST(:dlats AS float8[]))
              AS t(ord, lon, lat, dlon, dlat)
     )
-    SELECT pts.ord, g.id, g.code,
-           ST_Distance(g.boundary::geography, pts.geom::geography) AS distance_m
+    SELECT pts.ord, g.id, g.code, ST_AsBinary(g.boundary) AS boundary
     FROM pts JOIN grids g
       ON g.retired_at IS NULL AND g.kind = 'basic'
      AND g.boundary && ST_Expand(pts.geom, pts.dlon, pts.dlat)
@@ -146,7 +149,7 @@ def _assign_postgis(
         target = basic if kind == GridKind.BASIC.value else special
         target[ord_ - 1].append((str(grid_id), code))
     uncovered = [i for i in range(n) if not basic[i]]
-    if uncovered and tolerance_m > 0:
+    if uncovered:
         within_m = tolerance_m + SQL_TOLERANCE_SLACK_M
         margins = [degree_margin(lats[i], within_m) for i in uncovered]
         rows = session.execute(
@@ -160,8 +163,10 @@ def _assign_postgis(
                 "within_m": within_m,
             },
         )
-        for ord_, grid_id, code, distance_m in rows:
-            nearby[ord_ - 1].append((str(grid_id), code, float(distance_m)))
+        for ord_, grid_id, code, boundary in rows:
+            i = ord_ - 1
+            distance_m = point_to_geometry_distance_m(lons[i], lats[i], shapely.from_wkb(boundary))
+            nearby[i].append((str(grid_id), code, distance_m))
     return [
         decide(basic[i], nearby[i], special[i], tolerance_m=tolerance_m) for i in range(n)
     ]

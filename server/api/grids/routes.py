@@ -7,7 +7,7 @@ import uuid
 from flask_smorest import Blueprint
 from shapely.geometry import mapping
 
-from geo.crs import geometry_from_wgs84
+from geo.crs import CRS, geometry_from_wgs84
 from server.api import context as ctx
 from server.api.grids.schemas import (
     FeatureCollectionOutSchema,
@@ -25,6 +25,16 @@ from server.api.schemas import CRSQuerySchema
 from server.auth.services import scope_of
 from server.grids import queries, services
 from server.org.rules import MANAGE_GRIDS, RUN_AUDIT
+
+class GridWithGeometry:
+    """A grid as GridSchema dumps it: the model's fields plus its boundary in the asked crs."""
+
+    def __init__(self, grid, geometry: dict, crs: CRS) -> None:  # noqa: ANN001
+        self._grid, self.geometry, self.crs = grid, geometry, crs
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._grid, name)
+
 
 blp = Blueprint("grids", __name__, url_prefix="", description="Basic and special grids")
 
@@ -52,9 +62,8 @@ def list_grids(args):
 def get_grid(args, grid_id: uuid.UUID):
     """One grid with its boundary, in the requested coordinate system"""
     grid = queries.get_grid_for(ctx.session(), ctx.current_actor(), grid_id)
-    grid.geometry = mapping(geometry_from_wgs84(grid.boundary, args["crs"]))
-    grid.crs = args["crs"]
-    return grid
+    return GridWithGeometry(grid, mapping(geometry_from_wgs84(grid.boundary, args["crs"])),
+                            args["crs"])
 
 
 @blp.route("/grids/export", methods=["GET"])
