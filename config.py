@@ -19,6 +19,8 @@ KNOWN_GRID_VARIABLES = {
     "GRID_MAX_BATCH_POINTS",
     "GRID_MAX_CONTENT_MB",
     "GRID_ENV",
+    "GRID_INDEX_MAX_STALE_S",
+    "GRID_AUTH_CACHE_S",
 }
 
 
@@ -62,6 +64,12 @@ class Config:
     # Points this close (metres) to a basic grid but inside none are assigned to the nearest
     # one and flagged; farther ones go to manual triage. Digitising gaps are usually < 20 m.
     ASSIGN_TOLERANCE_M = _env_float("GRID_ASSIGN_TOLERANCE_M", 50.0)
+    # How long a process may answer from its grid index before re-reading the generation
+    # counter; changes made by another process show up within this many seconds.
+    GRID_INDEX_MAX_STALE_S = _env_float("GRID_INDEX_MAX_STALE_S", 1.0)
+    # How long a process trusts a token it verified; a revocation made by another process
+    # takes effect here within this many seconds (the revoking process: at once).
+    AUTH_CACHE_S = _env_float("GRID_AUTH_CACHE_S", 5.0)
     MAX_BATCH_POINTS = _env_int("GRID_MAX_BATCH_POINTS", 10_000)
     MAX_CONTENT_LENGTH = _env_int("GRID_MAX_CONTENT_MB", 32) * 1024 * 1024
 

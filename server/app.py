@@ -10,9 +10,11 @@ from flask import Flask, Response, g
 from config import Config
 from server.api import register_blueprints
 from server.auth.passwords import Passwords
+from server.auth.services import TOKENS_REVOKED, TokenCache
 from server.errors import register_error_handlers
 from server.extensions import Api, db, migrate
 from server.grids.assignment import GridIndexCache
+from server.grids.services import GRIDS_CHANGED
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -33,8 +35,9 @@ def create_app(config: type[Config] = Config) -> Flask:
         time_cost=app.config["PASSWORD_HASH_TIME_COST"],
         memory_kib=app.config["PASSWORD_HASH_MEMORY_KIB"],
     )
-    # One in-memory grid index per process, kept fresh by the grid generation counter.
-    app.extensions["gridops.grid_index"] = GridIndexCache()
+    # Per-process caches; see their docstrings for how they stay correct across processes.
+    app.extensions["gridops.grid_index"] = GridIndexCache(app.config["GRID_INDEX_MAX_STALE_S"])
+    app.extensions["gridops.tokens"] = TokenCache(app.config["AUTH_CACHE_S"])
     _install_transaction_boundary(app)
     app.add_url_rule("/health", "health", _health)
 
@@ -57,16 +60,24 @@ def _install_transaction_boundary(app: Flask) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        if response.status_code < 400:
-            db.session.commit()
-        else:
+        if response.status_code >= 400:
             db.session.rollback()
+            return response
+        db.session.commit()
+        # Side effects that must wait for the commit: refresh this process's caches.
+        info = db.session.info
+        if info.pop(GRIDS_CHANGED, False):
+            app.extensions["gridops.grid_index"].mark_stale()
+        if info.pop(TOKENS_REVOKED, False):
+            app.extensions["gridops.tokens"].clear()
         return response
 
     @app.teardown_request
     def _abandon(exc: BaseException | None) -> None:
         if exc is not None:
             db.session.rollback()
+        db.session.info.pop(GRIDS_CHANGED, None)
+        db.session.info.pop(TOKENS_REVOKED, None)
         g.pop("actor", None)
 
 

@@ -52,5 +52,8 @@ def current_actor() -> Actor:
     Role checks are the services' (an auditor holds no role that may write).
     """
     if "actor" not in g:
-        g.actor = auth.authenticate(session(), bearer_token(), now=request_now())
+        g.actor = auth.authenticate(
+            session(), bearer_token(), now=request_now(),
+            cache=current_app.extensions["gridops.tokens"],
+        )
     return g.actor

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -62,6 +63,7 @@ def login(
             )
             .values(revoked_at=now)
         )
+        session.info[TOKENS_REVOKED] = True
     raw = new_secret()
     record = AuthToken(
         token_hash=hash_token(raw),
@@ -77,13 +79,64 @@ def login(
     return IssuedToken(token=raw, record=record)
 
 
-def authenticate(session: Session, raw_token: str, *, now: datetime) -> Actor:
+TOKENS_REVOKED = "gridops.tokens_revoked"  # session.info flag, read after the commit
+
+
+@dataclass(frozen=True)
+class _CachedToken:
+    actor: Actor
+    expires_at: datetime
+    cached_at: float
+
+
+class TokenCache:
+    """Tokens this process verified in the last ``ttl_s`` seconds (0 disables it).
+
+    A request whose token is cached needs no database round trip to authenticate. The
+    price: a token revoked by *another* process keeps working here for at most ``ttl_s``
+    seconds; the revoking process clears its own cache right after its commit. Expiry is
+    still checked on every request.
+    """
+
+    def __init__(self, ttl_s: float = 0.0, max_entries: int = 50_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, _CachedToken] = {}
+
+    def get(self, token_hash: str, *, now: datetime) -> Actor | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        if time.monotonic() - entry.cached_at >= self.ttl_s or entry.expires_at <= now:
+            self._entries.pop(token_hash, None)
+            return None
+        return replace(entry.actor, _scope=None)  # a fresh Actor: scopes are per request
+
+    def put(self, token_hash: str, actor: Actor, expires_at: datetime) -> None:
+        if self.ttl_s <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # crude but bounded; a full cache only costs round trips
+        self._entries[token_hash] = _CachedToken(
+            replace(actor, _scope=None), expires_at, time.monotonic()
+        )
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def authenticate(
+    session: Session, raw_token: str, *, now: datetime, cache: TokenCache | None = None
+) -> Actor:
     """The actor behind a bearer token; expired, revoked or unknown tokens are refused alike."""
+    token_hash = hash_token(raw_token)
+    if cache is not None and (cached := cache.get(token_hash, now=now)) is not None:
+        return cached
     row = session.execute(
         sa.select(AuthToken, User, Unit)
         .join(User, AuthToken.user_id == User.id)
         .join(Unit, User.unit_id == Unit.id)
-        .where(AuthToken.token_hash == hash_token(raw_token))
+        .where(AuthToken.token_hash == token_hash)
     ).one_or_none()
     if row is None:
         raise Unauthenticated("This token is not valid; sign in again.", code="invalid_token")
@@ -94,7 +147,7 @@ def authenticate(session: Session, raw_token: str, *, now: datetime) -> Actor:
         )
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now
-    return Actor(
+    actor = Actor(
         user_id=user.id,
         username=user.username,
         unit_id=unit.id,
@@ -102,6 +155,9 @@ def authenticate(session: Session, raw_token: str, *, now: datetime) -> Actor:
         roles=user.roles,
         token_id=token.id,
     )
+    if cache is not None:
+        cache.put(token_hash, actor, token.expires_at)
+    return actor
 
 
 def list_tokens(session: Session, actor: Actor, *, now: datetime) -> list[AuthToken]:
@@ -126,6 +182,7 @@ def revoke_token(session: Session, actor: Actor, token_id: uuid.UUID, *, now: da
         raise NotFound("No such token.", code="token_not_found")
     if token.revoked_at is None:
         token.revoked_at = now
+        session.info[TOKENS_REVOKED] = True
 
 
 def revoke_user_device(
@@ -141,6 +198,7 @@ def revoke_user_device(
         )
         .values(revoked_at=now)
     )
+    session.info[TOKENS_REVOKED] = True
     return result.rowcount
 
 

@@ -68,9 +68,17 @@ class _Candidate:
     geometry: BaseGeometry
 
 
+GRIDS_CHANGED = "gridops.grids_changed"  # session.info flag, read after the commit
+
+
 def bump_generation(session: Session) -> None:
-    """Tell every server process that its in-memory grid index is stale (same transaction)."""
+    """Tell every server process that its in-memory grid index is stale (same transaction).
+
+    The flag in ``session.info`` lets the entry point refresh its own process's index right
+    after the commit instead of waiting for the next periodic check.
+    """
     session.execute(sa.update(GridGeneration).values(value=GridGeneration.value + 1))
+    session.info[GRIDS_CHANGED] = True
 
 
 def import_grids(

@@ -48,3 +48,16 @@ def test_a_fresh_cache_rebuilds_only_when_the_generation_moves(db_session, world
     second = cache.get(db_session)
     assert second is not first and cache.rebuilds == 2
     assert len(second) == len(first) - 1
+
+
+def test_a_cache_allowed_to_be_stale_skips_the_check_until_marked(db_session, world):
+    from server.grids.models import Grid
+    from server.grids.services import retire_grid
+    from tests.fixtures.world import NOW
+
+    cache = GridIndexCache(max_stale_s=3600)
+    first = cache.get(db_session)
+    retire_grid(db_session, db_session.get(Grid, world.grids["T2-B1"].id), now=NOW)
+    assert cache.get(db_session) is first  # within max_stale_s: no database read at all
+    cache.mark_stale()
+    assert len(cache.get(db_session)) == len(first) - 1
