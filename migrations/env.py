@@ -9,11 +9,12 @@ from flask import current_app
 
 config = context.config
 if config.config_file_name:
-    fileConfig(config.config_file_name)
+    # Keep the app's loggers: the server runs migrations in-process before serving.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 # Objects that exist only on PostGIS and are created by hand in the migrations.
-POSTGIS_ONLY_INDEXES = {"ix_grids_boundary_gist", "ix_units_boundary_gist"}
+POSTGIS_ONLY_INDEXES = {"ix_grids_boundary_gist", "ix_units_boundary_gist", "ix_cases_location_gist"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
