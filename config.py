@@ -21,6 +21,10 @@ KNOWN_GRID_VARIABLES = {
     "GRID_ENV",
     "GRID_INDEX_MAX_STALE_S",
     "GRID_AUTH_CACHE_S",
+    "GRID_REMINDER_INTERVAL_S",
+    "GRID_REMINDER_BATCH",
+    "GRID_DUPLICATE_DISTANCE_M",
+    "GRID_DUPLICATE_WINDOW_HOURS",
 }
 
 
@@ -70,6 +74,15 @@ class Config:
     # How long a process trusts a token it verified; a revocation made by another process
     # takes effect here within this many seconds (the revoking process: at once).
     AUTH_CACHE_S = _env_float("GRID_AUTH_CACHE_S", 5.0)
+    # The scheduler process (`gridops scheduler`) looks for due deadline reminders this often
+    # (seconds): a reminder goes out at most this late. Each transaction sends at most
+    # REMINDER_BATCH of them; a run repeats until nothing due is left.
+    REMINDER_INTERVAL_S = _env_float("GRID_REMINDER_INTERVAL_S", 30.0)
+    REMINDER_BATCH = _env_int("GRID_REMINDER_BATCH", 500)
+    # At intake, open cases of the same category this close and this recent are listed as
+    # possible duplicates for the dispatcher to link.
+    DUPLICATE_DISTANCE_M = _env_float("GRID_DUPLICATE_DISTANCE_M", 100.0)
+    DUPLICATE_WINDOW_HOURS = _env_float("GRID_DUPLICATE_WINDOW_HOURS", 72.0)
     MAX_BATCH_POINTS = _env_int("GRID_MAX_BATCH_POINTS", 10_000)
     MAX_CONTENT_LENGTH = _env_int("GRID_MAX_CONTENT_MB", 32) * 1024 * 1024
 

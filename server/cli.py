@@ -87,6 +87,34 @@ def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: b
         click.echo(f"  repaired {repair_note['grid_code']}: {'; '.join(repair_note['changes'])}")
 
 
+@click.command("import-catalogue")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Deactivate active items the file does not list.")
+@click.option("--dry-run", is_flag=True, help="Check and count; write nothing.")
+@with_appcontext
+def import_catalogue_command(path: Path, replace: bool, dry_run: bool) -> None:
+    """Import the dispatch catalogue from CSV or JSON ({"items": [...]}), all or nothing."""
+    from server.catalogue import formats
+    from server.catalogue.services import import_catalogue
+
+    if path.suffix.lower() == ".csv":
+        file = formats.read_csv(path.read_bytes())
+    else:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise click.ClickException(f"{path} is not UTF-8 JSON: {exc}") from exc
+        file = formats.read_json_items(doc.get("items") if isinstance(doc, dict) else doc)
+    try:
+        with session_scope() as session:
+            counts = import_catalogue(session, file, replace_all=replace, dry_run=dry_run,
+                                      now=now_utc())
+    except DomainError as error:
+        _fail_on_domain_error(error)
+    click.echo(("dry run: " if dry_run else "") + f"created {counts.created}, updated "
+               f"{counts.updated}, unchanged {counts.unchanged}, deactivated {counts.deactivated}")
+
+
 @click.command("create-unit")
 @click.option("--code", required=True)
 @click.option("--name", required=True)
@@ -182,9 +210,26 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     _Gunicorn().run()
 
 
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Send deadline reminders as they fall due (run on one or more hosts; safe to run several)."""
+    from server.jobs import build_scheduler
+
+    app = current_app._get_current_object()  # the job opens its own app context per run
+    scheduler = build_scheduler(app)
+    click.echo(f"scheduler: deadline reminders every {app.config['REMINDER_INTERVAL_S']:g} s "
+               f"on {db.engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("scheduler stopped")
+
+
 def register_commands(app: Flask) -> None:
-    for command in (init_db, load_demo, import_grids_command, create_unit_command,
-                    create_user_command, audit_command, serve):
+    for command in (init_db, load_demo, import_grids_command, import_catalogue_command,
+                    create_unit_command,
+                    create_user_command, audit_command, serve, scheduler_command):
         app.cli.add_command(command)
 
 

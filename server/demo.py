@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo.crs import CRS
 from server.auth.passwords import Passwords
+from server.catalogue.demo_items import load_demo_catalogue
 from server.grids.models import Grid, GridMember
 from server.grids.services import import_grids
 from server.org.models import Unit, User
@@ -120,6 +121,7 @@ def load_demo_district(
         })
     import_grids(session, {"type": "FeatureCollection", "features": features}, crs=CRS.WGS84,
                  repair=False, replace_existing=False, allowed_township_ids=None, now=now)
+    load_demo_catalogue(session, now=now)
 
     people = (
         ("admin", "系统管理员", DISTRICT_CODE, [Role.ADMIN], []),

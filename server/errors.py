@@ -8,6 +8,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, g, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from server.core import errors as domain
@@ -123,7 +124,13 @@ def handle_unexpected(error: Exception) -> tuple[dict[str, Any], int]:
     return error_payload(500, "internal_error", MESSAGE_BY_STATUS[500]), 500
 
 
+def handle_stale_data(error: StaleDataError) -> tuple[dict[str, Any], int]:
+    """A versioned row changed under us at commit time: the same answer as a stale version."""
+    return handle_domain_error(domain.StaleVersion())
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(domain.DomainError, handle_domain_error)
+    app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

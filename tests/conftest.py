@@ -64,6 +64,45 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+def _require_postgis() -> str:
+    url = postgis_url()
+    problem = _postgis_problem(url)
+    if problem:
+        message = f"PostGIS is not available at {url}: {problem}"
+        if under_ci():
+            pytest.fail(message + " (CI is set: the PostGIS tests must run)", pytrace=False)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def committing_postgis_app() -> Iterator[Flask]:
+    """An app on a schema of its own whose requests really commit, for concurrency tests.
+
+    Several threads can use it at once, each request on its own connection; the schema is
+    dropped afterwards.
+    """
+    url = _require_postgis()
+    schema = f"conc_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    application = _make_app(url, {"connect_args": {"options": f"-csearch_path={schema},public"}})
+    with application.app_context():
+        upgrade()
+    try:
+        yield application
+    finally:
+        from server.extensions import db
+
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """One app per backend with a schema built from zero by the migrations."""
@@ -75,13 +114,7 @@ def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flas
         yield application
         return
 
-    url = postgis_url()
-    problem = _postgis_problem(url)
-    if problem:
-        message = f"PostGIS is not available at {url}: {problem}"
-        if under_ci():
-            pytest.fail(message + " (CI is set: the PostGIS tests must run)", pytrace=False)
-        pytest.skip(message)
+    url = _require_postgis()
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(url)
     with admin.begin() as conn:

@@ -1,0 +1,180 @@
+"""Cases over HTTP: intake, lists, one case with its timeline, and one endpoint per action."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from server.api import context as ctx
+from server.api.cases import schemas as s
+from server.auth.actor import Actor
+from server.cases import queries, transitions
+from server.cases.models import Case
+from server.cases.reports import return_counts
+from server.cases.rules import PersonalDataView, allowed_actions, mask_name, mask_phone
+from server.cases.services import IntakeRequest, intake
+from server.org.models import Unit
+
+blp = Blueprint("cases", __name__, url_prefix="cases", description="Cases (诉求/工单)")
+
+
+def _ref(unit: Unit | None) -> dict[str, str] | None:
+    return {"id": str(unit.id), "code": unit.code, "name": unit.name} if unit else None
+
+
+def case_view(case: Case, actor: Actor) -> dict[str, Any]:
+    """The case as this actor may see it; an unmasked view of personal data is logged."""
+    session = ctx.session()
+    view = queries.personal_data_view_for(session, actor, case)
+    resident: dict[str, Any] = {"view": view.value, "name": None, "phone": None}
+    if view is PersonalDataView.SHOWN:
+        resident.update(name=case.resident_name, phone=case.resident_phone)
+        if case.resident_name or case.resident_phone:
+            queries.log_personal_data_access(session, actor, case, "view", now=ctx.request_now())
+    elif view is PersonalDataView.MASKED:
+        resident.update(name=mask_name(case.resident_name), phone=mask_phone(case.resident_phone))
+    location = None
+    if case.lon is not None:
+        location = {"lon": case.lon, "lat": case.lat, "input_crs": case.input_crs,
+                    "input_lon": case.input_lon, "input_lat": case.input_lat}
+    return {
+        **{name: getattr(case, name) for name in (
+            "id", "number", "category_code", "title", "description", "version", "address",
+            "confidential", "attachments", "needs_triage", "triage_reason", "received_at",
+            "dispatched_at", "response_due_at", "completion_due_at", "responded_at",
+            "completed_at", "closed_at", "result", "resolved", "rehandle_count",
+            "extension_state", "exemption_state", "master_case_id", "updated_at")},
+        "channel": case.channel.value,
+        "appeal_type": case.appeal_type.value,
+        "urgency": case.urgency.value,
+        "status": case.status.value,
+        "satisfaction": case.satisfaction.value if case.satisfaction else None,
+        "location": location,
+        "basic_grid": {"id": str(case.basic_grid_id), "code": case.basic_grid_code}
+        if case.basic_grid_id else None,
+        "assignment": {"method": case.assignment_method, "distance_m": case.assignment_distance_m}
+        if case.assignment_method else None,
+        "special_grids": [g.grid_code for g in case.special_grids],
+        "township": _ref(case.township),
+        "lead_unit": _ref(case.lead_unit),
+        "cooperating_unit_ids": [str(c.unit_id) for c in case.cooperators],
+        "resident": resident,
+        "allowed_actions": [a.value for a in allowed_actions(case.status)],
+    }
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(s.CaseCreateSchema)
+@blp.response(201, s.IntakeResultSchema)
+@blp.alt_response(200, schema=s.IntakeResultSchema, description="A retried request: the case it created")
+def create_case(body):
+    """Receive a case: assign its grids, number it, dispatch it by the catalogue"""
+    actor = ctx.current_actor()
+    result = intake(
+        ctx.session(), actor, IntakeRequest(**body), grid_index=ctx.grid_index_cache(),
+        tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"), now=ctx.request_now())
+    duplicates = queries.nearby_duplicates(
+        ctx.session(), result.case, within_m=ctx.setting("DUPLICATE_DISTANCE_M"),
+        period=timedelta(hours=ctx.setting("DUPLICATE_WINDOW_HOURS")))
+    payload = case_view(result.case, actor)
+    payload["possible_duplicates"] = [
+        {"id": str(n.case.id), "number": n.case.number, "distance_m": n.distance_m,
+         "status": n.case.status.value, "received_at": n.case.received_at.isoformat()}
+        for n in duplicates]
+    return payload, 201 if result.created else 200
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(s.CaseListQuerySchema, location="query")
+@blp.response(200, s.CasePageSchema)
+def list_cases(args):
+    """Cases one may see, newest first, filtered; keyset pagination"""
+    actor = ctx.current_actor()
+    filters = queries.CaseFilters(
+        status=tuple(args["status"]), lead_unit_id=args["lead_unit_id"], grid_code=args["grid"],
+        category_prefix=args["category"], channel=args["channel"], overdue=args["overdue"],
+        needs_triage=args["needs_triage"], received_from=args["received_from"],
+        received_to=args["received_to"], bbox=tuple(args["bbox"]) if args["bbox"] else None)
+    page = queries.list_cases(ctx.session(), actor, filters, now=ctx.request_now(),
+                              limit=args["limit"], cursor=args["cursor"])
+    return {"items": [case_view(c, actor) for c in page.cases], "next_cursor": page.next_cursor}
+
+
+@blp.route("/<uuid:case_id>", methods=["GET"])
+@blp.response(200, s.CaseOutSchema)
+def get_case(case_id: uuid.UUID):
+    """One case"""
+    actor = ctx.current_actor()
+    return case_view(queries.get_case_for(ctx.session(), actor, case_id), actor)
+
+
+@blp.route("/<uuid:case_id>/timeline", methods=["GET"])
+@blp.response(200, s.EventSchema(many=True))
+def get_timeline(case_id: uuid.UUID):
+    """Every change of the case, oldest first, like a parcel's tracking (append-only)"""
+    case = queries.get_case_for(ctx.session(), ctx.current_actor(), case_id)
+    return queries.timeline(ctx.session(), case)
+
+
+@blp.route("/returns", methods=["GET"])
+@blp.response(200, s.ReturnCountSchema(many=True))
+def returns_by_unit():
+    """Returns per unit and month (requested, approved, with fault) in one's territory"""
+    return return_counts(ctx.session(), ctx.current_actor())
+
+
+# One endpoint per action: (path, schema, service function, argument names from the body).
+ACTIONS = (
+    ("dispatch", s.DispatchSchema, transitions.dispatch, ("lead_unit_id", "cooperating_unit_ids", "note")),
+    ("accept", s.VersionedSchema, transitions.accept, ()),
+    ("contact", s.NoteSchema, transitions.contact, ("note",)),
+    ("notes", s.NoteSchema, transitions.add_note, ("note",)),
+    ("complete", s.CompleteSchema, transitions.complete, ("result",)),
+    ("return-request", s.ReasonSchema, transitions.request_return, ("reason",)),
+    ("return-approval", s.ApproveReturnSchema, transitions.approve_return, ("with_fault", "note")),
+    ("return-refusal", s.NoteSchema, transitions.refuse_return, ("note",)),
+    ("escalate", s.ReasonSchema, transitions.escalate, ("reason",)),
+    ("hand-down", s.HandDownSchema, transitions.hand_down, ("community_unit_id", "reason")),
+    ("review", s.ReviewSchema, transitions.record_review, ("outcome", "note")),
+    ("callback", s.CallbackSchema, transitions.callback, ("resolved", "satisfaction", "comment")),
+    ("extension-request", s.ExtensionRequestSchema, transitions.request_extension, ("new_due_at", "reason")),
+    ("extension-decision", s.DecisionSchema, transitions.decide_extension, ("approve", "note")),
+    ("exemption-request", s.ReasonSchema, transitions.request_exemption, ("reason",)),
+    ("exemption-decision", s.DecisionSchema, transitions.decide_exemption, ("approve", "note")),
+)
+
+
+def _action_view(path: str, schema, service, names):  # noqa: ANN001, ANN202
+    def view(body, case_id: uuid.UUID):
+        actor = ctx.current_actor()
+        case = queries.get_case_for(ctx.session(), actor, case_id)
+        service(ctx.session(), actor, case, version=body["version"], now=ctx.request_now(),
+                **{n: body[n] for n in names})
+        return case_view(case, actor)
+
+    view.__name__ = f"case_{path.replace('-', '_')}"
+    view.__doc__ = (service.__doc__ or path).strip().splitlines()[0]
+    return blp.route(f"/<uuid:case_id>/{path}", methods=["POST"])(
+        blp.arguments(schema)(blp.response(200, s.CaseOutSchema)(view)))
+
+
+for _path, _schema, _service, _names in ACTIONS:
+    _action_view(_path, _schema, _service, _names)
+
+
+@blp.route("/<uuid:case_id>/link", methods=["POST"])
+@blp.arguments(s.LinkSchema)
+@blp.response(200, s.CaseOutSchema)
+def link_case(body, case_id: uuid.UUID):
+    """Link a nearby duplicate to its master case; closing the master closes it"""
+    actor = ctx.current_actor()
+    session = ctx.session()
+    case = queries.get_case_for(session, actor, case_id)
+    master = queries.get_case_for(session, actor, body["master_case_id"])
+    transitions.link_to_master(session, actor, case, master, version=body["version"],
+                               now=ctx.request_now())
+    return case_view(case, actor)
+

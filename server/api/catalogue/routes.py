@@ -1,0 +1,91 @@
+"""The dispatch catalogue: list, read, import (JSON or CSV, all or nothing), export."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Response, request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import UnsupportedMediaType
+
+from server.api import context as ctx
+from server.api.catalogue.schemas import (
+    CatalogueDocumentSchema,
+    CatalogueExportQuerySchema,
+    CatalogueExportSchema,
+    CatalogueImportQuerySchema,
+    CatalogueItemSchema,
+    CatalogueListQuerySchema,
+    CataloguePageSchema,
+    ImportCountsSchema,
+)
+from server.catalogue import formats, queries, services
+from server.core.errors import Invalid
+from server.org.rules import MANAGE_CATALOGUE
+
+blp = Blueprint("catalogue", __name__, url_prefix="", description="The dispatch catalogue")
+
+CSV = "text/csv"
+CSV_DOC = {"content": {CSV: {"schema": {"type": "string", "description":
+    "UTF-8 (BOM optional), header row: " + ",".join(formats.COLUMNS)}}}}
+
+
+@blp.route("/catalogue", methods=["GET"])
+@blp.arguments(CatalogueListQuerySchema, location="query")
+@blp.response(200, CataloguePageSchema)
+def list_items(args):
+    """Catalogue items by code, keyset-paginated; filter by parent, text, active"""
+    ctx.current_actor()  # any signed-in user may read the catalogue
+    page = queries.list_items(ctx.session(), **args)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@blp.route("/catalogue/<string:code>", methods=["GET"])
+@blp.response(200, CatalogueItemSchema)
+def get_item(code: str):
+    """One catalogue item by code"""
+    ctx.current_actor()
+    return queries.get_item(ctx.session(), code)
+
+
+@blp.route("/catalogue/export", methods=["GET"])
+@blp.arguments(CatalogueExportQuerySchema, location="query")
+@blp.response(200, CatalogueExportSchema)
+@blp.doc(responses={"200": {"description": "The catalogue file", "content": {
+    "application/json": {"schema": CatalogueExportSchema}, **CSV_DOC["content"]}}})
+def export_catalogue(args):
+    """The whole catalogue, inactive items too, as a file the import accepts (JSON or CSV)"""
+    ctx.current_actor()
+    specs = queries.all_specs(ctx.session())
+    if args["format"] == "csv":
+        return Response(formats.write_csv(specs), mimetype=CSV,
+                        headers={"Content-Disposition": 'attachment; filename="catalogue.csv"'})
+    return {"items": [formats.spec_as_json(s) for s in specs]}
+
+
+@blp.route("/catalogue/import", methods=["POST"])
+@blp.arguments(CatalogueImportQuerySchema, location="query")
+@blp.arguments(CatalogueDocumentSchema, required=False)
+@blp.response(200, ImportCountsSchema)
+@blp.doc(requestBody=CSV_DOC)
+def import_catalogue(args, body):
+    """Create or update items from JSON or CSV (text/csv), all or nothing, problems per row"""
+    ctx.current_actor().require(MANAGE_CATALOGUE, "import the dispatch catalogue")
+    counts = services.import_catalogue(
+        ctx.session(), _catalogue_file(body), replace_all=args["replace"],
+        dry_run=args["dry_run"], now=ctx.request_now(),
+    )
+    return {**asdict(counts), "dry_run": args["dry_run"]}
+
+
+def _catalogue_file(body: dict) -> formats.CatalogueFile:
+    if request.mimetype == CSV:
+        return formats.read_csv(request.get_data())
+    if not request.is_json:
+        raise UnsupportedMediaType(
+            f"Send JSON {{\"items\": [...]}} or CSV with Content-Type {CSV}."
+        )
+    if body["items"] is None:
+        raise Invalid.for_field("items", "Missing data for required field.",
+                                code="validation_failed")
+    return formats.read_json_items(body["items"])

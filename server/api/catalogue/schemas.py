@@ -1,0 +1,84 @@
+"""Catalogue item, list, import and export schemas."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from server.api.schemas import StrictSchema
+
+HOURS = {"type": "number", "nullable": True}
+
+
+class CatalogueItemSchema(ma.Schema):
+    code = fields.String(dump_only=True,
+                         metadata={"description": "Hierarchical: 03, 03.02, 03.02.001"})
+    parent_code = fields.String(dump_only=True, allow_none=True)
+    level = fields.Integer(dump_only=True, metadata={"description": "1 for top-level items"})
+    name = fields.String(dump_only=True)
+    description = fields.String(dump_only=True, allow_none=True)
+    lead = fields.String(
+        dump_only=True, allow_none=True,
+        metadata={"description": "territorial | department:<kind> | unit:<unit code>; "
+                                 "none for a category that is not dispatched itself"},
+    )
+    cooperating = fields.List(fields.String(), dump_only=True)
+    response_limit_hours = fields.Raw(dump_only=True, metadata=HOURS)
+    completion_limit_hours = fields.Raw(dump_only=True, metadata=HOURS)
+    returnable = fields.Boolean(dump_only=True)
+    active = fields.Boolean(dump_only=True)
+    dispatchable = fields.Boolean(dump_only=True,
+                                  metadata={"description": "Active and with a lead"})
+    created_at = fields.AwareDateTime(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+
+class CatalogueListQuerySchema(StrictSchema):
+    parent = fields.String(
+        load_default=None,
+        metadata={"description": "Direct children of this code; empty for the top level"},
+    )
+    q = fields.String(load_default=None, validate=validate.Length(max=100),
+                      metadata={"description": "Substring of the name or the code"})
+    active = fields.Boolean(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String(load_default=None)
+
+
+class CataloguePageSchema(ma.Schema):
+    items = fields.List(fields.Nested(CatalogueItemSchema), dump_only=True)
+    next_cursor = fields.String(dump_only=True, allow_none=True)
+
+
+class CatalogueImportQuerySchema(StrictSchema):
+    replace = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Deactivate active items the file does not list"},
+    )
+    dry_run = fields.Boolean(load_default=False,
+                             metadata={"description": "Check and count; write nothing"})
+
+
+class CatalogueDocumentSchema(StrictSchema):
+    """JSON catalogue: {"items": [{code, name, lead, cooperating, response_limit_hours,
+    completion_limit_hours, returnable, active, description}, ...]}. Each item is checked
+    by the import, which reports problems per item index (0-based)."""
+
+    # Optional here: a text/csv body leaves it empty and the view reads the CSV instead.
+    items = fields.List(fields.Raw(), load_default=None)
+
+
+class ImportCountsSchema(ma.Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    deactivated = fields.Integer()
+    dry_run = fields.Boolean()
+
+
+class CatalogueExportQuerySchema(StrictSchema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class CatalogueExportSchema(ma.Schema):
+    items = fields.List(fields.Dict())

@@ -1,0 +1,1 @@
+"""Inbox endpoints: notifications of one's unit and one's own, and their acknowledgement."""

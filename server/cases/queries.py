@@ -1,0 +1,192 @@
+"""Scoped reads of cases: visibility by role, lists with filters, timeline, duplicates, privacy."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from geo.measure import degree_margin, distance_m
+from server.auth.actor import Actor
+from server.auth.services import scope_of
+from server.cases.models import Case, CaseCooperator, CaseEvent, CaseSpecialGrid, PersonalDataAccess
+from server.cases.rules import (
+    DISPATCHER_ROLES,
+    OPEN_STATUSES,
+    CaseStatus,
+    Channel,
+    PersonalDataView,
+    personal_data_view,
+)
+from server.core.errors import Invalid, NotFound
+from server.grids.models import Grid
+from server.org.rules import Role
+
+DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_STAFF})
+
+
+def visible_cases(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
+    """A case is visible to: admins and auditors; dispatchers and grid leaders of its
+    territory; the departments that lead or cooperate on it; grid workers of its grid; and
+    whoever received it."""
+    scope = scope_of(session, actor)
+    if scope.township_ids is None:
+        return sa.true()
+    clauses: list[sa.ColumnElement[bool]] = [Case.received_by_user_id == actor.user_id]
+    if actor.has_any({Role.DISTRICT_DISPATCHER, Role.TOWNSHIP_DISPATCHER, Role.GRID_LEADER}):
+        clauses.append(Case.township_id.in_(scope.township_ids))
+    if actor.has_any({Role.DISTRICT_DISPATCHER}):
+        district_ids = [uuid.UUID(p.strip("/").split("/")[-1]) for p in scope.unit_paths or ()]
+        clauses.append(Case.district_id.in_(district_ids))
+    if actor.has_any(DEPARTMENT_ROLES):
+        clauses.append(Case.lead_unit_id == actor.unit_id)
+        clauses.append(Case.id.in_(
+            sa.select(CaseCooperator.case_id).where(CaseCooperator.unit_id == actor.unit_id)))
+    if actor.has_any({Role.GRID_WORKER}):
+        member_codes = sa.select(Grid.code).where(Grid.id.in_(scope.grid_ids))
+        clauses.append(Case.basic_grid_code.in_(member_codes))
+    return sa.or_(*clauses)
+
+
+def get_case_for(session: Session, actor: Actor, case_id: uuid.UUID) -> Case:
+    case = session.scalar(sa.select(Case).where(Case.id == case_id, visible_cases(session, actor)))
+    if case is None:
+        raise NotFound("No such case.", code="case_not_found")
+    return case
+
+
+def get_case_for_update(session: Session, actor: Actor, case_id: uuid.UUID) -> Case:
+    """Like get_case_for; the version check in the transition guards concurrent writers."""
+    return get_case_for(session, actor, case_id)
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: tuple[CaseStatus, ...] = ()
+    lead_unit_id: uuid.UUID | None = None
+    grid_code: str | None = None
+    category_prefix: str | None = None
+    channel: Channel | None = None
+    overdue: bool | None = None
+    needs_triage: bool | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
+
+
+@dataclass(frozen=True)
+class CasePage:
+    cases: list[Case]
+    next_cursor: str | None
+
+
+def _cursor(case: Case) -> str:
+    return base64.urlsafe_b64encode(f"{case.received_at.isoformat()}|{case.id.hex}".encode()).decode()
+
+
+def _uncursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, hex_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(at), uuid.UUID(hex=hex_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Invalid.for_field("cursor", "This cursor is not one we gave out.", location="query",
+                                code="invalid_cursor") from exc
+
+
+def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: datetime,
+               limit: int = 50, cursor: str | None = None) -> CasePage:
+    """Newest first (received_at, then id), keyset-paginated: stable while cases arrive."""
+    query = sa.select(Case).where(visible_cases(session, actor))
+    f = filters
+    if f.status:
+        query = query.where(Case.status.in_(f.status))
+    if f.lead_unit_id is not None:
+        query = query.where(Case.lead_unit_id == f.lead_unit_id)
+    if f.grid_code is not None:
+        query = query.where(sa.or_(
+            Case.basic_grid_code == f.grid_code,
+            Case.id.in_(sa.select(CaseSpecialGrid.case_id).where(CaseSpecialGrid.grid_code == f.grid_code))))
+    if f.category_prefix is not None:
+        query = query.where(sa.or_(Case.category_code == f.category_prefix,
+                                   Case.category_code.startswith(f.category_prefix + ".", autoescape=True)))
+    if f.channel is not None:
+        query = query.where(Case.channel == f.channel)
+    if f.needs_triage is not None:
+        query = query.where(Case.needs_triage.is_(f.needs_triage))
+    if f.overdue is not None:
+        late = sa.and_(Case.status.in_([CaseStatus.DISPATCHED, CaseStatus.ACCEPTED,
+                                        CaseStatus.IN_PROGRESS]), Case.completion_due_at < now)
+        query = query.where(late if f.overdue else sa.not_(late))
+    if f.received_from is not None:
+        query = query.where(Case.received_at >= f.received_from)
+    if f.received_to is not None:
+        query = query.where(Case.received_at < f.received_to)
+    if f.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = f.bbox
+        query = query.where(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
+    if cursor is not None:
+        at, after_id = _uncursor(cursor)
+        query = query.where(sa.or_(Case.received_at < at,
+                                   sa.and_(Case.received_at == at, Case.id < after_id)))
+    rows = list(session.scalars(query.order_by(Case.received_at.desc(), Case.id.desc())
+                                .limit(limit + 1)))
+    return CasePage(rows[:limit], _cursor(rows[limit - 1]) if len(rows) > limit else None)
+
+
+def timeline(session: Session, case: Case) -> list[CaseEvent]:
+    return list(session.scalars(
+        sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)))
+
+
+@dataclass(frozen=True)
+class NearbyCase:
+    case: Case
+    distance_m: float
+
+
+def nearby_duplicates(session: Session, case: Case, *, within_m: float, period: timedelta,
+                      limit: int = 20) -> list[NearbyCase]:
+    """Open cases of the same category within ``within_m`` metres and ``period`` before it."""
+    if case.lon is None or case.category_code is None:
+        return []
+    dlon, dlat = degree_margin(case.lat, within_m)
+    candidates = session.scalars(
+        sa.select(Case).where(
+            Case.id != case.id, Case.category_code == case.category_code,
+            Case.status.in_(OPEN_STATUSES), Case.received_at >= case.received_at - period,
+            Case.lon.between(case.lon - dlon, case.lon + dlon),
+            Case.lat.between(case.lat - dlat, case.lat + dlat),
+        )
+    )
+    found = [NearbyCase(c, round(distance_m(case.lon, case.lat, c.lon, c.lat), 1))
+             for c in candidates]
+    found = [n for n in found if n.distance_m <= within_m]
+    return sorted(found, key=lambda n: (n.distance_m, n.case.number))[:limit]
+
+
+def personal_data_view_for(session: Session, actor: Actor, case: Case) -> PersonalDataView:
+    scope = scope_of(session, actor)
+    dispatcher_here = actor.has_any(DISPATCHER_ROLES) and (
+        scope.township_ids is None or case.township_id in scope.township_ids
+        or (actor.has_any({Role.DISTRICT_DISPATCHER}) and case.district_id is not None and any(
+            f"/{case.district_id.hex}/" in p for p in scope.unit_paths or ())))
+    lead_handler = (case.lead_unit_id is not None and actor.has_any(
+        {Role.DEPARTMENT_HANDLER, Role.TOWNSHIP_DISPATCHER})
+        and f"/{case.lead_unit_id.hex}/" in actor.unit_path)
+    return personal_data_view(
+        confidential=case.confidential,
+        is_receiving_dispatcher=actor.user_id == case.received_by_user_id
+        and actor.has_any(DISPATCHER_ROLES),
+        is_dispatcher_in_scope=dispatcher_here,
+        is_lead_handler=lead_handler,
+    )
+
+
+def log_personal_data_access(session: Session, actor: Actor, case: Case, purpose: str, *,
+                             now: datetime) -> None:
+    session.add(PersonalDataAccess(case_id=case.id, user_id=actor.user_id, at=now, purpose=purpose))

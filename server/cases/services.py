@@ -1,0 +1,322 @@
+"""Case use cases: intake with assignment and auto-dispatch, and every transition of the loop.
+
+Each function takes the session, the acting user and primitives, checks who may act and from
+which state, changes the case, appends one event per change, and keeps the supervision
+deadlines in step. Nothing here commits; a stale version or an illegal move raises and the
+request's transaction rolls back whole.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from shapely.geometry import Point
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from geo.crs import CRS, in_china, to_wgs84
+from server.auth.actor import Actor
+from server.auth.services import scope_of
+from server.cases.models import (
+    Case,
+    CaseCooperator,
+    CaseEvent,
+    CaseNumberCounter,
+    CaseReturn,
+    CaseSpecialGrid,
+)
+from server.cases.rules import (
+    DEFAULT_COMPLETION_LIMIT,
+    DEFAULT_RESPONSE_LIMIT,
+    DISPATCHER_ROLES,
+    HANDLER_ROLES,
+    URGENT_RESPONSE_LIMIT,
+    Action,
+    AppealType,
+    CaseStatus,
+    Channel,
+    Party,
+    Satisfaction,
+    Urgency,
+    is_double_yes,
+    returnable,
+    TRANSITIONS,
+)
+from server.catalogue.queries import DispatchPlan, get_item, plan_dispatch
+from server.core.ids import new_id
+from server.core.errors import Conflict, Invalid, NotFound, PermissionDenied, StaleVersion
+from server.grids.assignment import GridIndexCache, assign_with_index
+from server.grids.models import Grid
+from server.org.models import Unit
+from server.org.rules import Role, UnitKind
+from server.supervision import services as supervision
+from server.supervision.rules import DeadlineKind
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # case numbers count per local calendar year
+SUBJECT = "case"
+INTAKE_ROLES = frozenset(
+    {Role.TOWNSHIP_DISPATCHER, Role.DISTRICT_DISPATCHER, Role.GRID_WORKER, Role.GRID_LEADER,
+     Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_STAFF}
+)
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class CaseNotReturnable(Conflict):
+    code = "case_not_returnable"
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    channel: Channel
+    appeal_type: AppealType
+    title: str
+    description: str
+    category_code: str | None = None
+    urgency: Urgency = Urgency.NORMAL
+    lon: float | None = None
+    lat: float | None = None
+    crs: CRS = CRS.WGS84
+    address: str | None = None
+    resident_name: str | None = None
+    resident_phone: str | None = None
+    confidential: bool = False
+    attachments: Sequence[dict[str, Any]] = ()
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    case: Case
+    created: bool  # False: a retried request found the case it had created
+
+
+def intake(
+    session: Session,
+    actor: Actor,
+    request: IntakeRequest,
+    *,
+    grid_index: GridIndexCache,
+    tolerance_m: float,
+    now: datetime,
+) -> IntakeResult:
+    """Receive a case: assign its grids, number it, and dispatch it by the catalogue.
+
+    A retried request (same ``client_request_id``) returns the case it created and changes
+    nothing. With no catalogue rule or no grid the case waits in the triage queue of the
+    receiving township (or district).
+    """
+    actor.require(INTAKE_ROLES, "receive cases")
+    if request.client_request_id:
+        existing = session.scalar(
+            sa.select(Case).where(Case.client_request_id == request.client_request_id)
+        )
+        if existing is not None:
+            if existing.received_by_user_id != actor.user_id:
+                raise Conflict.for_field("client_request_id",
+                                         "This request id was already used by someone else.",
+                                         code="idempotency_key_reused")
+            return IntakeResult(existing, created=False)
+    if request.category_code is not None:
+        get_item(session, request.category_code)  # unknown_category, 422 via NotFound below
+
+    case = Case(
+        id=new_id(),  # events refer to it before the first flush
+        number=_next_number(session, now),
+        client_request_id=request.client_request_id,
+        channel=request.channel,
+        appeal_type=request.appeal_type,
+        category_code=request.category_code,
+        title=request.title,
+        description=request.description,
+        urgency=request.urgency,
+        status=CaseStatus.RECEIVED,
+        address=request.address,
+        resident_name=request.resident_name,
+        resident_phone=request.resident_phone,
+        confidential=request.confidential,
+        attachments=list(request.attachments),
+        received_at=now,
+        received_by_user_id=actor.user_id,
+        received_by_unit_id=actor.unit_id,
+        updated_at=now,
+        rehandle_count=0,
+        event_count=0,
+    )
+    _locate(session, case, request, grid_index=grid_index, tolerance_m=tolerance_m)
+    session.add(case)
+    record_event(session, case, actor, "received", None, CaseStatus.RECEIVED, now,
+            {"channel": case.channel.value, "grid": case.basic_grid_code})
+
+    # Auto-dispatch needs both a rule and a grid; otherwise a dispatcher judges the case.
+    plan = (plan_dispatch(session, case.category_code, case.township_id)
+            if case.category_code and case.basic_grid_id else None)
+    if plan is None:
+        case.needs_triage = True
+        case.triage_reason = _triage_reason(case)
+    else:
+        apply_dispatch(session, case, plan.lead_unit_id, plan.cooperating_unit_ids, plan,
+                        dispatched_by=_command_centre_of(session, case), now=now)
+        record_event(session, case, None, Action.DISPATCH.value, CaseStatus.RECEIVED,
+                CaseStatus.DISPATCHED, now,
+                {"auto": True, "item": plan.item_code, "lead_unit_id": str(plan.lead_unit_id),
+                 "cooperating_unit_ids": [str(u) for u in plan.cooperating_unit_ids]})
+    session.flush()
+    return IntakeResult(case, created=True)
+
+
+def _triage_reason(case: Case) -> str:
+    if case.basic_grid_id is None:
+        return "no_grid" if case.lon is not None else "no_location"
+    if case.category_code is None:
+        return "no_category"
+    return "no_dispatch_rule"
+
+
+def _locate(session: Session, case: Case, request: IntakeRequest, *, grid_index: GridIndexCache,
+            tolerance_m: float) -> None:
+    if request.lon is None or request.lat is None:
+        if request.lon is not None or request.lat is not None:
+            raise Invalid.for_field("lat" if request.lat is None else "lon",
+                                    "Give both lon and lat, or neither.", code="location_incomplete")
+        _territory_from_actor(session, case)
+        return
+    if not in_china(request.lon, request.lat):
+        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
+                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
+    lon, lat = (float(v) for v in to_wgs84(request.lon, request.lat, request.crs))
+    case.lon, case.lat, case.location = lon, lat, Point(lon, lat)
+    case.input_crs, case.input_lon, case.input_lat = request.crs.value, request.lon, request.lat
+    [found] = assign_with_index(session, grid_index, [lon], [lat], tolerance_m=tolerance_m)
+    case.assignment_method = found.method.value
+    case.assignment_distance_m = found.distance_m
+    if found.basic is not None:
+        grid = session.get(Grid, uuid.UUID(found.basic))
+        case.basic_grid_id, case.basic_grid_code = grid.id, grid.code
+        case.township_id = grid.township_id
+        case.district_id = grid.township.parent_id
+    else:
+        _territory_from_actor(session, case)
+    case.special_grids = [
+        CaseSpecialGrid(grid_id=uuid.UUID(i), grid_code=c)
+        for i, c in zip(found.special, found.special_codes, strict=True)
+    ]
+
+
+def _territory_from_actor(session: Session, case: Case) -> None:
+    """No grid: the case waits in the receiving unit's township (or district) queue."""
+    unit = session.get(Unit, case.received_by_unit_id)
+    chain = [uuid.UUID(p) for p in unit.path.strip("/").split("/")]
+    kinds = dict(session.execute(sa.select(Unit.id, Unit.kind).where(Unit.id.in_(chain))).all())
+    for unit_id in reversed(chain):
+        if kinds.get(unit_id) is UnitKind.TOWNSHIP and case.township_id is None:
+            case.township_id = unit_id
+        if kinds.get(unit_id) is UnitKind.DISTRICT and case.district_id is None:
+            case.district_id = unit_id
+
+
+def _next_number(session: Session, now: datetime) -> str:
+    year = now.astimezone(LOCAL_TZ).year
+    updated = session.execute(
+        sa.update(CaseNumberCounter).where(CaseNumberCounter.year == year)
+        .values(value=CaseNumberCounter.value + 1).returning(CaseNumberCounter.value)
+    ).scalar()
+    if updated is None:
+        try:
+            with session.begin_nested():
+                session.add(CaseNumberCounter(year=year, value=1))
+            updated = 1
+        except sa.exc.IntegrityError:  # another intake created this year's row first
+            return _next_number(session, now)
+    return f"{year}-{updated:07d}"
+
+
+def _command_centre_of(session: Session, case: Case) -> uuid.UUID | None:
+    """Who supervises an auto-dispatched case: the township's command centre, if it has one."""
+    if case.township_id is None:
+        return None
+    centre = session.scalar(
+        sa.select(Unit.id).where(Unit.parent_id == case.township_id,
+                                 Unit.kind == UnitKind.COMMAND_CENTRE).order_by(Unit.code).limit(1)
+    )
+    return centre or case.township_id
+
+
+def record_event(session: Session, case: Case, actor: Actor | None, action: str,
+            from_status: CaseStatus | None, to_status: CaseStatus | None, now: datetime,
+            data: dict[str, Any] | None = None) -> None:
+    case.event_count = (case.event_count or 0) + 1
+    session.add(CaseEvent(
+        case_id=case.id, seq=case.event_count, at=now, action=action,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value if to_status else None,
+        actor_user_id=actor.user_id if actor else None,
+        actor_username=actor.username if actor else "system",
+        actor_roles=sorted(r.value for r in actor.roles) if actor else [],
+        actor_unit_id=actor.unit_id if actor else None,
+        data=data or {},
+    ))
+
+
+def case_limits(session: Session, case: Case, plan: DispatchPlan | None) -> tuple[timedelta, timedelta]:
+    if plan is None and case.category_code:
+        plan_item = get_item(session, case.category_code)
+        response = timedelta(hours=plan_item.response_limit_hours)
+        completion = timedelta(hours=plan_item.completion_limit_hours)
+    elif plan is not None:
+        response, completion = plan.response_limit, plan.completion_limit
+    else:
+        response, completion = DEFAULT_RESPONSE_LIMIT, DEFAULT_COMPLETION_LIMIT
+    if case.urgency is Urgency.URGENT:
+        response = min(response, URGENT_RESPONSE_LIMIT)
+    return response, max(completion, response)
+
+
+def apply_dispatch(session: Session, case: Case, lead_unit_id: uuid.UUID,
+                    cooperating: Sequence[uuid.UUID], plan: DispatchPlan | None, *,
+                    dispatched_by: uuid.UUID | None, now: datetime) -> None:
+    cancel_case_deadlines(session, case, now)
+    response, completion = case_limits(session, case, plan)
+    case.lead_unit = session.get(Unit, lead_unit_id)
+    case.cooperators = [CaseCooperator(unit_id=u) for u in dict.fromkeys(cooperating)
+                        if u != lead_unit_id]
+    case.status = CaseStatus.DISPATCHED
+    case.needs_triage, case.triage_reason = False, None
+    case.dispatched_at, case.dispatched_by_unit_id = now, dispatched_by
+    if plan is not None:
+        case.returnable = plan.returnable
+    case.response_due_at = now + response
+    case.completion_due_at = now + completion
+    case.responded_at = None
+    flush_case(session, case)
+    for kind, due in ((DeadlineKind.RESPONSE, case.response_due_at),
+                      (DeadlineKind.COMPLETION, case.completion_due_at)):
+        supervision.open_deadline(
+            session, subject_type=SUBJECT, subject_id=case.id, kind=kind,
+            label=f"{case.number} {case.title}", starts_at=now, due_at=due,
+            unit_id=lead_unit_id, supervisor_unit_id=dispatched_by, now=now)
+    supervision.notify(session, unit_id=lead_unit_id, kind="case_dispatched", subject_type=SUBJECT,
+                       subject_id=case.id, title=f"New case {case.number}", body=case.title, now=now)
+
+
+def flush_case(session: Session, case: Case) -> None:
+    """Concurrent writers: the version column makes the loser's UPDATE match no row."""
+    number = case.number  # after a failed flush the session can no longer load attributes
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise StaleVersion(f"Case {number} was changed by someone else; reload it.") from exc
+
+
+def cancel_case_deadlines(session: Session, case: Case, now: datetime) -> None:
+    for kind in (DeadlineKind.RESPONSE, DeadlineKind.COMPLETION):
+        supervision.cancel_deadline(session, subject_type=SUBJECT, subject_id=case.id, kind=kind,
+                                    now=now)
