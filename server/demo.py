@@ -14,7 +14,11 @@ from shapely.geometry import box, mapping
 from sqlalchemy.orm import Session
 
 from geo.crs import CRS
+from server.auth.actor import Actor
 from server.auth.passwords import Passwords
+from server.cases.rules import AppealType, Channel, Urgency
+from server.cases.services import IntakeRequest, intake
+from server.grids.assignment import GridIndexCache
 from server.catalogue.demo_items import load_demo_catalogue
 from server.grids.models import Grid, GridMember
 from server.grids.services import import_grids
@@ -145,9 +149,42 @@ def load_demo_district(
         for code in grid_codes:
             session.add(GridMember(grid_id=grids[code].id, user_id=user.id, created_at=now))
     session.flush()
+    cases = _load_sample_cases(session, now=now)
     basic = sum(t.columns * t.rows for t in TOWNSHIPS)
     return (
         f"demo district {district.code} loaded: {len(TOWNSHIPS)} townships, {basic} basic grids, "
-        f"{len(SPECIAL_GRIDS)} special grids, {len(DEPARTMENTS)} departments; users "
+        f"{len(SPECIAL_GRIDS)} special grids, {len(DEPARTMENTS)} departments, {cases} cases; users "
         f"{', '.join(p[0] for p in people)} (password: {password})"
     )
+
+
+# (receiver, channel, appeal type, category, title, lon, lat, resident, urgency)
+SAMPLE_CASES = (
+    ("wj.worker1", Channel.PATROL, AppealType.REPORT, "01.02", "楼道堆放杂物堵塞消防通道",
+     116.405, 39.984, None, Urgency.NORMAL),
+    ("wj.dispatcher", Channel.CITY_DIRECT, AppealType.COMPLAINT, "02.02", "饭店夜间营业噪声扰民",
+     116.415, 39.990, ("李四", "13911112222"), Urgency.NORMAL),
+    ("wj.dispatcher", Channel.INTERNET, AppealType.HELP, "04.02", "小区电梯困人",
+     116.428, 39.997, ("王五", "13700001111"), Urgency.URGENT),
+    ("wj.dispatcher", Channel.INTERNET, AppealType.COMPLAINT, "01.01", "学校门口占道经营",
+     116.414, 39.987, ("赵六", "13600002222"), Urgency.NORMAL),
+    ("sy.dispatcher", Channel.DISTRICT_FORWARD, AppealType.CONSULTATION, None,
+     "咨询老旧小区改造政策", None, None, ("钱七", "13500003333"), Urgency.NORMAL),
+)
+
+
+def _load_sample_cases(session: Session, *, now: datetime) -> int:
+    """A few cases through the real intake: auto-dispatched, urgent, and one for triage."""
+    users = {u.username: u for u in session.scalars(sa.select(User))}
+    index = GridIndexCache()
+    for username, channel, appeal, category, title, lon, lat, resident, urgency in SAMPLE_CASES:
+        user = users[username]
+        actor = Actor(user_id=user.id, username=user.username, unit_id=user.unit_id,
+                      unit_path=user.unit.path, roles=user.roles)
+        name, phone = resident or (None, None)
+        intake(session, actor, IntakeRequest(
+            channel=channel, appeal_type=appeal, title=title, description=title,
+            category_code=category, urgency=urgency, lon=lon, lat=lat, crs=CRS.WGS84,
+            resident_name=name, resident_phone=phone), grid_index=index, tolerance_m=50.0,
+            now=now)
+    return len(SAMPLE_CASES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from server.cases.models import Case
 from server.core.db import Base
 from server.extensions import db
 from server.grids.models import Grid
@@ -51,5 +52,9 @@ def test_the_demo_command_loads_a_township_through_the_import(app, db_session):
         sa.select(Grid.kind, sa.func.count()).group_by(Grid.kind)).all())
     assert {k.value: v for k, v in kinds.items()} == {"basic": 46, "special": 4}
     assert db_session.scalar(sa.select(sa.func.count()).select_from(User)) == 11
+    cases = db_session.scalars(sa.select(Case)).all()
+    assert len(cases) == 5
+    assert sorted(c.status.value for c in cases) == ["dispatched"] * 4 + ["received"]
+    assert all(c.basic_grid_code for c in cases if c.status.value == "dispatched")
     again = app.test_cli_runner().invoke(args=["demo"])
     assert again.exit_code == 2 and "duplicate_unit_code" in again.output
