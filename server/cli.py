@@ -170,6 +170,9 @@ def audit_command(township_code: str) -> None:
 
     try:
         township = get_unit_by_code(db.session, township_code)
+        if township.kind is not UnitKind.TOWNSHIP:
+            raise DomainError(f"{township_code} is a {township.kind}, not a township.",
+                              code="not_a_township")
         report = audit_as_dict(audit_township(db.session, township))
     except DomainError as error:
         _fail_on_domain_error(error)

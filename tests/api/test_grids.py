@@ -185,3 +185,38 @@ def test_listing_pages_through_every_grid_once(client, world, login):
             break
     assert seen == sorted(seen) and len(seen) == len(set(seen)) == 10
     assert_error(client.get("/api/v1/grids?cursor=garbage", headers=headers), 422, "invalid_cursor")
+
+
+def test_the_topology_audit_finds_a_planted_overlap_and_gap_with_their_areas(client, world, login):
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+
+    def true_area(geometry) -> float:  # noqa: ANN001
+        area, _ = geod.geometry_area_perimeter(geometry)
+        return abs(area)
+
+    headers = login("admin")
+    # T2 spans lon 116.40-116.42, lat 39.90-39.91 with T2-A1 and T2-B1 tiling it exactly.
+    # Shrink T2-B1 to leave a gap on its east side and stretch T2-A1 into T2-B1.
+    gap = box(116.418, 39.90, 116.42, 39.91)
+    overlap = box(116.41, 39.90, 116.411, 39.91)
+    body = collection(grid_feature("T2-A1", "T2", box(116.40, 39.90, 116.411, 39.91)),
+                      grid_feature("T2-B1", "T2", box(116.41, 39.90, 116.418, 39.91)))
+    assert client.post("/api/v1/grids/import?replace_existing=true", json=body,
+                       headers=headers).status_code == 201
+    audit = client.get("/api/v1/townships/T2/topology-audit", headers=headers).get_json()
+    assert audit["clean"] is False
+    [found_overlap] = audit["overlaps"]
+    assert (found_overlap["code_a"], found_overlap["code_b"]) == ("T2-A1", "T2-B1")
+    assert found_overlap["area_m2"] == pytest.approx(true_area(overlap), rel=0.01)
+    [found_gap] = audit["gaps"]
+    assert found_gap["area_m2"] == pytest.approx(true_area(gap), rel=0.01)
+    assert shape(found_gap["geometry"]).symmetric_difference(gap).area < 1e-12
+    assert client.get("/api/v1/townships/T1/topology-audit", headers=headers).get_json()["clean"]
+
+
+def test_the_audit_command_prints_the_same_report(app, world):
+    result = app.test_cli_runner().invoke(args=["audit", "T1"])
+    assert result.exit_code == 0, result.output
+    assert '"clean": true' in result.output
