@@ -18,8 +18,8 @@ from server.auth.actor import Actor
 from server.auth.passwords import Passwords
 from server.cases.rules import AppealType, Channel, Urgency
 from server.cases.services import IntakeRequest, intake
-from server.grids.assignment import GridIndexCache
 from server.catalogue.demo_items import load_demo_catalogue
+from server.grids.assignment import GridIndexCache
 from server.grids.models import Grid, GridMember
 from server.grids.services import import_grids
 from server.org.models import Unit, User

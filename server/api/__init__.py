@@ -8,8 +8,8 @@ from flask_smorest import Api
 def register_blueprints(api: Api) -> None:
     from server.api.assign.routes import blp as assign_blp
     from server.api.auth.routes import blp as auth_blp
-    from server.api.catalogue.routes import blp as catalogue_blp
     from server.api.cases.routes import blp as cases_blp
+    from server.api.catalogue.routes import blp as catalogue_blp
     from server.api.grids.routes import blp as grids_blp
     from server.api.notifications.routes import blp as notifications_blp
     from server.api.org.routes import blp as org_blp

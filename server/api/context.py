@@ -15,6 +15,7 @@ from server.core.errors import Unauthenticated
 from server.extensions import db
 from server.grids.assignment import GridIndexCache
 
+
 def session() -> Session:
     return db.session
 

@@ -22,35 +22,26 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import CRS, in_china, to_wgs84
 from server.auth.actor import Actor
-from server.auth.services import scope_of
 from server.cases.models import (
     Case,
     CaseCooperator,
     CaseEvent,
     CaseNumberCounter,
-    CaseReturn,
     CaseSpecialGrid,
 )
 from server.cases.rules import (
     DEFAULT_COMPLETION_LIMIT,
     DEFAULT_RESPONSE_LIMIT,
-    DISPATCHER_ROLES,
-    HANDLER_ROLES,
     URGENT_RESPONSE_LIMIT,
     Action,
     AppealType,
     CaseStatus,
     Channel,
-    Party,
-    Satisfaction,
     Urgency,
-    is_double_yes,
-    returnable,
-    TRANSITIONS,
 )
 from server.catalogue.queries import DispatchPlan, get_item, plan_dispatch
+from server.core.errors import Conflict, Invalid, StaleVersion
 from server.core.ids import new_id
-from server.core.errors import Conflict, Invalid, NotFound, PermissionDenied, StaleVersion
 from server.grids.assignment import GridIndexCache, assign_with_index
 from server.grids.models import Grid
 from server.org.models import Unit

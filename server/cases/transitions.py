@@ -32,8 +32,8 @@ from server.cases.services import (
     apply_dispatch,
     cancel_case_deadlines,
     case_limits,
-    record_event,
     flush_case,
+    record_event,
 )
 from server.core.errors import Invalid, NotFound, PermissionDenied, StaleVersion
 from server.org.models import Unit

@@ -13,8 +13,8 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-import sqlalchemy as sa
 import shapely
+import sqlalchemy as sa
 from shapely import Point
 from sqlalchemy.orm import Session
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.core.db import Base, str_enum, GeometryType, UTCDateTime
+from server.core.db import Base, GeometryType, UTCDateTime, str_enum
 from server.core.ids import new_id
 from server.grids.rules import GridKind
 from server.org.models import Unit

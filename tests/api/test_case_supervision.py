@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from server.supervision.services import fire_due_reminders
-from tests.api.test_cases import act, file_case  # noqa: F401 - fixtures used by name
-from tests.api.test_cases import catalogue  # noqa: F401
+from tests.fixtures.cases import act
 
 
 def inbox(client, headers) -> list[dict]:  # noqa: ANN001

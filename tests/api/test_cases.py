@@ -4,61 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from server.cases.models import PersonalDataAccess
 from tests.api.test_auth import assert_error
-
-# Inside T1-A1 and under the special grid T1-S1; inside T1-B2; between townships.
-IN_T1_A1 = (116.306, 39.904)
-IN_T1_B2 = (116.315, 39.915)
-NOWHERE = (116.36, 39.915)
-
-CATALOGUE = [
-    {"code": "01", "name": "市容环境"},
-    {"code": "01.01", "name": "占道经营", "lead": "territorial",
-     "cooperating": ["department:market_supervision"], "response_limit_hours": 24,
-     "completion_limit_hours": 168},
-    {"code": "02", "name": "市场监管"},
-    {"code": "02.01", "name": "食品安全", "lead": "department:market_supervision",
-     "cooperating": [], "response_limit_hours": 12, "completion_limit_hours": 72},
-    {"code": "03", "name": "供暖"},
-    {"code": "03.01", "name": "供暖不热", "lead": "department:city_management",
-     "cooperating": [], "response_limit_hours": 2, "completion_limit_hours": 24,
-     "returnable": False},
-]
-
-
-@pytest.fixture
-def catalogue(client, world, login):
-    response = client.post("/api/v1/catalogue/import", json={"items": CATALOGUE},
-                           headers=login("admin"))
-    assert response.status_code in (200, 201), response.get_json()
-
-
-@pytest.fixture
-def file_case(client, login, catalogue):
-    """file_case(username, **fields) -> the created case as the API returns it."""
-
-    def _file(username: str = "t1.dispatcher", *, at=IN_T1_A1, **fields):  # noqa: ANN001, ANN003
-        body = {"channel": "internet", "appeal_type": "complaint", "category_code": "01.01",
-                "title": "门口占道摆摊", "description": "小区门口每天晚上有人占道经营。",
-                "resident_name": "张三", "resident_phone": "13812341234", **fields}
-        if at is not None:
-            body.update(lon=at[0], lat=at[1])
-        response = client.post("/api/v1/cases", json=body, headers=login(username))
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
-    return _file
-
-
-def act(client, headers, case, action, expect=200, **body):  # noqa: ANN001, ANN003, ANN201
-    response = client.post(f"/api/v1/cases/{case['id']}/{action}",
-                           json={"version": case["version"], **body}, headers=headers)
-    assert response.status_code == expect, response.get_json()
-    return response.get_json()
+from tests.fixtures.cases import IN_T1_A1, IN_T1_B2, NOWHERE, act
 
 
 def iso(value: str) -> datetime:

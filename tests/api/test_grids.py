@@ -129,7 +129,7 @@ def test_coordinates_in_gcj02_are_stored_in_wgs84(client, world, login):
     wgs = box(116.40, 39.91, 116.41, 39.92)
     lons, lats = from_wgs84([116.40, 116.41, 116.41, 116.40, 116.40],
                             [39.91, 39.91, 39.92, 39.92, 39.91], CRS.GCJ02)
-    gcj = {"type": "Polygon", "coordinates": [[[float(x), float(y)] for x, y in zip(lons, lats)]]}
+    gcj = {"type": "Polygon", "coordinates": [[[float(x), float(y)] for x, y in zip(lons, lats, strict=True)]]}
     body = collection(grid_feature("T2-G1", "T2", gcj))
     response = client.post("/api/v1/grids/import?crs=gcj02", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()

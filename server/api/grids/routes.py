@@ -26,6 +26,7 @@ from server.auth.services import scope_of
 from server.grids import queries, services
 from server.org.rules import MANAGE_GRIDS, RUN_AUDIT
 
+
 class GridWithGeometry:
     """A grid as GridSchema dumps it: the model's fields plus its boundary in the asked crs."""
 
