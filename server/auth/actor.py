@@ -38,6 +38,7 @@ class Actor:
     unit_path: str
     roles: frozenset[Role]
     token_id: uuid.UUID | None = None
+    device_id: uuid.UUID | None = None  # set when the token was issued to a phone
     _scope: Scope | None = field(default=None, repr=False)
 
     @property

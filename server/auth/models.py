@@ -36,3 +36,15 @@ class AuthToken(Base):
     user: Mapped[User] = relationship()
 
     __table_args__ = (sa.Index("ix_auth_tokens_user_device", "user_id", "device_id"),)
+
+
+class Device(Base):
+    """A phone a user signed in on. The phone makes its own UUID; sync state hangs off this."""
+
+    __tablename__ = "devices"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    name: Mapped[str | None] = mapped_column(sa.String(120))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime)

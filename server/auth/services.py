@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.auth.actor import Actor, Scope
-from server.auth.models import AuthToken
+from server.auth.models import AuthToken, Device
 from server.auth.passwords import Passwords, dummy_hash
 from server.core.errors import NotFound, Unauthenticated
 from server.core.ids import new_secret
@@ -54,6 +54,7 @@ def login(
     if not passwords.verify(user.password_hash, password):
         raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
     if device_id is not None:
+        _register_device(session, user.id, device_id, device_name, now=now)
         session.execute(
             sa.update(AuthToken)
             .where(
@@ -125,6 +126,19 @@ class TokenCache:
         self._entries.clear()
 
 
+def _register_device(session: Session, user_id: uuid.UUID, device_id: uuid.UUID,
+                     name: str | None, *, now: datetime) -> Device:
+    device = session.get(Device, (user_id, device_id))
+    if device is None:
+        device = Device(user_id=user_id, id=device_id, name=name, registered_at=now,
+                        last_sign_in_at=now)
+        session.add(device)
+    else:
+        device.name = name or device.name
+        device.last_sign_in_at = now
+    return device
+
+
 def authenticate(
     session: Session, raw_token: str, *, now: datetime, cache: TokenCache | None = None
 ) -> Actor:
@@ -154,6 +168,7 @@ def authenticate(
         unit_path=unit.path,
         roles=user.roles,
         token_id=token.id,
+        device_id=token.device_id,
     )
     if cache is not None:
         cache.put(token_hash, actor, token.expires_at)

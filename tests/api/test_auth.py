@@ -140,3 +140,18 @@ def test_admin_revokes_a_lost_phone_of_another_user(client, world, login):
                          headers=login("admin")).status_code == 204
     assert_error(client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {phone_token}"}),
                  401, "invalid_token")
+
+
+def test_signing_in_from_a_phone_registers_the_device_once(client, world, db_session):
+    from server.auth.models import Device
+
+    phone = str(uuid.uuid4())
+    for name in ("Huawei P60", "Huawei P60 (renamed)"):
+        token = client.post("/api/v1/auth/login", json={
+            "username": "t1.worker", "password": PASSWORD, "device_id": phone,
+            "device_name": name}).get_json()["token"]
+    [device] = db_session.scalars(sa.select(Device)).all()
+    assert (str(device.id), device.user_id, device.name) == \
+        (phone, world.users["t1.worker"].id, "Huawei P60 (renamed)")
+    tokens = client.get("/api/v1/auth/tokens", headers={"Authorization": f"Bearer {token}"})
+    assert [t["device_id"] for t in tokens.get_json()] == [phone]
