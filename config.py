@@ -25,7 +25,19 @@ KNOWN_GRID_VARIABLES = {
     "GRID_REMINDER_BATCH",
     "GRID_DUPLICATE_DISTANCE_M",
     "GRID_DUPLICATE_WINDOW_HOURS",
+    "GRID_SYNC_MAX_SKEW_S",
+    "GRID_SYNC_MAX_PUSH_OPERATIONS",
+    "GRID_SYNC_ARRIVE_NEAR_M",
+    "GRID_SYNC_HISTORY_DAYS",
+    "GRID_SYNC_RECONCILE_HOURS",
+    "GRID_SYNC_TOMBSTONE_DAYS",
+    "GRID_PHOTO_DIR",
+    "GRID_PHOTO_MAX_MB",
+    "GRID_PHOTO_TYPES",
 }
+
+# The photo types the server can recognise by their bytes (sync/photo_rules.py: PhotoType).
+PHOTO_TYPE_CHOICES = ("image/jpeg", "image/png", "image/webp", "image/heic")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -85,6 +97,29 @@ class Config:
     DUPLICATE_WINDOW_HOURS = _env_float("GRID_DUPLICATE_WINDOW_HOURS", 72.0)
     MAX_BATCH_POINTS = _env_int("GRID_MAX_BATCH_POINTS", 10_000)
     MAX_CONTENT_LENGTH = _env_int("GRID_MAX_CONTENT_MB", 32) * 1024 * 1024
+    # Photos (content-addressed, by SHA-256): where the files live, the largest accepted
+    # (the photo endpoints use this instead of GRID_MAX_CONTENT_MB), and the accepted types.
+    PHOTO_DIR = Path(os.environ.get("GRID_PHOTO_DIR") or DATA_DIR / "photos")
+    PHOTO_MAX_BYTES = int(_env_float("GRID_PHOTO_MAX_MB", 10) * 1024 * 1024)
+    PHOTO_TYPES = tuple(
+        t.strip().lower()
+        for t in os.environ.get("GRID_PHOTO_TYPES", ",".join(PHOTO_TYPE_CHOICES)).split(",")
+        if t.strip()
+    )
+
+    # Sync push: a phone whose clock is off by more than this (seconds) gets its operations
+    # flagged; at most this many operations per push (more: 413); an arrival farther than
+    # this from the case (metres, beyond the GPS accuracy) is flagged far_from_case.
+    SYNC_MAX_SKEW_S = _env_float("GRID_SYNC_MAX_SKEW_S", 300.0)
+    SYNC_MAX_PUSH_OPERATIONS = _env_int("GRID_SYNC_MAX_PUSH_OPERATIONS", 500)
+    SYNC_ARRIVE_NEAR_M = _env_float("GRID_SYNC_ARRIVE_NEAR_M", 200.0)
+    # Sync pull: grid workers' phones keep cases closed (and notifications received) in the
+    # last SYNC_HISTORY_DAYS days; every device re-checks its whole scope at least every
+    # SYNC_RECONCILE_HOURS (so aged records leave); the change feed keeps tombstones
+    # SYNC_TOMBSTONE_DAYS days, and a device that has not pulled for longer starts over.
+    SYNC_HISTORY_DAYS = _env_float("GRID_SYNC_HISTORY_DAYS", 7.0)
+    SYNC_RECONCILE_HOURS = _env_float("GRID_SYNC_RECONCILE_HOURS", 24.0)
+    SYNC_TOMBSTONE_DAYS = _env_float("GRID_SYNC_TOMBSTONE_DAYS", 30.0)
 
     TOKEN_LIFETIME = timedelta(hours=_env_float("GRID_TOKEN_HOURS", 12))
     DEVICE_TOKEN_LIFETIME = timedelta(days=_env_float("GRID_DEVICE_TOKEN_DAYS", 30))
@@ -111,6 +146,11 @@ class Config:
         """Refuse unsafe production settings; warn about unknown GRID_* variables."""
         if cls.ENV == "production" and cls.SECRET_KEY == DEFAULT_SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be set in production (GRID_ENV=production)")
+        if not cls.PHOTO_TYPES or set(cls.PHOTO_TYPES) - set(PHOTO_TYPE_CHOICES):
+            raise RuntimeError(
+                f"GRID_PHOTO_TYPES must list some of {', '.join(PHOTO_TYPE_CHOICES)}; "
+                f"got {', '.join(cls.PHOTO_TYPES) or 'none'}"
+            )
         unknown = sorted(
             name for name in os.environ if name.startswith("GRID_") and name not in KNOWN_GRID_VARIABLES
         )

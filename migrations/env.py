@@ -14,7 +14,11 @@ if config.config_file_name:
 logger = logging.getLogger("alembic.env")
 
 # Objects that exist only on PostGIS and are created by hand in the migrations.
-POSTGIS_ONLY_INDEXES = {"ix_grids_boundary_gist", "ix_units_boundary_gist", "ix_cases_location_gist"}
+POSTGIS_ONLY_INDEXES = {
+    "ix_grids_boundary_gist", "ix_units_boundary_gist", "ix_cases_location_gist",
+    # Partial indexes for case lists (0005): they rely on PostgreSQL's planner.
+    "ix_cases_open_grid", "ix_cases_open_status", "ix_cases_open_category", "ix_cases_triage",
+}
 
 
 def include_object(obj, name, type_, reflected, compare_to):

@@ -15,6 +15,7 @@ from server.errors import register_error_handlers
 from server.extensions import Api, db, migrate
 from server.grids.assignment import GridIndexCache
 from server.grids.services import GRIDS_CHANGED
+from sync.feed import install_change_capture
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -38,6 +39,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     # Per-process caches; see their docstrings for how they stay correct across processes.
     app.extensions["gridops.grid_index"] = GridIndexCache(app.config["GRID_INDEX_MAX_STALE_S"])
     app.extensions["gridops.tokens"] = TokenCache(app.config["AUTH_CACHE_S"])
+    install_change_capture()  # every ORM session records changes of synced rows
     _install_transaction_boundary(app)
     app.add_url_rule("/health", "health", _health)
 

@@ -1,5 +1,9 @@
-"""Offline sync protocol for phones (pull by server cursor, exactly-once push): issue 4.
+"""Offline sync for phones (issue 4): scoped pull by server cursor, exactly-once push, photos.
 
-Nothing is implemented here yet; the package exists so the layout of the design card holds
-and so that domain packages have a place that may import them, never the reverse.
+Sync sits above the domain packages: it may import ``server.*`` domain code, never the
+reverse. Pull: ``protocol`` (pure cursor, delta and page-order rules), ``tables`` (the
+registry of synced tables), ``feed`` (change capture and per-device state), ``scope`` (what
+each role's device holds), ``pull`` (the service). Push: ``ledger``, ``operations``, ``push``,
+``conflicts``, ``clocks``. Photos: ``photos``, ``photo_rules``, ``storage``. The protocol
+is in docs/sync.md.
 """

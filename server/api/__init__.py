@@ -13,7 +13,10 @@ def register_blueprints(api: Api) -> None:
     from server.api.grids.routes import blp as grids_blp
     from server.api.notifications.routes import blp as notifications_blp
     from server.api.org.routes import blp as org_blp
+    from server.api.photos.routes import blp as photos_blp
+    from server.api.sync.pull_routes import blp as sync_pull_blp
+    from server.api.sync.push_routes import blp as sync_push_blp
 
     for blp in (auth_blp, org_blp, grids_blp, assign_blp, cases_blp,
-                notifications_blp, catalogue_blp):
+                notifications_blp, catalogue_blp, photos_blp, sync_push_blp, sync_pull_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1/{blp.url_prefix}")

@@ -48,3 +48,7 @@ class Device(Base):
     name: Mapped[str | None] = mapped_column(sa.String(120))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How far the phone's clock is ahead of the server's (seconds, negative: behind), as
+    # estimated at its latest push; large skews are flagged on its operations.
+    clock_skew_s: Mapped[float | None] = mapped_column(sa.Float)
+    clock_skew_measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from geo.measure import degree_margin, distance_m
 from server.auth.actor import Actor
@@ -98,6 +98,21 @@ def _uncursor(cursor: str) -> tuple[datetime, uuid.UUID]:
                                 code="invalid_cursor") from exc
 
 
+def _in_grid(session: Session, code: str) -> sa.ColumnElement[bool]:
+    """Cases whose basic grid or one of whose special grids has this code.
+
+    Most codes name a basic grid, which no case has as a special grid: then the list query
+    needs no OR with a subquery, which PostgreSQL can only check row by row along
+    ix_cases_received, and it can use ix_cases_open_grid instead. For a special grid's code
+    the OR stays: its cases are dense enough for that walk to stop early.
+    """
+    basic = Case.basic_grid_code == code
+    if not session.scalar(sa.select(sa.exists().where(CaseSpecialGrid.grid_code == code))):
+        return basic
+    return sa.or_(basic, Case.id.in_(
+        sa.select(CaseSpecialGrid.case_id).where(CaseSpecialGrid.grid_code == code)))
+
+
 def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: datetime,
                limit: int = 50, cursor: str | None = None) -> CasePage:
     """Newest first (received_at, then id), keyset-paginated: stable while cases arrive."""
@@ -108,9 +123,7 @@ def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: dat
     if f.lead_unit_id is not None:
         query = query.where(Case.lead_unit_id == f.lead_unit_id)
     if f.grid_code is not None:
-        query = query.where(sa.or_(
-            Case.basic_grid_code == f.grid_code,
-            Case.id.in_(sa.select(CaseSpecialGrid.case_id).where(CaseSpecialGrid.grid_code == f.grid_code))))
+        query = query.where(_in_grid(session, f.grid_code))
     if f.category_prefix is not None:
         query = query.where(sa.or_(Case.category_code == f.category_prefix,
                                    Case.category_code.startswith(f.category_prefix + ".", autoescape=True)))
@@ -161,7 +174,8 @@ def nearby_duplicates(session: Session, case: Case, *, within_m: float, period: 
             Case.status.in_(OPEN_STATUSES), Case.received_at >= case.received_at - period,
             Case.lon.between(case.lon - dlon, case.lon + dlon),
             Case.lat.between(case.lat - dlat, case.lat + dlat),
-        )
+        # Only the candidates' own columns are read: no units or child rows per candidate.
+        ).options(lazyload("*"))
     )
     found = [NearbyCase(c, round(distance_m(case.lon, case.lat, c.lon, c.lat), 1))
              for c in candidates]

@@ -100,6 +100,7 @@ class Action(StrEnum):
     REQUEST_EXEMPTION = "request_exemption"
     DECIDE_EXEMPTION = "decide_exemption"
     LINK = "link"  # to a master case (nearby duplicate)
+    ARRIVE = "arrive"  # 到场: a handler of the lead unit is on site (GPS point recorded)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.REQUEST_EXEMPTION: Transition(frozenset(CaseStatus), None, Party.LEAD),
     Action.DECIDE_EXEMPTION: Transition(frozenset(CaseStatus), None, Party.DISPATCHER),
     Action.LINK: Transition(frozenset(OPEN_STATUSES), None, Party.DISPATCHER),
+    Action.ARRIVE: Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.IN_PROGRESS, Party.LEAD),
 }
 
 # Only the district may re-dispatch an escalated case.

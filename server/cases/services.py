@@ -143,23 +143,38 @@ def intake(
         event_count=0,
     )
     _locate(session, case, request, grid_index=grid_index, tolerance_m=tolerance_m)
-    session.add(case)
-    record_event(session, case, actor, "received", None, CaseStatus.RECEIVED, now,
-            {"channel": case.channel.value, "grid": case.basic_grid_code})
-
     # Auto-dispatch needs both a rule and a grid; otherwise a dispatcher judges the case.
     plan = (plan_dispatch(session, case.category_code, case.township_id)
             if case.category_code and case.basic_grid_id else None)
-    if plan is None:
-        case.needs_triage = True
-        case.triage_reason = _triage_reason(case)
-    else:
-        apply_dispatch(session, case, plan.lead_unit_id, plan.cooperating_unit_ids, plan,
-                        dispatched_by=_command_centre_of(session, case), now=now)
-        record_event(session, case, None, Action.DISPATCH.value, CaseStatus.RECEIVED,
-                CaseStatus.DISPATCHED, now,
-                {"auto": True, "item": plan.item_code, "lead_unit_id": str(plan.lead_unit_id),
-                 "cooperating_unit_ids": [str(u) for u in plan.cooperating_unit_ids]})
+    # Everything about the new case is settled before its first flush, so it goes in with
+    # one INSERT rather than an INSERT and an UPDATE per step, and a new case has no
+    # deadlines to cancel. Two flushes in all: the case with its deadlines (which do not
+    # refer to its row), then its events (which do, without a relationship to order them
+    # after it) with the lead unit's notification.
+    dispatched_by: uuid.UUID | None = None
+    with session.no_autoflush:
+        events = [new_event(case, actor, "received", None, CaseStatus.RECEIVED, now,
+                            {"channel": case.channel.value, "grid": case.basic_grid_code})]
+        if plan is None:
+            case.needs_triage = True
+            case.triage_reason = _triage_reason(case)
+        else:
+            dispatched_by = _command_centre_of(session, case)
+            _hand_to_lead(session, case, plan.lead_unit_id, plan.cooperating_unit_ids, plan,
+                          dispatched_by=dispatched_by, now=now)
+            events.append(new_event(
+                case, None, Action.DISPATCH.value, CaseStatus.RECEIVED, CaseStatus.DISPATCHED,
+                now, {"auto": True, "item": plan.item_code,
+                      "lead_unit_id": str(plan.lead_unit_id),
+                      "cooperating_unit_ids": [str(u) for u in plan.cooperating_unit_ids]}))
+        session.add(case)
+    if plan is not None:
+        _open_case_deadlines(session, case, plan.lead_unit_id, dispatched_by=dispatched_by,
+                             new_case=True, now=now)
+    session.flush()
+    session.add_all(events)
+    if plan is not None:
+        _notify_lead(session, case, plan.lead_unit_id, now=now)
     session.flush()
     return IntakeResult(case, created=True)
 
@@ -193,6 +208,7 @@ def _locate(session: Session, case: Case, request: IntakeRequest, *, grid_index:
         grid = session.get(Grid, uuid.UUID(found.basic))
         case.basic_grid_id, case.basic_grid_code = grid.id, grid.code
         case.township_id = grid.township_id
+        case.township = grid.township  # already loaded with the grid: the view needs it too
         case.district_id = grid.township.parent_id
     else:
         _territory_from_actor(session, case)
@@ -244,8 +260,15 @@ def _command_centre_of(session: Session, case: Case) -> uuid.UUID | None:
 def record_event(session: Session, case: Case, actor: Actor | None, action: str,
             from_status: CaseStatus | None, to_status: CaseStatus | None, now: datetime,
             data: dict[str, Any] | None = None) -> None:
+    session.add(new_event(case, actor, action, from_status, to_status, now, data))
+
+
+def new_event(case: Case, actor: Actor | None, action: str, from_status: CaseStatus | None,
+              to_status: CaseStatus | None, now: datetime,
+              data: dict[str, Any] | None = None) -> CaseEvent:
+    """The case's next event (``seq`` counts per case), for the caller to add."""
     case.event_count = (case.event_count or 0) + 1
-    session.add(CaseEvent(
+    return CaseEvent(
         case_id=case.id, seq=case.event_count, at=now, action=action,
         from_status=from_status.value if from_status else None,
         to_status=to_status.value if to_status else None,
@@ -254,7 +277,7 @@ def record_event(session: Session, case: Case, actor: Actor | None, action: str,
         actor_roles=sorted(r.value for r in actor.roles) if actor else [],
         actor_unit_id=actor.unit_id if actor else None,
         data=data or {},
-    ))
+    )
 
 
 def case_limits(session: Session, case: Case, plan: DispatchPlan | None) -> tuple[timedelta, timedelta]:
@@ -275,6 +298,16 @@ def apply_dispatch(session: Session, case: Case, lead_unit_id: uuid.UUID,
                     cooperating: Sequence[uuid.UUID], plan: DispatchPlan | None, *,
                     dispatched_by: uuid.UUID | None, now: datetime) -> None:
     cancel_case_deadlines(session, case, now)
+    _hand_to_lead(session, case, lead_unit_id, cooperating, plan, dispatched_by=dispatched_by,
+                  now=now)
+    flush_case(session, case)
+    _open_case_deadlines(session, case, lead_unit_id, dispatched_by=dispatched_by, now=now)
+    _notify_lead(session, case, lead_unit_id, now=now)
+
+
+def _hand_to_lead(session: Session, case: Case, lead_unit_id: uuid.UUID,
+                  cooperating: Sequence[uuid.UUID], plan: DispatchPlan | None, *,
+                  dispatched_by: uuid.UUID | None, now: datetime) -> None:
     response, completion = case_limits(session, case, plan)
     case.lead_unit = session.get(Unit, lead_unit_id)
     case.cooperators = [CaseCooperator(unit_id=u) for u in dict.fromkeys(cooperating)
@@ -287,15 +320,25 @@ def apply_dispatch(session: Session, case: Case, lead_unit_id: uuid.UUID,
     case.response_due_at = now + response
     case.completion_due_at = now + completion
     case.responded_at = None
-    flush_case(session, case)
-    for kind, due in ((DeadlineKind.RESPONSE, case.response_due_at),
-                      (DeadlineKind.COMPLETION, case.completion_due_at)):
-        supervision.open_deadline(
-            session, subject_type=SUBJECT, subject_id=case.id, kind=kind,
-            label=f"{case.number} {case.title}", starts_at=now, due_at=due,
-            unit_id=lead_unit_id, supervisor_unit_id=dispatched_by, now=now)
-    supervision.notify(session, unit_id=lead_unit_id, kind="case_dispatched", subject_type=SUBJECT,
-                       subject_id=case.id, title=f"New case {case.number}", body=case.title, now=now)
+
+
+def _open_case_deadlines(session: Session, case: Case, lead_unit_id: uuid.UUID, *,
+                         dispatched_by: uuid.UUID | None, new_case: bool = False,
+                         now: datetime) -> None:
+    """Supervise the response and completion limits of a dispatch (two deadlines)."""
+    supervision.open_deadlines(
+        session, subject_type=SUBJECT, subject_id=case.id,
+        limits=((DeadlineKind.RESPONSE, case.response_due_at),
+                (DeadlineKind.COMPLETION, case.completion_due_at)),
+        label=f"{case.number} {case.title}", starts_at=now, unit_id=lead_unit_id,
+        supervisor_unit_id=dispatched_by, new_subject=new_case, now=now)
+
+
+def _notify_lead(session: Session, case: Case, lead_unit_id: uuid.UUID, *,
+                 now: datetime) -> None:
+    supervision.notify(session, unit_id=lead_unit_id, kind="case_dispatched",
+                       subject_type=SUBJECT, subject_id=case.id,
+                       title=f"New case {case.number}", body=case.title, now=now)
 
 
 def flush_case(session: Session, case: Case) -> None:

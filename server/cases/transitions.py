@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from geo.crs import CRS, in_china, to_wgs84
+from geo.measure import distance_m
 from server.auth.actor import Actor
 from server.auth.services import scope_of
 from server.cases.models import Case, CaseReturn
@@ -158,6 +160,27 @@ def complete(session: Session, actor: Actor, case: Case, *, version: int, result
     on_time = case.completion_due_at is None or now <= case.completion_due_at
     return _move(session, actor, case, Action.COMPLETE, before, CaseStatus.COMPLETED, now,
                  {"result": result, "on_time": on_time})
+
+
+def arrive(session: Session, actor: Actor, case: Case, *, version: int, lon: float, lat: float,
+           accuracy_m: float | None, crs: CRS = CRS.WGS84, now: datetime) -> Case:
+    """到场: a handler of the lead unit is on site; the GPS point, its accuracy and the
+    distance to the case's location (metres, geodesic) go on the timeline."""
+    before = _begin(session, actor, case, Action.ARRIVE, version)
+    data = arrival_data(case, lon=lon, lat=lat, accuracy_m=accuracy_m, crs=crs)
+    return _move(session, actor, case, Action.ARRIVE, before, CaseStatus.IN_PROGRESS, now, data)
+
+
+def arrival_data(case: Case, *, lon: float, lat: float, accuracy_m: float | None,
+                 crs: CRS = CRS.WGS84) -> dict[str, Any]:
+    """What an arrival records: the point in WGS-84, as sent, and how far it is from the case."""
+    if not in_china(lon, lat):
+        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
+                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
+    wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
+    away = None if case.lon is None else round(distance_m(wlon, wlat, case.lon, case.lat), 1)
+    return {"lon": wlon, "lat": wlat, "input_crs": crs.value, "input_lon": lon, "input_lat": lat,
+            "accuracy_m": accuracy_m, "distance_m": away}
 
 
 def request_return(session: Session, actor: Actor, case: Case, *, version: int, reason: str,

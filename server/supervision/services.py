@@ -68,23 +68,65 @@ def open_deadline(
     One open deadline per subject and kind: open a second only after closing or cancelling
     the first (``deadline_already_open`` otherwise).
     """
-    grace_s = round(overdue_grace.total_seconds())
-    schedule = reminder_schedule(starts_at, due_at, fractions,
-                                 overdue_grace=timedelta(seconds=grace_s), calendar=calendar)
-    if queries.open_deadline_for(session, subject_type, subject_id, kind) is not None:
-        raise Conflict(f"A {kind.value} deadline is already running for this {subject_type}.",
-                       code="deadline_already_open")
-    deadline = Deadline(
-        subject_type=subject_type, subject_id=subject_id, kind=kind,
-        label=_clip(label, TITLE_MAX), unit_id=unit_id, supervisor_unit_id=supervisor_unit_id,
-        starts_at=starts_at, due_at=due_at, original_due_at=due_at, generation=1,
-        fractions=[float(f) for f in fractions], overdue_grace_s=grace_s, calendar=calendar.name,
-        status=DeadlineStatus.ACTIVE, created_at=now,
-    )
-    session.add(deadline)
-    _arm(session, deadline, schedule, already_sent=frozenset(), now=now)
-    session.flush()
+    [deadline] = open_deadlines(
+        session, subject_type=subject_type, subject_id=subject_id, limits=((kind, due_at),),
+        label=label, starts_at=starts_at, unit_id=unit_id,
+        supervisor_unit_id=supervisor_unit_id, fractions=fractions, overdue_grace=overdue_grace,
+        calendar=calendar, now=now)
     return deadline
+
+
+def open_deadlines(
+    session: Session,
+    *,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    limits: Sequence[tuple[DeadlineKind, datetime]],
+    label: str,
+    starts_at: datetime,
+    unit_id: uuid.UUID,
+    supervisor_unit_id: uuid.UUID | None,
+    fractions: Sequence[float] = DEFAULT_REMINDER_FRACTIONS,
+    overdue_grace: timedelta = timedelta(0),
+    calendar: BusinessCalendar = ELAPSED_TIME,
+    new_subject: bool = False,
+    now: datetime,
+) -> list[Deadline]:
+    """``open_deadline`` for several kinds on one subject at once (a dispatch's response and
+    completion limits), in ``limits`` order: one query checks that none is running and one
+    flush writes them all, their reminders in a single multi-row INSERT.
+
+    ``new_subject``: the subject was created in this transaction, so nothing can be running
+    yet and the check is skipped (the partial unique index still stands guard).
+    """
+    grace_s = round(overdue_grace.total_seconds())
+    schedules = [reminder_schedule(starts_at, due_at, fractions,
+                                   overdue_grace=timedelta(seconds=grace_s), calendar=calendar)
+                 for _, due_at in limits]
+    kinds = [kind for kind, _ in limits]
+    running = set() if new_subject else set(session.scalars(sa.select(Deadline.kind).where(
+        Deadline.subject_type == subject_type, Deadline.subject_id == subject_id,
+        Deadline.kind.in_(kinds), Deadline.closed_at.is_(None),
+    )))
+    for kind in kinds:
+        if kind in running:
+            raise Conflict(f"A {kind.value} deadline is already running for this {subject_type}.",
+                           code="deadline_already_open")
+    deadlines = []
+    for (kind, due_at), schedule in zip(limits, schedules, strict=True):
+        deadline = Deadline(
+            subject_type=subject_type, subject_id=subject_id, kind=kind,
+            label=_clip(label, TITLE_MAX), unit_id=unit_id,
+            supervisor_unit_id=supervisor_unit_id, starts_at=starts_at, due_at=due_at,
+            original_due_at=due_at, generation=1, fractions=[float(f) for f in fractions],
+            overdue_grace_s=grace_s, calendar=calendar.name, status=DeadlineStatus.ACTIVE,
+            created_at=now,
+        )
+        session.add(deadline)
+        _arm(session, deadline, schedule, already_sent=frozenset(), now=now)
+        deadlines.append(deadline)
+    session.flush()
+    return deadlines
 
 
 def _arm(session: Session, deadline: Deadline, schedule: list[tuple[str, datetime]], *,

@@ -1,0 +1,1 @@
+"""Photo endpoints: content-addressed, resumable, deduplicated uploads and downloads."""

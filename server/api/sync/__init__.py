@@ -1,0 +1,1 @@
+"""Offline sync over HTTP: pull, push and the review of rejected operations."""

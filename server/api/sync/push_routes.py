@@ -1,0 +1,61 @@
+"""Push over HTTP: a phone's batch of offline operations, and the review list of rejected ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from server.api import context as ctx
+from server.api.sync import push_schemas as s
+from server.auth.actor import Actor
+from sync.ledger import RejectedOperation, args_for, rejected_operations
+from sync.operations import Limits
+from sync.push import IncomingOp, PushSettings, push
+
+blp = Blueprint("sync_push", __name__, url_prefix="sync",
+                description="Offline sync: operations pushed by phones, applied exactly once")
+
+
+def _settings() -> PushSettings:
+    return PushSettings(
+        limits=Limits(grid_index=ctx.grid_index_cache(),
+                      tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"),
+                      arrive_near_m=ctx.setting("SYNC_ARRIVE_NEAR_M")),
+        max_skew_s=ctx.setting("SYNC_MAX_SKEW_S"),
+        max_operations=ctx.setting("SYNC_MAX_PUSH_OPERATIONS"))
+
+
+@blp.route("/push", methods=["POST"])
+@blp.arguments(s.PushSchema)
+@blp.response(200, s.PushResultSchema)
+def push_operations(body):
+    """Apply a phone's offline operations, each exactly once; one outcome per operation"""
+    operations = [IncomingOp(**op) for op in body["operations"]]
+    return push(ctx.session(), ctx.current_actor(), operations, sent_at=body["sent_at"],
+                parse_args=s.parse_args, settings=_settings(), now=ctx.request_now())
+
+
+def _rejected_view(item: RejectedOperation, actor: Actor) -> dict[str, Any]:
+    op = item.operation
+    return {
+        **{name: getattr(op, name) for name in (
+            "id", "name", "code", "message", "flags", "device_id", "device_seq", "device_time",
+            "acted_at", "received_at")},
+        "args": args_for(op, actor),
+        "user": {"id": str(op.user_id), "username": item.username},
+        "case": {"id": str(op.case_id), "number": item.case_number} if op.case_id else None,
+    }
+
+
+@blp.route("/rejected", methods=["GET"])
+@blp.arguments(s.RejectedQuerySchema, location="query")
+@blp.response(200, s.RejectedPageSchema)
+def list_rejected(args):
+    """Rejected operations to review (dispatchers: their territory's), newest first"""
+    actor = ctx.current_actor()
+    page = rejected_operations(ctx.session(), actor, case_id=args["case_id"],
+                               limit=args["limit"], cursor=args["cursor"])
+    return {"items": [_rejected_view(i, actor) for i in page.items],
+            "next_cursor": page.next_cursor}
+

@@ -1,0 +1,155 @@
+"""Push schemas: the batch envelope, each operation's arguments, the answers, the review list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from geo.crs import CRS
+from server.api.cases.schemas import CaseCreateSchema
+from server.api.schemas import StrictSchema
+from server.cases.rules import Channel
+from server.core.errors import Invalid
+from sync.ledger import OpStatus
+
+SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lowercase hex digits")
+JS_SAFE_INT = 2**53 - 1  # phones run JavaScript: larger numbers lose digits
+
+
+class OperationSchema(StrictSchema):
+    id = fields.UUID(required=True, metadata={"description": "Made by the phone; a replay "
+                                              "of the same id is answered, not applied again"})
+    seq = fields.Integer(required=True, strict=True,
+                         validate=validate.Range(min=0, max=JS_SAFE_INT),
+                         metadata={"description": "The device's own counter, one per operation"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    args = fields.Dict(keys=fields.String(), load_default=dict)
+    base_version = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "The case version the phone saw; recorded, not enforced"})
+    device_time = fields.AwareDateTime(required=True, metadata={
+        "description": "When the worker acted, by the phone's clock"})
+
+
+class PushSchema(StrictSchema):
+    sent_at = fields.AwareDateTime(required=True, metadata={
+        "description": "The phone's clock when it sent this request (for the skew estimate)"})
+    operations = fields.List(fields.Nested(OperationSchema), required=True)
+
+
+class OpResultSchema(ma.Schema):
+    id = fields.UUID()
+    status = fields.Enum(OpStatus, by_value=True, metadata={
+        "description": "applied | duplicate | rejected"})
+    original_status = fields.Enum(OpStatus, by_value=True, allow_none=True, metadata={
+        "description": "For a duplicate: applied or rejected, as the first push answered"})
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    result = fields.Dict()
+    flags = fields.List(fields.String())
+
+
+class PushResultSchema(ma.Schema):
+    results = fields.List(fields.Nested(OpResultSchema))
+    server_time = fields.AwareDateTime()
+    clock_skew_s = fields.Float(metadata={
+        "description": "How far the phone's clock is ahead of the server's (seconds)"})
+
+
+# --- each operation's arguments ---------------------------------------------------------------
+
+
+class CaseRefArgs(StrictSchema):
+    case_id = fields.UUID(required=True, metadata={
+        "description": "The case, or the id of the report_incident operation that created it"})
+
+
+class NoteArgs(CaseRefArgs):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class ArriveArgs(CaseRefArgs):
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0))
+    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
+
+
+class CompleteArgs(CaseRefArgs):
+    result = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class ReasonArgs(CaseRefArgs):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ExtensionArgs(ReasonArgs):
+    new_due_at = fields.AwareDateTime(required=True)
+
+
+class PhotoArgs(CaseRefArgs):
+    sha256 = fields.String(required=True, validate=SHA256)
+
+
+class ReportArgs(CaseCreateSchema):
+    """Intake's fields; the operation's id is the idempotency key, so no client_request_id."""
+
+    class Meta(StrictSchema.Meta):
+        exclude = ("client_request_id",)
+
+    channel = fields.Enum(Channel, by_value=True, load_default=Channel.PATROL)
+    photos = fields.List(fields.String(validate=SHA256), load_default=list,
+                         validate=validate.Length(max=20))
+
+
+ARGS: dict[str, ma.Schema] = {
+    "report_incident": ReportArgs(),
+    "add_note": NoteArgs(),
+    "record_contact": NoteArgs(),
+    "arrive_on_site": ArriveArgs(),
+    "attach_photo": PhotoArgs(),
+    "accept_case": CaseRefArgs(),
+    "complete_task": CompleteArgs(),
+    "request_return": ReasonArgs(),
+    "request_extension": ExtensionArgs(),
+}
+
+
+def parse_args(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """One operation's arguments, checked; a problem rejects that operation only."""
+    try:
+        return ARGS[name].load(args)
+    except ma.ValidationError as exc:
+        raise Invalid("Some details of this operation are missing or not valid.",
+                      code="invalid_arguments", errors={"args": exc.messages}) from exc
+
+
+# --- the review list -------------------------------------------------------------------------
+
+
+class RejectedQuerySchema(StrictSchema):
+    case_id = fields.UUID(load_default=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None)
+
+
+class RejectedSchema(ma.Schema):
+    id = fields.UUID()
+    name = fields.String()
+    code = fields.String()
+    message = fields.String()
+    args = fields.Dict()
+    flags = fields.List(fields.String())
+    user = fields.Dict(metadata={"description": "id and username of the sender"})
+    device_id = fields.UUID()
+    device_seq = fields.Integer(allow_none=True)
+    case = fields.Dict(allow_none=True, metadata={"description": "id and number"})
+    device_time = fields.AwareDateTime()
+    acted_at = fields.AwareDateTime()
+    received_at = fields.AwareDateTime()
+
+
+class RejectedPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(RejectedSchema))
+    next_cursor = fields.String(allow_none=True)

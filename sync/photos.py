@@ -1,0 +1,403 @@
+"""Photos: content-addressed, resumable, deduplicated uploads, and their links to cases.
+
+A photo is named by the SHA-256 of its bytes. A phone links it to a case while offline (the
+link works before the bytes arrive) and uploads it whenever it has a connection, in one
+request or in chunks it can resume after a cut. The bytes live in a ``PhotoStore``; these
+tables say what is stored, what is being uploaded, and what each photo belongs to.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from server.auth.actor import Actor
+from server.cases.models import Case
+from server.cases.queries import visible_cases
+from server.core.db import Base, UTCDateTime, str_enum
+from server.core.errors import Invalid, NotFound
+from server.core.ids import new_id
+from sync.photo_rules import (
+    SNIFF_BYTES,
+    UPLOAD_ROLES,
+    PhotoHashMismatch,
+    PhotoLimits,
+    PhotoStatus,
+    PhotoSubject,
+    PhotoType,
+    PhotoTypeUnsupported,
+    check_content_type,
+    check_declared_type,
+    check_offset,
+    check_size,
+    chunk_overrun,
+    parse_sha256,
+    photo_too_large,
+    status_of,
+)
+from sync.storage import ChunkTooLarge, PhotoStore
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+class Photo(Base):
+    """A stored, verified photo. Immutable: the same bytes always have the same name."""
+
+    __tablename__ = "photos"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    content_type: Mapped[PhotoType] = mapped_column(str_enum(PhotoType, 20))
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The first to upload it; later uploaders of the same bytes are not recorded (dedupe).
+    uploaded_by_user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class PhotoUpload(Base):
+    """One user's resumable upload of one photo. Kept after it finishes (``finished_at``) so a
+    phone that lost the answer to its last chunk still learns that the upload is complete."""
+
+    __tablename__ = "photo_uploads"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.BigInteger)  # as declared by the phone
+    content_type: Mapped[PhotoType] = mapped_column(str_enum(PhotoType, 20))
+    # Bytes held after the last chunk that completed; the store's own count is what a phone
+    # resumes from, since it also counts bytes of a chunk whose connection broke.
+    received: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.UniqueConstraint("sha256", "user_id"),)
+
+    @property
+    def key(self) -> str:
+        """The partial blob's name in the store."""
+        return self.id.hex
+
+
+class PhotoLink(Base):
+    """A photo belongs to a subject (a case). No foreign key to ``photos``: a phone links a
+    photo offline, and the bytes may arrive later."""
+
+    __tablename__ = "photo_links"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    subject_type: Mapped[PhotoSubject] = mapped_column(str_enum(PhotoSubject, 20))
+    subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    linked_by_user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.UniqueConstraint("sha256", "subject_type", "subject_id"),
+        sa.Index("ix_photo_links_subject", "subject_type", "subject_id"),
+    )
+
+
+# Who may see a subject, as a condition on its id: a photo is visible through any visible
+# subject it is linked to. A new kind of subject (a whistle call, a patrol) adds a line here.
+SubjectVisibility = Callable[[Session, Actor, sa.ColumnElement[uuid.UUID] | uuid.UUID],
+                             sa.ColumnElement[bool]]
+SUBJECT_VISIBILITY: dict[PhotoSubject, SubjectVisibility] = {
+    PhotoSubject.CASE: lambda session, actor, subject_id: sa.exists().where(
+        Case.id == subject_id, visible_cases(session, actor)),
+}
+
+
+@dataclass(frozen=True)
+class UploadState:
+    """Where an upload stands: ``offset`` is the next byte the server expects."""
+
+    upload: PhotoUpload | None  # None when the photo was already stored (nothing to send)
+    offset: int
+    photo: Photo | None  # set once the photo is available
+    created: bool = False
+
+    @property
+    def status(self) -> PhotoStatus:
+        return PhotoStatus.AVAILABLE if self.photo is not None else PhotoStatus.PARTIAL
+
+
+# ---------------------------------------------------------------- uploads
+
+def put_photo(session: Session, store: PhotoStore, actor: Actor, *, sha256: str,
+              content_type: str | None, data: BinaryIO, length: int | None,
+              limits: PhotoLimits, now: datetime) -> tuple[Photo, bool]:
+    """Store a whole photo sent in one request; ``(photo, created)``.
+
+    A photo already stored is answered at once, without reading the body (dedupe). Else the
+    body goes to a temporary partial, its type is checked by magic bytes and its hash
+    verified, and only then does it become the blob named by the hash.
+    """
+    actor.require(UPLOAD_ROLES, "upload photos")
+    sha256 = parse_sha256(sha256)
+    if (photo := session.get(Photo, sha256)) is not None:
+        return photo, False
+    check_size(length, limits)
+    check_declared_type(content_type, limits)
+    key = f"put-{new_id().hex}"
+    try:
+        try:
+            size = store.append(key, 0, data, limit=limits.max_bytes)
+        except ChunkTooLarge:
+            raise photo_too_large(limits) from None
+        found = check_content_type(store.read_partial(key, SNIFF_BYTES), limits)
+        if not store.commit(key, sha256):
+            raise PhotoHashMismatch()
+    finally:
+        store.delete_partial(key)  # a no-op once committed: the partial became the blob
+    # Another request may have stored the same bytes meanwhile: then that one created it.
+    return _insert_once(session, Photo(
+        sha256=sha256, size=size, content_type=found, uploaded_by_user_id=actor.user_id,
+        stored_at=now), Photo.sha256 == sha256)
+
+
+def start_upload(session: Session, store: PhotoStore, actor: Actor, *, sha256: str, size: int,
+                 content_type: str, limits: PhotoLimits, now: datetime) -> UploadState:
+    """Open a resumable upload, or find this user's open one for the same photo.
+
+    Asking again returns the same upload and the offset to resume from; a different size or
+    type starts it over (the phone knows its file). A stored photo needs no upload.
+    """
+    actor.require(UPLOAD_ROLES, "upload photos")
+    sha256 = parse_sha256(sha256)
+    if (photo := session.get(Photo, sha256)) is not None:
+        return UploadState(None, photo.size, photo)
+    check_size(size, limits)
+    declared = check_declared_type(content_type, limits)
+    upload = _lock_upload(session, PhotoUpload.sha256 == sha256,
+                          PhotoUpload.user_id == actor.user_id)
+    if upload is None:
+        upload, created = _insert_once(session, PhotoUpload(
+            sha256=sha256, size=size, content_type=declared, received=0, user_id=actor.user_id,
+            started_at=now, updated_at=now), PhotoUpload.sha256 == sha256,
+            PhotoUpload.user_id == actor.user_id)
+        if created:
+            return UploadState(upload, 0, None, created=True)
+    if upload.finished_at is not None or (upload.size, upload.content_type) != (size, declared):
+        store.delete_partial(upload.key)
+        upload.size, upload.content_type, upload.received = size, declared, 0
+        upload.started_at = upload.updated_at = now
+        upload.finished_at = None
+    return UploadState(upload, _offset(store, upload), None)
+
+
+def get_upload(session: Session, store: PhotoStore, actor: Actor, upload_id: uuid.UUID
+               ) -> UploadState:
+    """Where one's upload stands (the phone asks after a cut connection)."""
+    upload = _upload_for(session, actor, upload_id)
+    photo = session.get(Photo, upload.sha256)
+    return UploadState(upload, upload.size if photo else _offset(store, upload), photo)
+
+
+def append_chunk(session: Session, store: PhotoStore, actor: Actor, *, upload_id: uuid.UUID,
+                 offset: int, data: BinaryIO, length: int | None, limits: PhotoLimits,
+                 now: datetime) -> UploadState:
+    """Add the bytes from ``offset`` on; the last byte finishes the upload.
+
+    The row is locked, so a retried chunk racing its original waits and then finds the
+    offset moved (409 with the offset to resume from). A chunk cut off midway keeps what
+    arrived. The type is checked as soon as the first bytes are in, so a phone does not
+    send megabytes of something that is no photo.
+    """
+    actor.require(UPLOAD_ROLES, "upload photos")
+    upload = _upload_for(session, actor, upload_id, lock=True)
+    photo = session.get(Photo, upload.sha256)
+    if photo is not None:
+        if upload.finished_at is None:
+            # Someone else's upload of the same bytes finished first: nothing more to send.
+            store.delete_partial(upload.key)
+            upload.received, upload.updated_at, upload.finished_at = upload.size, now, now
+        # Also the answer to a retried last chunk whose first answer was lost.
+        return UploadState(upload, upload.size, photo)
+    check_offset(sent=offset, current=_offset(store, upload), upload_id=str(upload.id))
+    if length is not None and offset + length > upload.size:
+        raise chunk_overrun(offset=offset, size=upload.size, length=length)
+    try:
+        held = store.append(upload.key, offset, data, limit=upload.size - offset)
+    except ChunkTooLarge:
+        raise chunk_overrun(offset=offset, size=upload.size) from None
+    upload.received, upload.updated_at = held, now
+    if offset < SNIFF_BYTES and (held >= SNIFF_BYTES or held == upload.size):
+        _check_partial_type(store, upload, limits)
+    if held < upload.size:
+        return UploadState(upload, held, None)
+    return UploadState(upload, held, finish(session, store, upload, limits=limits, now=now))
+
+
+def finish(session: Session, store: PhotoStore, upload: PhotoUpload, *, limits: PhotoLimits,
+           now: datetime) -> Photo:
+    """Verify the complete upload and make it the stored photo.
+
+    The client's hash is only a claim until the bytes hash to it: a mismatch discards them
+    and the phone starts over from byte 0.
+    """
+    found = _check_partial_type(store, upload, limits)
+    if not store.commit(upload.key, upload.sha256):
+        raise PhotoHashMismatch()
+    upload.finished_at = now
+    photo, _ = _insert_once(session, Photo(
+        sha256=upload.sha256, size=upload.size, content_type=found,
+        uploaded_by_user_id=upload.user_id, stored_at=now), Photo.sha256 == upload.sha256)
+    return photo
+
+
+def prune_uploads(session: Session, store: PhotoStore, *, idle_before: datetime) -> int:
+    """Forget uploads untouched since ``idle_before`` (abandoned, or finished long ago)."""
+    stale = list(session.scalars(sa.select(PhotoUpload).where(
+        PhotoUpload.updated_at < idle_before)))
+    for upload in stale:
+        store.delete_partial(upload.key)
+        session.delete(upload)
+    return len(stale)
+
+
+def _offset(store: PhotoStore, upload: PhotoUpload) -> int:
+    return min(store.partial_size(upload.key), upload.size)
+
+
+def _check_partial_type(store: PhotoStore, upload: PhotoUpload, limits: PhotoLimits
+                        ) -> PhotoType:
+    try:
+        return check_content_type(store.read_partial(upload.key, SNIFF_BYTES), limits)
+    except PhotoTypeUnsupported:
+        store.delete_partial(upload.key)
+        raise
+
+
+def _lock_upload(session: Session, *conditions: sa.ColumnElement[bool]) -> PhotoUpload | None:
+    # FOR UPDATE serialises requests on one upload on PostgreSQL; SQLite serialises writers.
+    return session.scalar(sa.select(PhotoUpload).where(*conditions).with_for_update()
+                          .execution_options(populate_existing=True))
+
+
+def _upload_for(session: Session, actor: Actor, upload_id: uuid.UUID, *, lock: bool = False
+                ) -> PhotoUpload:
+    conditions = (PhotoUpload.id == upload_id, PhotoUpload.user_id == actor.user_id)
+    upload = (_lock_upload(session, *conditions) if lock
+              else session.scalar(sa.select(PhotoUpload).where(*conditions)))
+    if upload is None:
+        raise NotFound("No such upload of yours; start one with POST "
+                       "/photos/{sha256}/uploads.", code="upload_not_found")
+    return upload
+
+
+def _insert_once(session: Session, row: RowT, *match: sa.ColumnElement[bool]
+                 ) -> tuple[RowT, bool]:
+    """Insert ``row`` unless a concurrent request inserted its twin first; (row, created)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = session.scalar(sa.select(type(row)).where(*match))
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+# ---------------------------------------------------------------- links and status
+
+def link_photo(session: Session, *, sha256: str, subject_type: str, subject_id: uuid.UUID,
+               user_id: uuid.UUID, now: datetime) -> PhotoLink:
+    """Link a photo to a subject; the same link again changes nothing.
+
+    Works whether or not the photo has arrived: its status becomes ``available`` when the
+    upload completes. The caller has checked that the user may act on the subject.
+    """
+    sha256 = parse_sha256(sha256)
+    try:
+        kind = PhotoSubject(subject_type)
+    except ValueError:
+        raise Invalid.for_field(
+            "subject_type", f"Photos can be linked to: {', '.join(PhotoSubject)}.",
+            code="photo_subject_unsupported") from None
+    match = (PhotoLink.sha256 == sha256, PhotoLink.subject_type == kind,
+             PhotoLink.subject_id == subject_id)
+    if (link := session.scalar(sa.select(PhotoLink).where(*match))) is not None:
+        return link
+    link, _ = _insert_once(session, PhotoLink(
+        sha256=sha256, subject_type=kind, subject_id=subject_id, linked_by_user_id=user_id,
+        linked_at=now), *match)
+    return link
+
+
+def photo_status(session: Session, sha256: str) -> PhotoStatus:
+    """``missing``, ``partial`` (an upload is under way) or ``available``."""
+    return statuses(session, [sha256])[parse_sha256(sha256)]
+
+
+def statuses(session: Session, sha256s: Iterable[str]) -> dict[str, PhotoStatus]:
+    """The status of many photos in two queries (for lists and sync payloads)."""
+    wanted = {parse_sha256(s) for s in sha256s}
+    stored = set(session.scalars(sa.select(Photo.sha256).where(Photo.sha256.in_(wanted))))
+    uploading = set(session.scalars(sa.select(PhotoUpload.sha256).where(
+        PhotoUpload.sha256.in_(wanted - stored), PhotoUpload.finished_at.is_(None))))
+    return {s: status_of(stored=s in stored, uploading=s in uploading) for s in wanted}
+
+
+def links_for(session: Session, subject_type: str, subject_id: uuid.UUID) -> list[PhotoLink]:
+    """The photos of one subject, in the order they were linked."""
+    return list(session.scalars(sa.select(PhotoLink).where(
+        PhotoLink.subject_type == PhotoSubject(subject_type), PhotoLink.subject_id == subject_id,
+    ).order_by(PhotoLink.linked_at, PhotoLink.sha256)))
+
+
+def visible_links_for(session: Session, actor: Actor, subject_type: PhotoSubject,
+                      subject_id: uuid.UUID) -> list[PhotoLink]:
+    """``links_for`` a subject the actor can see; any other subject is not found."""
+    visible = SUBJECT_VISIBILITY[subject_type](session, actor, subject_id)
+    if not session.scalar(sa.select(visible)):
+        raise NotFound(f"No such {subject_type}.", code=f"{subject_type}_not_found")
+    return links_for(session, subject_type, subject_id)
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    status: PhotoStatus
+    photo: Photo | None
+    own_upload: UploadState | None  # the actor's unfinished upload of it, to resume
+
+
+def describe_photo(session: Session, store: PhotoStore, actor: Actor, sha256: str) -> PhotoInfo:
+    """A photo's status, with the actor's own unfinished upload of it if there is one."""
+    sha256 = parse_sha256(sha256)
+    if (photo := session.get(Photo, sha256)) is not None:
+        return PhotoInfo(PhotoStatus.AVAILABLE, photo, None)
+    upload = session.scalar(sa.select(PhotoUpload).where(
+        PhotoUpload.sha256 == sha256, PhotoUpload.user_id == actor.user_id,
+        PhotoUpload.finished_at.is_(None)))
+    own = None if upload is None else UploadState(upload, _offset(store, upload), None)
+    return PhotoInfo(photo_status(session, sha256), None, own)
+
+
+def get_photo_for(session: Session, actor: Actor, sha256: str) -> Photo:
+    """A photo the actor may download: they uploaded it, or it is linked to a subject they see.
+
+    Anything else is not found, exactly like a photo that does not exist.
+    """
+    sha256 = parse_sha256(sha256)
+    photo = session.get(Photo, sha256)
+    if photo is not None and photo.uploaded_by_user_id == actor.user_id:
+        return photo
+    through_subject = sa.or_(*(
+        sa.and_(PhotoLink.subject_type == kind, visible(session, actor, PhotoLink.subject_id))
+        for kind, visible in SUBJECT_VISIBILITY.items()))
+    if not session.scalar(sa.select(sa.exists().where(PhotoLink.sha256 == sha256,
+                                                      through_subject))):
+        raise NotFound("No such photo.", code="photo_not_found")
+    if photo is None:
+        raise NotFound("This photo is linked but has not been uploaded yet.",
+                       code="photo_not_uploaded")
+    return photo
