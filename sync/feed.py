@@ -102,6 +102,7 @@ class PendingRecord(Base):
     table_name: Mapped[str] = mapped_column(sa.String(40))
     row_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     kind: Mapped[str] = mapped_column(sa.String(10))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
 
 
 # --- capture ---------------------------------------------------------------------------

@@ -259,29 +259,31 @@ def _follow_parent(session: Session, ctx: SyncContext, device: DeviceSync, table
 
 
 def _start_batch(session: Session, device: DeviceSync, items: list[Item]) -> None:
-    """Record the batch in page order and hold its records as delivered."""
-    key = {"user_id": device.user_id, "device_id": device.device_id}
-    ranks = {t.name: t.rank for t in registered()}
-    ordered = page_order(items, ranks)
-    session.execute(sa.delete(PendingRecord).where(PendingRecord.user_id == device.user_id,
-                                                   PendingRecord.device_id == device.device_id))
-    if ordered:
-        session.execute(sa.insert(PendingRecord), [
-            {**key, "position": n, "table_name": i.table, "row_id": i.id, "kind": i.kind.value}
-            for n, i in enumerate(ordered)])
-    created = [i for i in ordered if i.kind is Kind.CREATED]
-    if created:
-        session.execute(sa.insert(HeldRecord), [
-            {**key, "table_name": i.table, "row_id": i.id, "parent_id": i.parent_id}
-            for i in created])
+    """Record the batch in page order and hold its records as delivered (see the module
+    docstring: nothing new is computed before the whole batch is through)."""
+    mine = (PendingRecord.user_id == device.user_id, PendingRecord.device_id == device.device_id)
+    session.execute(sa.delete(PendingRecord).where(*mine))
+    ordered = page_order(items, {t.name: t.rank for t in registered()})
+    rows = [{"user_id": device.user_id, "device_id": device.device_id, "position": n,
+             "table_name": i.table, "row_id": i.id, "kind": i.kind.value,
+             "parent_id": i.parent_id} for n, i in enumerate(ordered)]
+    # Core executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues").
+    if rows:
+        session.execute(sa.insert(PendingRecord.__table__), rows)
     gone: dict[str, list[uuid.UUID]] = {}
     for item in ordered:
         if item.kind is Kind.DELETED:
             gone.setdefault(item.table, []).append(item.id)
     for table, ids in gone.items():
-        session.execute(sa.delete(HeldRecord).where(
-            HeldRecord.user_id == device.user_id, HeldRecord.device_id == device.device_id,
-            HeldRecord.table_name == table, HeldRecord.row_id.in_(ids)))
+        for start in range(0, len(ids), 1000):
+            session.execute(sa.delete(HeldRecord.__table__).where(
+                HeldRecord.user_id == device.user_id, HeldRecord.device_id == device.device_id,
+                HeldRecord.table_name == table, HeldRecord.row_id.in_(ids[start:start + 1000])))
+    session.execute(sa.insert(HeldRecord.__table__).from_select(
+        ["user_id", "device_id", "table_name", "row_id", "parent_id"],
+        sa.select(PendingRecord.user_id, PendingRecord.device_id, PendingRecord.table_name,
+                  PendingRecord.row_id, PendingRecord.parent_id)
+        .where(*mine, PendingRecord.kind == Kind.CREATED.value)))
     device.batch_size, device.acked_position, device.served_position = len(ordered), 0, 0
 
 

@@ -160,7 +160,9 @@ _CASE_IDS = ("basic_grid_id", "township_id", "district_id", "lead_unit_id", "mas
 
 
 def _case_records(session: Session, ctx: SyncContext, ids: Sequence[uuid.UUID]) -> list[dict]:
-    rows = session.scalars(sa.select(Case).where(Case.id.in_(ids)))
+    # Units travel as ids: no joined lead unit or township per case.
+    rows = session.scalars(sa.select(Case).where(Case.id.in_(ids))
+                           .options(lazyload(Case.lead_unit), lazyload(Case.township)))
     return [{
         "id": str(c.id),
         **{name: getattr(c, name) for name in _CASE_FIELDS},
@@ -208,7 +210,7 @@ def _notification_records(session: Session, ctx: SyncContext,
             for n in rows]
 
 
-# Registration order is page order within a tier and parents come before their children.
+# Parents before their children (the registry requires it); rank orders tables in a tier.
 register(SyncedTable("units", Unit, _units, _unit_records, rank=10, scope_trigger=True))
 register(SyncedTable("grids", Grid, _grids, _grid_records, rank=20))
 register(SyncedTable("catalogue_items", CatalogueItem, _catalogue, _catalogue_records, rank=30))

@@ -78,6 +78,7 @@ def upgrade():
         sa.Column("table_name", sa.String(length=40), nullable=False),
         sa.Column("row_id", sa.Uuid(), nullable=False),
         sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("parent_id", sa.Uuid(), nullable=True),
         sa.PrimaryKeyConstraint("user_id", "device_id", "position", name=op.f("pk_sync_pending")),
     )
 

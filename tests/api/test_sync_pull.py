@@ -13,6 +13,7 @@ from server.cases.models import Case, PersonalDataAccess
 from server.catalogue.models import CatalogueItem
 from server.core.clock import now_utc
 from server.grids.models import GridMember
+from server.grids.services import add_grid_member
 from server.supervision.models import Notification
 from sync import feed
 from tests.api.test_auth import assert_error
@@ -176,6 +177,20 @@ def test_a_worker_leaving_a_grid_loses_it_and_its_cases(client, world, login, fi
     assert seen["grids"] == {"deleted": {world.grid_id("T1-A1")}}
     assert seen["cases"] == {"deleted": {case["id"]}}
     assert phone.db["case_events"] == {}
+
+
+def test_a_worker_joining_a_grid_gets_it_with_its_older_cases(client, world, login, file_case,
+                                                              db_session):
+    older = file_case(at=IN_T1_B2)
+    phone = Phone(client, login, "t1.worker")
+    phone.sync()
+    assert phone.db["cases"] == {}
+    add_grid_member(db_session, world.grids["T1-B2"], world.users["t1.worker"], now=now_utc())
+    db_session.flush()
+    seen = changed(phone.sync())
+    assert seen["grids"] == {"created": {world.grid_id("T1-B2")}}
+    assert seen["cases"] == {"created": {older["id"]}}
+    assert len(seen["case_events"]["created"]) == 2
 
 
 def test_deleted_and_deactivated_rows_are_sent_as_tombstones(client, world, login, file_case,
