@@ -121,7 +121,6 @@ def intake(
 
     case = Case(
         id=new_id(),  # events refer to it before the first flush
-        number=_next_number(session, now),
         client_request_id=request.client_request_id,
         channel=request.channel,
         appeal_type=request.appeal_type,
@@ -146,6 +145,9 @@ def intake(
     # Auto-dispatch needs both a rule and a grid; otherwise a dispatcher judges the case.
     plan = (plan_dispatch(session, case.category_code, case.township_id)
             if case.category_code and case.basic_grid_id else None)
+    # As late as it can be: the counter row stays locked until the request commits, and
+    # every other intake waits for it.
+    case.number = _next_number(session, now)
     # Everything about the new case is settled before its first flush, so it goes in with
     # one INSERT rather than an INSERT and an UPDATE per step, and a new case has no
     # deadlines to cancel. Two flushes in all: the case with its deadlines (which do not
@@ -326,10 +328,12 @@ def _open_case_deadlines(session: Session, case: Case, lead_unit_id: uuid.UUID, 
                          dispatched_by: uuid.UUID | None, new_case: bool = False,
                          now: datetime) -> None:
     """Supervise the response and completion limits of a dispatch (two deadlines)."""
+    response_due, completion_due = case.response_due_at, case.completion_due_at
+    if response_due is None or completion_due is None:
+        raise ValueError("a dispatched case has both time limits (see _hand_to_lead)")
     supervision.open_deadlines(
         session, subject_type=SUBJECT, subject_id=case.id,
-        limits=((DeadlineKind.RESPONSE, case.response_due_at),
-                (DeadlineKind.COMPLETION, case.completion_due_at)),
+        limits=((DeadlineKind.RESPONSE, response_due), (DeadlineKind.COMPLETION, completion_due)),
         label=f"{case.number} {case.title}", starts_at=now, unit_id=lead_unit_id,
         supervisor_unit_id=dispatched_by, new_subject=new_case, now=now)
 

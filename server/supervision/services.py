@@ -104,10 +104,12 @@ def open_deadlines(
                                    overdue_grace=timedelta(seconds=grace_s), calendar=calendar)
                  for _, due_at in limits]
     kinds = [kind for kind, _ in limits]
-    running = set() if new_subject else set(session.scalars(sa.select(Deadline.kind).where(
-        Deadline.subject_type == subject_type, Deadline.subject_id == subject_id,
-        Deadline.kind.in_(kinds), Deadline.closed_at.is_(None),
-    )))
+    running: set[DeadlineKind] = set()
+    if not new_subject:
+        running = set(session.scalars(sa.select(Deadline.kind).where(
+            Deadline.subject_type == subject_type, Deadline.subject_id == subject_id,
+            Deadline.kind.in_(kinds), Deadline.closed_at.is_(None),
+        )))
     for kind in kinds:
         if kind in running:
             raise Conflict(f"A {kind.value} deadline is already running for this {subject_type}.",
