@@ -8,8 +8,6 @@ with the stored outcome instead of applying anything again.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from server.cases.models import Case
 from server.cases.queries import visible_cases
 from server.cases.rules import DISPATCHER_ROLES, mask_name, mask_phone
 from server.core.db import Base, UTCDateTime, str_enum
-from server.core.errors import Invalid
+from server.core.cursors import decode_time_cursor, encode_cursor
 from server.org.models import Unit, User
 from server.org.rules import Role
 from sync.tables import SyncContext, SyncedTable, Tier, register
@@ -96,19 +94,6 @@ class RejectedPage:
     next_cursor: str | None
 
 
-def _cursor(op: SyncOperation) -> str:
-    return base64.urlsafe_b64encode(f"{op.received_at.isoformat()}|{op.id.hex}".encode()).decode()
-
-
-def _uncursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, hex_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(at), uuid.UUID(hex=hex_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Invalid.for_field("cursor", "This cursor is not one we gave out.", location="query",
-                                code="invalid_cursor") from exc
-
-
 def _reviewable(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     """One's own operations; for dispatchers and grid leaders also those about cases they see
     and, for operations about no case (a report that failed, an unknown case), those sent by
@@ -137,14 +122,15 @@ def rejected_operations(session: Session, actor: Actor, *, case_id: uuid.UUID | 
     if case_id is not None:
         query = query.where(SyncOperation.case_id == case_id)
     if cursor is not None:
-        at, after_id = _uncursor(cursor)
+        at, after_id = decode_time_cursor(cursor)
         query = query.where(sa.or_(
             SyncOperation.received_at < at,
             sa.and_(SyncOperation.received_at == at, SyncOperation.id < after_id)))
     rows = session.execute(query.order_by(SyncOperation.received_at.desc(),
                                           SyncOperation.id.desc()).limit(limit + 1)).all()
     items = [RejectedOperation(op, username, number) for op, username, number in rows[:limit]]
-    return RejectedPage(items, _cursor(rows[limit - 1][0]) if len(rows) > limit else None)
+    last = rows[limit - 1][0] if len(rows) > limit else None
+    return RejectedPage(items, encode_cursor(last.received_at, last.id) if last else None)
 
 
 def args_for(operation: SyncOperation, actor: Actor) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +21,8 @@ from server.cases.rules import (
     PersonalDataView,
     personal_data_view,
 )
-from server.core.errors import Invalid, NotFound
+from server.core.cursors import decode_time_cursor, encode_cursor
+from server.core.errors import NotFound
 from server.grids.models import Grid
 from server.org.rules import Role
 
@@ -85,19 +84,6 @@ class CasePage:
     next_cursor: str | None
 
 
-def _cursor(case: Case) -> str:
-    return base64.urlsafe_b64encode(f"{case.received_at.isoformat()}|{case.id.hex}".encode()).decode()
-
-
-def _uncursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, hex_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(at), uuid.UUID(hex=hex_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Invalid.for_field("cursor", "This cursor is not one we gave out.", location="query",
-                                code="invalid_cursor") from exc
-
-
 def _in_grid(session: Session, code: str) -> sa.ColumnElement[bool]:
     """Cases whose basic grid or one of whose special grids has this code.
 
@@ -143,12 +129,13 @@ def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: dat
         min_lon, min_lat, max_lon, max_lat = f.bbox
         query = query.where(Case.lon.between(min_lon, max_lon), Case.lat.between(min_lat, max_lat))
     if cursor is not None:
-        at, after_id = _uncursor(cursor)
+        at, after_id = decode_time_cursor(cursor)
         query = query.where(sa.or_(Case.received_at < at,
                                    sa.and_(Case.received_at == at, Case.id < after_id)))
     rows = list(session.scalars(query.order_by(Case.received_at.desc(), Case.id.desc())
                                 .limit(limit + 1)))
-    return CasePage(rows[:limit], _cursor(rows[limit - 1]) if len(rows) > limit else None)
+    last = rows[limit - 1] if len(rows) > limit else None
+    return CasePage(rows[:limit], encode_cursor(last.received_at, last.id) if last else None)
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +16,8 @@ from geo.audit import TopologyReport, audit_basic_grids
 from geo.crs import CRS, geometry_from_wgs84
 from server.auth.actor import Actor
 from server.auth.services import scope_of
-from server.core.errors import Invalid, NotFound
+from server.core.cursors import decode_cursor, encode_cursor
+from server.core.errors import NotFound
 from server.grids.models import Grid
 from server.grids.rules import GridKind
 from server.org.models import Unit
@@ -60,20 +59,6 @@ class GridPage:
     next_cursor: str | None
 
 
-def _encode_cursor(grid: Grid) -> str:
-    return base64.urlsafe_b64encode(f"{grid.code}|{grid.id.hex}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
-    try:
-        code, hex_id = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
-        return code, uuid.UUID(hex=hex_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Invalid.for_field(
-            "cursor", "This cursor is not one we gave out.", location="query", code="invalid_cursor"
-        ) from exc
-
-
 def list_grids(
     session: Session,
     actor: Actor,
@@ -93,12 +78,12 @@ def list_grids(
     if not include_retired:
         query = query.where(Grid.retired_at.is_(None))
     if cursor is not None:
-        after_code, after_id = _decode_cursor(cursor)
+        after_code, after_id = decode_cursor(cursor)
         query = query.where(
             sa.or_(Grid.code > after_code, sa.and_(Grid.code == after_code, Grid.id > after_id))
         )
     rows = list(session.scalars(query.order_by(Grid.code, Grid.id).limit(limit + 1)))
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].code, rows[limit - 1].id) if len(rows) > limit else None
     return GridPage(grids=rows[:limit], next_cursor=next_cursor)
 
 

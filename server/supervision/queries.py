@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.auth.actor import Actor
-from server.core.errors import Invalid, NotFound
+from server.core.cursors import decode_time_cursor, encode_cursor
+from server.core.errors import NotFound
 from server.org.models import Unit
 from server.org.rules import UnitKind
 from server.supervision.models import Deadline, Notification
@@ -116,24 +115,6 @@ class InboxPage:
     unread_count: int
 
 
-def _encode_cursor(notification: Notification) -> str:
-    raw = f"{notification.created_at.isoformat()}|{notification.id.hex}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        when, hex_id = base64.urlsafe_b64decode(cursor.encode()).decode().rsplit("|", 1)
-        created_at = datetime.fromisoformat(when)
-        if created_at.tzinfo is None:
-            raise ValueError("naive cursor time")
-        return created_at, uuid.UUID(hex=hex_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Invalid.for_field(
-            "cursor", "This cursor is not one we gave out.", location="query", code="invalid_cursor"
-        ) from exc
-
-
 def inbox(session: Session, actor: Actor, *, unread_only: bool = False, limit: int = 50,
           cursor: str | None = None) -> InboxPage:
     """The actor's inbox, newest first (then by id, as a batch shares one time), by keyset."""
@@ -142,7 +123,7 @@ def inbox(session: Session, actor: Actor, *, unread_only: bool = False, limit: i
     if unread_only:
         query = query.where(Notification.acknowledged_at.is_(None))
     if cursor is not None:
-        before_at, before_id = _decode_cursor(cursor)
+        before_at, before_id = decode_time_cursor(cursor)
         query = query.where(sa.or_(
             Notification.created_at < before_at,
             sa.and_(Notification.created_at == before_at, Notification.id < before_id),
@@ -152,5 +133,5 @@ def inbox(session: Session, actor: Actor, *, unread_only: bool = False, limit: i
     ).unique())
     unread = session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
         visible, Notification.acknowledged_at.is_(None)))
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return InboxPage(items=rows[:limit], next_cursor=next_cursor, unread_count=unread or 0)
