@@ -34,6 +34,13 @@ KNOWN_GRID_VARIABLES = {
     "GRID_PHOTO_DIR",
     "GRID_PHOTO_MAX_MB",
     "GRID_PHOTO_TYPES",
+    "GRID_CHECKIN_BUFFER_M",
+    "GRID_CHECKIN_MAX_TOLERANCE_M",
+    "GRID_FIX_MAX_ACCURACY_M",
+    "GRID_FIX_MAX_SPEED_KMH",
+    "GRID_VISIT_MIN_MINUTES",
+    "GRID_TRACK_MAX_GAP_S",
+    "GRID_FIELD_DAYS_MIN",
 }
 
 # The photo types the server can recognise by their bytes (sync/photo_rules.py: PhotoType).
@@ -120,6 +127,19 @@ class Config:
     SYNC_HISTORY_DAYS = _env_float("GRID_SYNC_HISTORY_DAYS", 7.0)
     SYNC_RECONCILE_HOURS = _env_float("GRID_SYNC_RECONCILE_HOURS", 24.0)
     SYNC_TOMBSTONE_DAYS = _env_float("GRID_SYNC_TOMBSTONE_DAYS", 30.0)
+    # Department staff in grids (docs/staff.md). A check-in counts as inside its grid within
+    # max(reported accuracy, CHECKIN_BUFFER_M) metres, never more than CHECKIN_MAX_TOLERANCE_M.
+    # Track fixes less accurate than FIX_MAX_ACCURACY_M, or reached faster than
+    # FIX_MAX_SPEED_KMH, are dropped; a visit is staying VISIT_MIN_MINUTES in a grid; a
+    # silence longer than TRACK_MAX_GAP_S counts no time; grid workers owe FIELD_DAYS_MIN
+    # field days a month (Yicheng: 15).
+    CHECKIN_BUFFER_M = _env_float("GRID_CHECKIN_BUFFER_M", 30.0)
+    CHECKIN_MAX_TOLERANCE_M = _env_float("GRID_CHECKIN_MAX_TOLERANCE_M", 100.0)
+    FIX_MAX_ACCURACY_M = _env_float("GRID_FIX_MAX_ACCURACY_M", 100.0)
+    FIX_MAX_SPEED_KMH = _env_float("GRID_FIX_MAX_SPEED_KMH", 180.0)
+    VISIT_MIN_MINUTES = _env_float("GRID_VISIT_MIN_MINUTES", 10.0)
+    TRACK_MAX_GAP_S = _env_float("GRID_TRACK_MAX_GAP_S", 300.0)
+    FIELD_DAYS_MIN = _env_int("GRID_FIELD_DAYS_MIN", 15)
 
     TOKEN_LIFETIME = timedelta(hours=_env_float("GRID_TOKEN_HOURS", 12))
     DEVICE_TOKEN_LIFETIME = timedelta(days=_env_float("GRID_DEVICE_TOKEN_DAYS", 30))

@@ -1,0 +1,235 @@
+"""GPS tracks, pure: drop impossible fixes, time and distance inside grids, visits, simplification.
+
+A track is a sequence of fixes (time, lon, lat in WGS-84, accuracy in metres, speed). Phones
+upload them late, in batches and out of order, so everything here works on fixes sorted by
+time and takes the neighbours already stored as trusted context.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+_EARTH_RADIUS_M = 6_371_008.8  # mean radius, for the speed check only
+_METRES_PER_DEG_LAT = 111_320.0
+
+
+class DropReason(StrEnum):
+    ACCURACY = "accuracy_too_low"  # the phone says the fix is worse than the limit
+    TOO_FAST = "too_fast"  # reaching it needs a speed no vehicle in a city has
+    DUPLICATE = "duplicate_time"  # a second fix with the same time in the same batch
+    FUTURE = "in_future"  # later than the server's clock allows
+
+
+@dataclass(frozen=True)
+class Fix:
+    at: datetime
+    lon: float
+    lat: float
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+
+
+@dataclass(frozen=True)
+class Dropped:
+    index: int  # position in the uploaded batch
+    reason: DropReason
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle metres; within 0.5 % of the geodesic, enough to bound a speed."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def implied_speed_mps(a: Fix, b: Fix) -> float:
+    """The slowest speed that explains going from ``a`` to ``b``: the distance less both
+    fixes' accuracy radii (the true positions may be that much closer), over the time."""
+    gap_s = max(abs((b.at - a.at).total_seconds()), 1.0)
+    slack_m = (a.accuracy_m or 0.0) + (b.accuracy_m or 0.0)
+    return max(0.0, haversine_m(a.lon, a.lat, b.lon, b.lat) - slack_m) / gap_s
+
+
+def filter_fixes(
+    batch: Sequence[Fix],
+    known: Sequence[Fix] = (),
+    *,
+    max_accuracy_m: float,
+    max_speed_mps: float,
+    latest_allowed: datetime | None = None,
+) -> tuple[list[int], list[Dropped]]:
+    """Which fixes of ``batch`` to keep (their indexes, in time order) and which to drop, why.
+
+    ``known`` are fixes already stored around the batch's times: they are trusted and serve
+    as anchors, so a batch that arrives late is judged against the track it fills a hole in.
+    A fix with the same time as a known one is neither kept nor dropped (it is stored).
+
+    The speed rule walks the merged track in time order and compares each new fix with the
+    last fix kept before it; a fix needing more than ``max_speed_mps`` is a jump and dropped.
+    The very first fix of a track has no anchor: it is dropped when the next fix cannot be
+    reached from it but the one after that can be reached from the next (it is the spike).
+    """
+    dropped: list[Dropped] = []
+    known_times = {f.at for f in known}
+    seen: set[datetime] = set()
+    candidates: list[int] = []
+    for i, fix in enumerate(batch):
+        if latest_allowed is not None and fix.at > latest_allowed:
+            dropped.append(Dropped(i, DropReason.FUTURE))
+        elif fix.accuracy_m is not None and fix.accuracy_m > max_accuracy_m:
+            dropped.append(Dropped(i, DropReason.ACCURACY))
+        elif fix.at in known_times:
+            continue
+        elif fix.at in seen:
+            dropped.append(Dropped(i, DropReason.DUPLICATE))
+        else:
+            seen.add(fix.at)
+            candidates.append(i)
+
+    # (time, fix, batch index or -1 for a known fix)
+    merged = sorted([(f.at, f, -1) for f in known] + [(batch[i].at, batch[i], i) for i in candidates],
+                    key=lambda item: item[0])
+    kept: list[int] = []
+    anchor: Fix | None = None
+    for position, (_, fix, index) in enumerate(merged):
+        if index < 0:
+            anchor = fix
+            continue
+        if anchor is None:
+            if _is_leading_spike(merged, position, max_speed_mps):
+                dropped.append(Dropped(index, DropReason.TOO_FAST))
+                continue
+        elif implied_speed_mps(anchor, fix) > max_speed_mps:
+            dropped.append(Dropped(index, DropReason.TOO_FAST))
+            continue
+        kept.append(index)
+        anchor = fix
+    dropped.sort(key=lambda d: d.index)
+    return kept, dropped
+
+
+def _is_leading_spike(merged: list[tuple[datetime, Fix, int]], position: int,
+                      max_speed_mps: float) -> bool:
+    if position + 1 >= len(merged):
+        return False
+    fix, following = merged[position][1], merged[position + 1]
+    if implied_speed_mps(fix, following[1]) <= max_speed_mps:
+        return False
+    if following[2] < 0 or position + 2 >= len(merged):
+        return True  # a trusted fix cannot be reached from it; or two fixes and no tiebreak
+    return implied_speed_mps(following[1], merged[position + 2][1]) <= max_speed_mps
+
+
+# --- time, distance and visits inside grids ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visit:
+    start: float  # seconds (the caller's epoch)
+    end: float
+
+
+@dataclass(frozen=True)
+class Dwell:
+    seconds_inside: float
+    distance_m: float
+    visits: tuple[Visit, ...]  # entering and staying at least min_visit_s
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seconds_inside": round(self.seconds_inside, 1),
+                "distance_m": round(self.distance_m, 1), "visits": len(self.visits)}
+
+
+def segment_lengths_m(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Geodesic metres between consecutive positions (length n - 1)."""
+    if len(lons) < 2:
+        return np.zeros(0)
+    _, _, dist = _GEOD.inv(lons[:-1], lats[:-1], lons[1:], lats[1:])
+    return np.asarray(dist, dtype=np.float64)
+
+
+def dwell(
+    seconds: np.ndarray,
+    lons: np.ndarray,
+    lats: np.ndarray,
+    geometry: BaseGeometry,
+    *,
+    max_gap_s: float,
+    min_visit_s: float,
+    segments_m: np.ndarray | None = None,
+) -> Dwell:
+    """Time inside ``geometry``, distance travelled inside it, and the visits, from a track
+    sorted by time (``seconds`` since any epoch).
+
+    A fix on the boundary is inside. Between two consecutive fixes both inside, the whole
+    interval and segment count; with one inside, half of each (the crossing lies somewhere
+    between). An interval longer than ``max_gap_s`` (signal lost, phone off) counts nothing
+    and ends a visit. A visit is a run of inside fixes lasting at least ``min_visit_s``.
+    """
+    n = len(seconds)
+    if n == 0:
+        return Dwell(0.0, 0.0, ())
+    inside = shapely.intersects_xy(geometry, lons, lats)
+    if not inside.any():
+        return Dwell(0.0, 0.0, ())
+    if segments_m is None:
+        segments_m = segment_lengths_m(lons, lats)
+    gaps = np.diff(seconds)
+    usable = gaps <= max_gap_s
+    weight = (inside[:-1].astype(np.float64) + inside[1:].astype(np.float64)) / 2.0 * usable
+    visits: list[Visit] = []
+    start = None
+    for i in range(n):
+        if inside[i] and start is None:
+            start = i
+        broken = i + 1 >= n or not inside[i + 1] or not usable[i]
+        if start is not None and broken:
+            if seconds[i] - seconds[start] >= min_visit_s:
+                visits.append(Visit(float(seconds[start]), float(seconds[i])))
+            start = None
+    return Dwell(float((weight * gaps).sum()), float((weight * segments_m).sum()), tuple(visits))
+
+
+def dwell_by_grid(
+    seconds: np.ndarray,
+    lons: np.ndarray,
+    lats: np.ndarray,
+    grids: Mapping[Any, BaseGeometry],
+    *,
+    max_gap_s: float,
+    min_visit_s: float,
+) -> dict[Any, Dwell]:
+    """:func:`dwell` for several grids, measuring the track's segments once."""
+    segments_m = segment_lengths_m(lons, lats)
+    return {key: dwell(seconds, lons, lats, geometry, max_gap_s=max_gap_s,
+                       min_visit_s=min_visit_s, segments_m=segments_m)
+            for key, geometry in grids.items()}
+
+
+# --- a track for a map -------------------------------------------------------------------------
+
+
+def simplify(lons: Sequence[float], lats: Sequence[float], tolerance_m: float) -> list[tuple[float, float]]:
+    """Douglas-Peucker in a local plane true to scale at the track's middle latitude: no point
+    of the original is farther than ``tolerance_m`` from the simplified line. Keeps the ends."""
+    if len(lons) < 3 or tolerance_m <= 0:
+        return list(zip(lons, lats, strict=True))
+    mid_lat = (min(lats) + max(lats)) / 2.0
+    x_scale = _METRES_PER_DEG_LAT * math.cos(math.radians(mid_lat))
+    x0, y0 = lons[0], lats[0]
+    line = shapely.LineString([((lon - x0) * x_scale, (lat - y0) * _METRES_PER_DEG_LAT)
+                               for lon, lat in zip(lons, lats, strict=True)])
+    simple = shapely.simplify(line, tolerance_m, preserve_topology=False)
+    return [(x / x_scale + x0, y / _METRES_PER_DEG_LAT + y0) for x, y in simple.coords]
