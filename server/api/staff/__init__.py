@@ -1,0 +1,1 @@
+"""Staff in grids over HTTP."""

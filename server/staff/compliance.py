@@ -1,0 +1,288 @@
+"""Dwell per grid from tracks, and compliance: stationed presence, patrol visits, field days.
+
+Read side only. Decisions (docs/staff.md):
+
+- a stationed posting is honoured on a scheduled day by a check-in inside one of its grids
+  that local day;
+- a patrol visit is entering a grid and staying GRID_VISIT_MIN_MINUTES (from the track), or
+  a check-in inside the grid that falls in no track visit of that grid;
+- a grid worker's field day is a local day with a check-in inside one of their grids or a
+  visit to one of them; the monthly minimum is prorated for partly covered months.
+"""
+
+from __future__ import annotations
+
+import uuid
+from calendar import monthrange
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from geo.track import Dwell, dwell_by_grid
+from server.auth.actor import Actor
+from server.auth.services import scope_of
+from server.grids.models import Grid, GridMember
+from server.org.models import Unit, User
+from server.org.rules import Role
+from server.staff import queries
+from server.staff.models import FieldCheck, Posting, PostingGrid, TrackFix
+from server.staff.rules import (
+    CheckKind,
+    FieldLimits,
+    PostingMode,
+    VisitPeriod,
+    days,
+    local_date,
+    local_day_bounds,
+    overlap,
+    period_targets,
+    prorated,
+    rate,
+)
+
+
+def dwell_for(session: Session, grids_by_user: dict[uuid.UUID, Iterable[uuid.UUID]],
+              start: datetime, end: datetime, *, limits: FieldLimits,
+              geometries: dict[uuid.UUID, BaseGeometry] | None = None,
+              ) -> dict[tuple[uuid.UUID, uuid.UUID], Dwell]:
+    """Time inside, distance and visits per (person, grid) over [start, end), from the
+    stored fixes: one streamed query in primary-key order, then geo.track per person."""
+    if geometries is None:
+        wanted = {g for gs in grids_by_user.values() for g in gs}
+        geometries = {g.id: g.boundary for g in queries.grids_by_id(session, wanted).values()}
+    result: dict[tuple[uuid.UUID, uuid.UUID], Dwell] = {}
+    user_ids = sorted(grids_by_user)
+    for chunk_start in range(0, len(user_ids), 500):
+        chunk = user_ids[chunk_start:chunk_start + 500]
+        rows = session.execute(
+            sa.select(TrackFix.user_id, TrackFix.fixed_at, TrackFix.lon, TrackFix.lat)
+            .where(TrackFix.user_id.in_(chunk), TrackFix.fixed_at >= start, TrackFix.fixed_at < end)
+            .order_by(TrackFix.user_id, TrackFix.fixed_at),
+            execution_options={"yield_per": 20_000})
+        current, times, lons, lats = None, [], [], []
+        for user_id, at, lon, lat in rows:
+            if user_id != current:
+                _measure(current, times, lons, lats, grids_by_user, geometries, limits, result)
+                current, times, lons, lats = user_id, [], [], []
+            times.append(at.timestamp())
+            lons.append(lon)
+            lats.append(lat)
+        _measure(current, times, lons, lats, grids_by_user, geometries, limits, result)
+    return result
+
+
+def _measure(user_id, times, lons, lats, grids_by_user, geometries, limits, result) -> None:  # noqa: ANN001
+    if user_id is None or not times:
+        return
+    shapes = {g: geometries[g] for g in grids_by_user[user_id] if g in geometries}
+    measured = dwell_by_grid(np.asarray(times), np.asarray(lons), np.asarray(lats), shapes,
+                             max_gap_s=limits.track_max_gap_s,
+                             min_visit_s=limits.visit_min_minutes * 60.0)
+    for grid_id, value in measured.items():
+        result[(user_id, grid_id)] = value
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        return local_day_bounds(self.start)[0], local_day_bounds(self.end)[1]
+
+
+def _ref(unit: Unit | None) -> dict[str, Any] | None:
+    return {"id": str(unit.id), "code": unit.code, "name": unit.name} if unit else None
+
+
+def _person(user: User) -> dict[str, Any]:
+    return {"id": str(user.id), "username": user.username, "display_name": user.display_name}
+
+
+def compliance_report(session: Session, actor: Actor, period: Period, *, limits: FieldLimits,
+                      department_id: uuid.UUID | None = None, township: str | None = None,
+                      ) -> dict[str, Any]:
+    """Stationed presence, patrol visits per grid, grid workers' field days, summed by
+    department and by township, for the postings and grid workers the actor sees."""
+    start, end = period.bounds
+    postings = _postings(session, actor, period, department_id)
+    grid_ids = {g for p in postings for g in p.grid_ids}
+    grids = queries.grids_by_id(session, grid_ids)
+    if township:
+        postings = [p for p in postings if any(grids[g].township.code == township for g in p.grid_ids)]
+    workers = [] if department_id else _grid_workers(session, actor, township)
+    for _, member_grids in workers:
+        grids.update(queries.grids_by_id(session, set(member_grids) - grids.keys()))
+    grids_by_user: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for p in postings:
+        grids_by_user[p.staff_user_id].update(p.grid_ids)
+    for user, member_grids in workers:
+        grids_by_user[user.id].update(member_grids)
+    dwell = dwell_for(session, grids_by_user, start, end, limits=limits,
+                      geometries={g.id: g.boundary for g in grids.values()})
+    checkins = _inside_checkins(session, grids_by_user, start, end)
+    visits = _visits_by_day(dwell, checkins)
+
+    stationed, patrolling = [], []
+    for p in postings:
+        span = overlap(p.valid_from, p.valid_to, period.start, period.end)
+        if span is None:
+            continue
+        if p.mode is PostingMode.STATIONED:
+            stationed.append(_stationed(p, span, grids, checkins))
+        else:
+            patrolling.extend(_patrolling(p, span, grids, visits))
+    field_days = [_field_days(user, member_grids, grids[member_grids[0]].township.code, period,
+                              visits, limits) for user, member_grids in workers]
+    return {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+            "field_days_min": limits.field_days_min,
+            "visit_min_minutes": limits.visit_min_minutes,
+            "stationed": stationed, "patrolling": patrolling, "grid_workers": field_days,
+            **_summaries(stationed, patrolling, field_days)}
+
+
+def _postings(session: Session, actor: Actor, period: Period,
+              department_id: uuid.UUID | None) -> list[Posting]:
+    query = sa.select(Posting).where(
+        queries.visible_postings(session, actor), Posting.valid_from <= period.end,
+        sa.or_(Posting.valid_to.is_(None), Posting.valid_to >= period.start))
+    if department_id:
+        query = query.where(Posting.department_id == department_id)
+    return list(session.scalars(query.order_by(Posting.created_at, Posting.id)).unique())
+
+
+def _grid_workers(session: Session, actor: Actor, township: str | None
+                  ) -> list[tuple[User, list[uuid.UUID]]]:
+    scope = scope_of(session, actor)
+    query = (sa.select(User, GridMember.grid_id).join(GridMember, GridMember.user_id == User.id)
+             .join(Grid, Grid.id == GridMember.grid_id).join(Unit, Unit.id == Grid.township_id)
+             .where(User.is_active.is_(True)))
+    if scope.township_ids is not None:
+        query = query.where(Grid.township_id.in_(scope.township_ids))
+    if township:
+        query = query.where(Unit.code == township)
+    by_user: dict[uuid.UUID, tuple[User, list[uuid.UUID]]] = {}
+    for user, grid_id in session.execute(query.order_by(User.username)).unique():
+        if Role.GRID_WORKER in user.roles:
+            by_user.setdefault(user.id, (user, []))[1].append(grid_id)
+    return list(by_user.values())
+
+
+def _inside_checkins(session: Session, grids_by_user: dict[uuid.UUID, set[uuid.UUID]],
+                     start: datetime, end: datetime) -> dict[tuple[uuid.UUID, uuid.UUID], list[datetime]]:
+    found: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]] = defaultdict(list)
+    for check in queries.checks(session, grids_by_user, start, end, CheckKind.CHECK_IN):
+        if check.inside and check.grid_id in grids_by_user[check.user_id]:
+            found[(check.user_id, check.grid_id)].append(check.recorded_at)
+    return found
+
+
+def _visits_by_day(dwell: dict[tuple[uuid.UUID, uuid.UUID], Dwell],
+                   checkins: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]],
+                   ) -> dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]]:
+    """Visits per (person, grid) per local day: track visits, plus inside check-ins that
+    fall in no track visit of that grid."""
+    result: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for key, value in dwell.items():
+        for visit in value.visits:
+            result[key][local_date(datetime.fromtimestamp(visit.start, UTC))] += 1
+    for key, times in checkins.items():
+        spans = dwell[key].visits if key in dwell else ()
+        for at in times:
+            t = at.timestamp()
+            if not any(v.start <= t <= v.end for v in spans):
+                result[key][local_date(at)] += 1
+    return result
+
+
+def _stationed(p: Posting, span: tuple[date, date], grids: dict[uuid.UUID, Grid],
+               checkins: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]]) -> dict[str, Any]:
+    scheduled = [d for d in days(*span) if d.isoweekday() in (p.weekdays or ())]
+    present_on = {local_date(at) for g in p.grid_ids for at in checkins.get((p.staff_user_id, g), ())}
+    present = [d for d in scheduled if d in present_on]
+    return {"posting_id": str(p.id), "staff": _person(p.staff), "department": _ref(p.department),
+            "grids": [grids[g].code for g in p.grid_ids if g in grids],
+            "townships": sorted({grids[g].township.code for g in p.grid_ids if g in grids}),
+            "scheduled_days": len(scheduled), "present_days": len(present),
+            "absent_dates": [d.isoformat() for d in scheduled if d not in present_on],
+            "rate": rate(len(present), len(scheduled))}
+
+
+def _patrolling(p: Posting, span: tuple[date, date], grids: dict[uuid.UUID, Grid],
+                visits: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]]) -> list[dict[str, Any]]:
+    rows = []
+    for grid_id in p.grid_ids:
+        targets = period_targets(days(*span), p.visit_period or VisitPeriod.WEEK,
+                                 p.visits_required or 0, visits.get((p.staff_user_id, grid_id), {}))
+        required, made = sum(t.required for t in targets), sum(t.made for t in targets)
+        grid = grids.get(grid_id)
+        rows.append({
+            "posting_id": str(p.id), "staff": _person(p.staff), "department": _ref(p.department),
+            "grid": {"id": str(grid_id), "code": grid.code if grid else None},
+            "township": grid.township.code if grid else None,
+            "visits_required": p.visits_required, "visit_period": p.visit_period.value,
+            "required": required, "made": made, "met": all(t.met for t in targets),
+            "periods": [{"start": t.key.isoformat(), "covered_days": t.covered_days,
+                         "required": t.required, "made": t.made, "met": t.met} for t in targets]})
+    return rows
+
+
+def _field_days(user: User, member_grids: list[uuid.UUID], township: str, period: Period,
+                visits: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]],
+                limits: FieldLimits) -> dict[str, Any]:
+    active = {d for g in member_grids for d, n in visits.get((user.id, g), {}).items() if n}
+    months: dict[date, list[date]] = defaultdict(list)
+    for d in days(period.start, period.end):
+        months[d.replace(day=1)].append(d)
+    rows = []
+    for month, covered in sorted(months.items()):
+        minimum = prorated(limits.field_days_min, len(covered), monthrange(month.year, month.month)[1])
+        count = sum(1 for d in covered if d in active)
+        rows.append({"month": month.strftime("%Y-%m"), "covered_days": len(covered),
+                     "minimum": minimum, "field_days": count, "met": count >= minimum})
+    return {"user": _person(user), "township": township,
+            "months": rows, "met": all(r["met"] for r in rows)}
+
+
+def _summaries(stationed: list[dict], patrolling: list[dict], workers: list[dict]) -> dict[str, Any]:
+    by_dept: dict[str, dict[str, Any]] = {}
+    by_town: dict[str, dict[str, Any]] = {}
+
+    def blank() -> dict[str, Any]:
+        return {"scheduled_days": 0, "present_days": 0, "patrol_grids": 0, "patrol_grids_met": 0,
+                "visits_required": 0, "visits_made": 0, "grid_workers": 0,
+                "grid_workers_met": 0}
+
+    for row in stationed:
+        targets = [by_dept.setdefault(row["department"]["code"], blank())]
+        targets += [by_town.setdefault(code, blank()) for code in row["townships"]]
+        for t in targets:
+            t["scheduled_days"] += row["scheduled_days"]
+            t["present_days"] += row["present_days"]
+    for row in patrolling:
+        targets = [by_dept.setdefault(row["department"]["code"], blank()),
+                   by_town.setdefault(row["township"], blank())]
+        for t in targets:
+            t["patrol_grids"] += 1
+            t["patrol_grids_met"] += int(row["met"])
+            t["visits_required"] += row["required"]
+            t["visits_made"] += row["made"]
+    for row in workers:
+        t = by_town.setdefault(row["township"], blank())
+        t["grid_workers"] += 1
+        t["grid_workers_met"] += int(row["met"])
+    for t in (*by_dept.values(), *by_town.values()):
+        t["presence_rate"] = rate(t["present_days"], t["scheduled_days"])
+    return {"by_department": [{"department": code, **v} for code, v in sorted(by_dept.items())],
+            "by_township": [{"township": code, **v} for code, v in sorted(by_town.items())]}
