@@ -1,0 +1,99 @@
+"""WatermelonDB sync schemas: ``pullChanges``'s request and answer, ``pushChanges``'s body and
+answer (field names as WatermelonDB spells them: ``lastPulledAt``, ``schemaVersion``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from server.api.schemas import StrictSchema
+from server.api.sync.pull_schemas import TableChangesSchema
+from server.api.sync.push_schemas import OpResultSchema
+from sync.protocol import MAX_SAFE_CURSOR
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 5000
+
+
+class LastPulledAt(fields.Integer):
+    """An integer timestamp, or null / 0 for a first sync. In a query string WatermelonDB's
+    own example sends ``last_pulled_at=${lastPulledAt}``, i.e. the text ``null`` the first
+    time: ``null``, ``undefined`` and an empty value mean null."""
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None,
+                    **kwargs: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("", "null", "undefined"):
+            value = None
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+def _last_pulled_at(**kw: Any) -> LastPulledAt:
+    return LastPulledAt(load_default=None, allow_none=True,
+                        validate=validate.Range(min=0, max=MAX_SAFE_CURSOR), metadata={
+                            "description": "The timestamp of the last pull the phone applied; "
+                                           "null or 0 for a first sync"}, **kw)
+
+
+class WatermelonPullBodySchema(StrictSchema):
+    lastPulledAt = _last_pulled_at(strict=True)  # noqa: N815 - WatermelonDB's name
+    schemaVersion = fields.Integer(load_default=None, allow_none=True)  # noqa: N815
+    migration = fields.Dict(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, strict=True,
+                           validate=validate.Range(min=1, max=MAX_LIMIT),
+                           metadata={"description": "Records per answer (one synchronize())"})
+
+
+class WatermelonPullQuerySchema(StrictSchema):
+    last_pulled_at = _last_pulled_at()
+    schema_version = fields.Integer(load_default=None, allow_none=True)
+    migration = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "WatermelonDB's migration object as JSON (or null)"})
+    limit = fields.Integer(load_default=DEFAULT_LIMIT,
+                           validate=validate.Range(min=1, max=MAX_LIMIT))
+
+
+class WatermelonPullAnswerSchema(ma.Schema):
+    changes = fields.Dict(keys=fields.String(), values=fields.Nested(TableChangesSchema))
+    timestamp = fields.Integer(metadata={
+        "description": "Our cursor: WatermelonDB stores it and sends it as lastPulledAt"})
+    has_more = fields.Boolean(metadata={
+        "description": "Call synchronize() again at once (read it in onDidPullChanges)"})
+    start_over = fields.Boolean()
+    start_over_reason = fields.String(allow_none=True)
+    experimentalStrategy = fields.String(  # noqa: N815 - WatermelonDB's name
+        allow_none=True, metadata={"description": "'replacement' with a start over"})
+    server_time = fields.AwareDateTime()
+
+
+class WatermelonPushBodySchema(StrictSchema):
+    changes = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    lastPulledAt = _last_pulled_at(strict=True)  # noqa: N815
+    sentAt = fields.AwareDateTime(  # noqa: N815
+        load_default=None, allow_none=True, metadata={
+            "description": "The phone's clock when sending (for the clock-skew estimate)"})
+
+
+class WatermelonIgnoredSchema(ma.Schema):
+    table = fields.String()
+    id = fields.String()
+    kind = fields.String()
+    reason = fields.String(metadata={"description": "read_only | unknown_table | not_a_server_id"})
+    heal = fields.String(allow_none=True, metadata={"description": "resend | remove"})
+
+
+class WatermelonProblemSchema(ma.Schema):
+    id = fields.String()
+    message = fields.String()
+
+
+class WatermelonPushAnswerSchema(ma.Schema):
+    experimentalRejectedIds = fields.Dict(  # noqa: N815
+        keys=fields.String(), values=fields.List(fields.String()), metadata={
+            "description": "operations records the server cannot read: they stay dirty"})
+    results = fields.List(fields.Nested(OpResultSchema))
+    problems = fields.List(fields.Nested(WatermelonProblemSchema))
+    ignored = fields.List(fields.Nested(WatermelonIgnoredSchema))
+    server_time = fields.AwareDateTime()
+    clock_skew_s = fields.Float()
