@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from shapely.geometry import Point
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import CRS, in_china, to_wgs84
@@ -26,9 +25,9 @@ from server.cases.models import (
     Case,
     CaseCooperator,
     CaseEvent,
-    CaseNumberCounter,
     CaseSpecialGrid,
 )
+from server.cases.numbers import next_case_number
 from server.cases.rules import (
     DEFAULT_COMPLETION_LIMIT,
     DEFAULT_RESPONSE_LIMIT,
@@ -49,7 +48,6 @@ from server.org.rules import Role, UnitKind
 from server.supervision import services as supervision
 from server.supervision.rules import DeadlineKind
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # case numbers count per local calendar year
 SUBJECT = "case"
 INTAKE_ROLES = frozenset(
     {Role.TOWNSHIP_DISPATCHER, Role.DISTRICT_DISPATCHER, Role.GRID_WORKER, Role.GRID_LEADER,
@@ -107,17 +105,20 @@ def intake(
     """
     actor.require(INTAKE_ROLES, "receive cases")
     if request.client_request_id:
-        existing = session.scalar(
-            sa.select(Case).where(Case.client_request_id == request.client_request_id)
+        # The id alone first: nearly every request is new, and the whole case (with its
+        # joined units) is only worth loading for a retry.
+        existing_id = session.scalar(
+            sa.select(Case.id).where(Case.client_request_id == request.client_request_id)
         )
-        if existing is not None:
+        if existing_id is not None:
+            existing = session.get_one(Case, existing_id)
             if existing.received_by_user_id != actor.user_id:
                 raise Conflict.for_field("client_request_id",
                                          "This request id was already used by someone else.",
                                          code="idempotency_key_reused")
             return IntakeResult(existing, created=False)
-    if request.category_code is not None:
-        get_item(session, request.category_code)  # unknown_category, 422 via NotFound below
+    # unknown_category (422) for a code the catalogue lacks; the item also plans the dispatch.
+    item = get_item(session, request.category_code) if request.category_code is not None else None
 
     case = Case(
         id=new_id(),  # events refer to it before the first flush
@@ -143,20 +144,18 @@ def intake(
     )
     _locate(session, case, request, grid_index=grid_index, tolerance_m=tolerance_m)
     # Auto-dispatch needs both a rule and a grid; otherwise a dispatcher judges the case.
-    plan = (plan_dispatch(session, case.category_code, case.township_id)
+    plan = (plan_dispatch(session, case.category_code, case.township_id, item=item)
             if case.category_code and case.basic_grid_id else None)
-    # As late as it can be: the counter row stays locked until the request commits, and
-    # every other intake waits for it.
-    case.number = _next_number(session, now)
-    # Everything about the new case is settled before its first flush, so it goes in with
-    # one INSERT rather than an INSERT and an UPDATE per step, and a new case has no
-    # deadlines to cancel. Two flushes in all: the case with its deadlines (which do not
-    # refer to its row), then its events (which do, without a relationship to order them
-    # after it) with the lead unit's notification.
+    case.number = next_case_number(session, now)
+    # Everything about the new case is settled before anything is written, so the case, its
+    # events, the lead's notification and the two deadlines with their reminders go in with
+    # one flush: one INSERT per table (and one change-feed row for the lot). Events and the
+    # case are ordered by CaseEvent.case; a new case has no deadlines to cancel.
     dispatched_by: uuid.UUID | None = None
     with session.no_autoflush:
-        events = [new_event(case, actor, "received", None, CaseStatus.RECEIVED, now,
-                            {"channel": case.channel.value, "grid": case.basic_grid_code})]
+        session.add(case)
+        session.add(new_event(case, actor, "received", None, CaseStatus.RECEIVED, now,
+                              {"channel": case.channel.value, "grid": case.basic_grid_code}))
         if plan is None:
             case.needs_triage = True
             case.triage_reason = _triage_reason(case)
@@ -164,20 +163,17 @@ def intake(
             dispatched_by = _command_centre_of(session, case)
             _hand_to_lead(session, case, plan.lead_unit_id, plan.cooperating_unit_ids, plan,
                           dispatched_by=dispatched_by, now=now)
-            events.append(new_event(
+            session.add(new_event(
                 case, None, Action.DISPATCH.value, CaseStatus.RECEIVED, CaseStatus.DISPATCHED,
                 now, {"auto": True, "item": plan.item_code,
                       "lead_unit_id": str(plan.lead_unit_id),
                       "cooperating_unit_ids": [str(u) for u in plan.cooperating_unit_ids]}))
-        session.add(case)
+            _notify_lead(session, case, plan.lead_unit_id, now=now, flush=False)
     if plan is not None:
         _open_case_deadlines(session, case, plan.lead_unit_id, dispatched_by=dispatched_by,
-                             new_case=True, now=now)
-    session.flush()
-    session.add_all(events)
-    if plan is not None:
-        _notify_lead(session, case, plan.lead_unit_id, now=now)
-    session.flush()
+                             new_case=True, now=now)  # flushes everything
+    else:
+        session.flush()
     return IntakeResult(case, created=True)
 
 
@@ -207,7 +203,8 @@ def _locate(session: Session, case: Case, request: IntakeRequest, *, grid_index:
     case.assignment_method = found.method.value
     case.assignment_distance_m = found.distance_m
     if found.basic is not None:
-        grid = session.get(Grid, uuid.UUID(found.basic))
+        # Not the boundary: the index has it, and it is the widest column of the row.
+        grid = session.get(Grid, uuid.UUID(found.basic), options=[defer(Grid.boundary)])
         case.basic_grid_id, case.basic_grid_code = grid.id, grid.code
         case.township_id = grid.township_id
         case.township = grid.township  # already loaded with the grid: the view needs it too
@@ -230,22 +227,6 @@ def _territory_from_actor(session: Session, case: Case) -> None:
             case.township_id = unit_id
         if kinds.get(unit_id) is UnitKind.DISTRICT and case.district_id is None:
             case.district_id = unit_id
-
-
-def _next_number(session: Session, now: datetime) -> str:
-    year = now.astimezone(LOCAL_TZ).year
-    updated = session.execute(
-        sa.update(CaseNumberCounter).where(CaseNumberCounter.year == year)
-        .values(value=CaseNumberCounter.value + 1).returning(CaseNumberCounter.value)
-    ).scalar()
-    if updated is None:
-        try:
-            with session.begin_nested():
-                session.add(CaseNumberCounter(year=year, value=1))
-            updated = 1
-        except sa.exc.IntegrityError:  # another intake created this year's row first
-            return _next_number(session, now)
-    return f"{year}-{updated:07d}"
 
 
 def _command_centre_of(session: Session, case: Case) -> uuid.UUID | None:
@@ -339,10 +320,10 @@ def _open_case_deadlines(session: Session, case: Case, lead_unit_id: uuid.UUID, 
 
 
 def _notify_lead(session: Session, case: Case, lead_unit_id: uuid.UUID, *,
-                 now: datetime) -> None:
+                 now: datetime, flush: bool = True) -> None:
     supervision.notify(session, unit_id=lead_unit_id, kind="case_dispatched",
                        subject_type=SUBJECT, subject_id=case.id,
-                       title=f"New case {case.number}", body=case.title, now=now)
+                       title=f"New case {case.number}", body=case.title, now=now, flush=flush)
 
 
 def flush_case(session: Session, case: Case) -> None:
