@@ -138,6 +138,9 @@ class CaseEvent(Base):
     actor_roles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     actor_unit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("units.id"))
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Never loaded (events are read by case_id); it tells the unit of work to insert a new
+    # case before its events when both go in one flush.
+    case: Mapped[Case] = relationship(lazy="raise", viewonly=False)
 
     __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
 

@@ -101,7 +101,8 @@ class DispatchPlan:
 
 
 def plan_dispatch(
-    session: Session, category_code: str, township_id: uuid.UUID | None
+    session: Session, category_code: str, township_id: uuid.UUID | None, *,
+    item: CatalogueItem | None = None,
 ) -> DispatchPlan | None:
     """The lead and cooperating units and limits for a case, or None for the triage queue.
 
@@ -109,9 +110,11 @@ def plan_dispatch(
     resolved: territorial or department leads need the township (a case without a grid has
     none), and a department kind may have no unit in that district. Cooperating tokens that
     cannot be resolved are skipped and logged: the case still goes to its lead.
-    Two queries at most: the item, then every unit it names.
+    Two queries at most: the item (none if the caller passes the one it loaded), then every
+    unit it names.
     """
-    item = session.scalar(sa.select(CatalogueItem).where(CatalogueItem.code == category_code))
+    if item is None or item.code != category_code:
+        item = session.scalar(sa.select(CatalogueItem).where(CatalogueItem.code == category_code))
     # The limits are never missing when there is a lead (a check constraint); tested for mypy.
     if (item is None or not item.dispatchable or item.lead is None
             or item.response_limit_minutes is None or item.completion_limit_minutes is None):

@@ -33,7 +33,9 @@ class Unit(Base):
     # For departments: which function (city_management, market_supervision, ...).
     department_kind: Mapped[str | None] = mapped_column(sa.String(40))
     # Townships: the territory their basic grids must tile (used by the topology audit).
-    boundary: Mapped[BaseGeometry | None] = mapped_column(GeometryType)
+    # Deferred: units are joined into nearly every case and grid row, and nothing there
+    # needs their outline; it loads on first access.
+    boundary: Mapped[BaseGeometry | None] = mapped_column(GeometryType, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])

@@ -256,11 +256,13 @@ def notify(
     title: str,
     body: str,
     now: datetime,
+    flush: bool = True,
 ) -> Notification:
     """Put a notification in a unit's inbox, or in one user's (``user_id`` set).
 
     For other services' events ("case dispatched to you"); it becomes visible when the
-    caller's transaction commits, and reaches phones through sync.
+    caller's transaction commits, and reaches phones through sync. ``flush=False`` leaves
+    it to the caller's next flush (a caller writing many rows at once).
     """
     if unit_id is None and user_id is None:
         raise ValueError("a notification needs a unit or a user")
@@ -269,7 +271,8 @@ def notify(
         subject_id=subject_id, title=_clip(title, TITLE_MAX), body=body, created_at=now,
     )
     session.add(notification)
-    session.flush()
+    if flush:
+        session.flush()
     return notification
 
 
