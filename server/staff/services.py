@@ -397,11 +397,13 @@ def ingest_fixes(session: Session, user_id: uuid.UUID, batch: Sequence[Fix], *,
              "received_at": now} for i in kept]
     stored = 0
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    connection = session.connection()  # a Core statement: the table is not synced, no ORM
     for start in range(0, len(rows), 500):
-        statement = insert(TrackFix).values(rows[start:start + 500]).on_conflict_do_nothing(
-            index_elements=["user_id", "fixed_at"])
-        stored += session.execute(statement, execution_options={"synchronize_session": False}
-                                  ).rowcount
+        table = TrackFix.__table__
+        statement = (insert(table).values(rows[start:start + 500])
+                     .on_conflict_do_nothing(index_elements=["user_id", "fixed_at"])
+                     .returning(table.c.fixed_at))  # rowcount is -1 here on psycopg
+        stored += len(connection.execute(statement).all())
     return IngestResult(len(batch), stored, already + (len(rows) - stored), dropped)
 
 

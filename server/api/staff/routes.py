@@ -61,7 +61,7 @@ def posting_view(p: Posting) -> dict[str, Any]:
                        "name": p.department.name},
         "mode": p.mode.value,
         "grids": [{"id": str(g.grid_id), "code": g.grid.code, "name": g.grid.name}
-                  for g in p.grid_rows],
+                  for g in sorted(p.grid_rows, key=lambda r: r.grid.code)],
         "schedule": {"days": p.weekdays, "start": p.day_start.strftime("%H:%M"),
                      "end": p.day_end.strftime("%H:%M")} if p.day_start else None,
         "visits": {"required": p.visits_required, "per": p.visit_period.value}
