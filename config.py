@@ -41,6 +41,8 @@ KNOWN_GRID_VARIABLES = {
     "GRID_VISIT_MIN_MINUTES",
     "GRID_TRACK_MAX_GAP_S",
     "GRID_FIELD_DAYS_MIN",
+    "GRID_WHISTLE_ARRIVAL_RADIUS_M",
+    "GRID_WHISTLE_ACCURACY_CAP_M",
 }
 
 # The photo types the server can recognise by their bytes (sync/photo_rules.py: PhotoType).
@@ -140,6 +142,11 @@ class Config:
     VISIT_MIN_MINUTES = _env_float("GRID_VISIT_MIN_MINUTES", 10.0)
     TRACK_MAX_GAP_S = _env_float("GRID_TRACK_MAX_GAP_S", 300.0)
     FIELD_DAYS_MIN = _env_int("GRID_FIELD_DAYS_MIN", 15)
+    # Whistle calls (docs/whistle.md): a department's arrival counts as on site within
+    # WHISTLE_ARRIVAL_RADIUS_M of the call's place plus the fix's reported accuracy, the
+    # accuracy counted at most up to WHISTLE_ACCURACY_CAP_M.
+    WHISTLE_ARRIVAL_RADIUS_M = _env_float("GRID_WHISTLE_ARRIVAL_RADIUS_M", 200.0)
+    WHISTLE_ACCURACY_CAP_M = _env_float("GRID_WHISTLE_ACCURACY_CAP_M", 100.0)
 
     TOKEN_LIFETIME = timedelta(hours=_env_float("GRID_TOKEN_HOURS", 12))
     DEVICE_TOKEN_LIFETIME = timedelta(days=_env_float("GRID_DEVICE_TOKEN_DAYS", 30))

@@ -18,8 +18,9 @@ def register_blueprints(api: Api) -> None:
     from server.api.sync.pull_routes import blp as sync_pull_blp
     from server.api.sync.push_routes import blp as sync_push_blp
     from server.api.sync.watermelon_routes import blp as sync_watermelon_blp
+    from server.api.whistle.routes import blp as whistle_blp
 
     for blp in (auth_blp, org_blp, grids_blp, assign_blp, cases_blp,
                 notifications_blp, catalogue_blp, photos_blp, sync_push_blp, sync_pull_blp,
-                sync_watermelon_blp, staff_blp):
+                sync_watermelon_blp, staff_blp, whistle_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1/{blp.url_prefix}")

@@ -1,0 +1,198 @@
+"""Whistle calls over HTTP (吹哨报到 / 乡呼县应): raise, judge, arrive, act, close, rate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from server.api import context as ctx
+from server.api.whistle import schemas as s
+from server.auth.actor import Actor
+from server.whistle import queries, rules, services
+from server.whistle.models import WhistleCall
+
+blp = Blueprint("whistle", __name__, url_prefix="whistle-calls",
+                description="Township whistle calls (吹哨报到 / 乡呼县应)")
+
+
+def _ref(unit) -> dict[str, str]:  # noqa: ANN001
+    return {"id": str(unit.id), "code": unit.code, "name": unit.name}
+
+
+def call_view(call: WhistleCall, *, now: datetime, detail: bool = False) -> dict[str, Any]:
+    """The call with each department's standing (arrival state, response time, rating)."""
+    session = ctx.session()
+    arrivals = queries.arrivals(session, call)
+    departments = queries.department_report(call, now=now, arrival_rows=arrivals)
+    absent = [d["department"]["id"] for d in departments if d["arrival_state"] == "absent"]
+    view = {
+        **{name: getattr(call, name) for name in (
+            "id", "category_code", "description", "version", "address", "linked_case_ids",
+            "photos", "raised_at", "raised_by_user_id", "judged_at", "rejection_reason",
+            "arrival_due_at", "completion_due_at", "closed_at", "result", "updated_at")},
+        "kind": call.kind.value,
+        "urgency": call.urgency.value,
+        "status": call.status.value,
+        "location": {"lon": call.lon, "lat": call.lat, "input_crs": call.input_crs,
+                     "input_lon": call.input_lon, "input_lat": call.input_lat},
+        "grid": {"id": str(call.grid_id), "code": call.grid_code, "name": call.grid_code},
+        "township": _ref(call.township),
+        "lead_department_id": call.lead_unit_id,
+        "closed_on_time": rules.closed_on_time(call.closed_at, call.completion_due_at),
+        "overdue": rules.is_overdue(status=call.status, completion_due_at=call.completion_due_at,
+                                    now=now, absent_departments=len(absent)),
+        "departments": departments,
+        "late_department_ids": [d["department"]["id"] for d in departments
+                                if d["arrival_state"] == "late"],
+        "absent_department_ids": absent,
+        "allowed_actions": [a.value for a in rules.allowed_actions(call.status)],
+    }
+    if detail:
+        view["arrivals"] = arrivals
+        view["actions"] = queries.actions(session, call)
+    return view
+
+
+def _limits() -> services.ArrivalLimits:
+    return services.ArrivalLimits(radius_m=ctx.setting("WHISTLE_ARRIVAL_RADIUS_M"),
+                                  accuracy_cap_m=ctx.setting("WHISTLE_ACCURACY_CAP_M"))
+
+
+def _load(actor: Actor, call_id: uuid.UUID) -> WhistleCall:
+    return queries.get_call_for(ctx.session(), actor, call_id)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(s.WhistleRaiseSchema)
+@blp.response(201, s.WhistleCallDetailSchema)
+@blp.alt_response(200, schema=s.WhistleCallDetailSchema,
+                  description="A retried request: the call it made")
+def raise_call(body):
+    """吹哨: raise a whistle call about a place in one's township"""
+    actor = ctx.current_actor()
+    outcome = services.raise_call(
+        ctx.session(), actor, services.RaiseRequest(**body), grid_index=ctx.grid_index_cache(),
+        tolerance_m=0.0, now=ctx.request_now())
+    return call_view(outcome.call, now=ctx.request_now(), detail=True), (
+        201 if outcome.created else 200)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(s.WhistleListQuerySchema, location="query")
+@blp.response(200, s.WhistleCallPageSchema)
+def list_calls(args):
+    """Whistle calls one may see, newest first, filtered; keyset pagination"""
+    actor = ctx.current_actor()
+    filters = queries.CallFilters(
+        status=tuple(args["status"]), township_id=args["township_id"],
+        department_id=args["department_id"], kind=args["kind"], overdue=args["overdue"],
+        raised_from=args["raised_from"], raised_to=args["raised_to"])
+    now = ctx.request_now()
+    page = queries.list_calls(ctx.session(), actor, filters, now=now, limit=args["limit"],
+                              cursor=args["cursor"])
+    return {"items": [call_view(c, now=now) for c in page.calls], "next_cursor": page.next_cursor}
+
+
+@blp.route("/<uuid:call_id>", methods=["GET"])
+@blp.response(200, s.WhistleCallDetailSchema)
+def get_call(call_id: uuid.UUID):
+    """One whistle call with its departments' standing, arrivals and joint-action records"""
+    return call_view(_load(ctx.current_actor(), call_id), now=ctx.request_now(), detail=True)
+
+
+@blp.route("/<uuid:call_id>/timeline", methods=["GET"])
+@blp.response(200, s.WhistleEventSchema(many=True))
+def get_timeline(call_id: uuid.UUID):
+    """Every change of the call, oldest first (append-only)"""
+    return queries.timeline(ctx.session(), _load(ctx.current_actor(), call_id))
+
+
+@blp.route("/<uuid:call_id>/accept", methods=["POST"])
+@blp.arguments(s.WhistleAcceptSchema)
+@blp.response(200, s.WhistleCallDetailSchema)
+def accept_call(body, call_id: uuid.UUID):
+    """Judge: accept, naming the lead and cooperating departments and both deadlines"""
+    actor, now = ctx.current_actor(), ctx.request_now()
+    call = _load(actor, call_id)
+    services.accept(ctx.session(), actor, call, now=now, **body)
+    return call_view(call, now=now, detail=True)
+
+
+@blp.route("/<uuid:call_id>/reject", methods=["POST"])
+@blp.arguments(s.WhistleRejectSchema)
+@blp.response(200, s.WhistleCallDetailSchema)
+def reject_call(body, call_id: uuid.UUID):
+    """Judge: reject the call with a reason"""
+    actor, now = ctx.current_actor(), ctx.request_now()
+    call = _load(actor, call_id)
+    services.reject(ctx.session(), actor, call, now=now, **body)
+    return call_view(call, now=now, detail=True)
+
+
+@blp.route("/<uuid:call_id>/arrivals", methods=["POST"])
+@blp.arguments(s.WhistleArrivalSchema)
+@blp.response(201, s.WhistleArrivalResultSchema)
+@blp.alt_response(200, schema=s.WhistleArrivalResultSchema,
+                  description="A retried arrival: the one recorded")
+def post_arrival(body, call_id: uuid.UUID):
+    """报到: a named department's staff member checks in near the call's place"""
+    actor, now = ctx.current_actor(), ctx.request_now()
+    call = _load(actor, call_id)
+    outcome = services.arrive(
+        ctx.session(), actor, call, arrival_id=body["id"], lon=body["lon"], lat=body["lat"],
+        accuracy_m=body["accuracy_m"], crs=body["crs"], device_time=body["device_time"],
+        limits=_limits(), now=now)
+    return ({"arrival": outcome.record, "flags": outcome.flags, "call": call_view(call, now=now)},
+            201 if outcome.created else 200)
+
+
+@blp.route("/<uuid:call_id>/actions", methods=["POST"])
+@blp.arguments(s.WhistleActionSchema)
+@blp.response(201, s.WhistleActionResultSchema)
+@blp.alt_response(200, schema=s.WhistleActionResultSchema,
+                  description="A retried record: the one kept")
+def post_action(body, call_id: uuid.UUID):
+    """Joint action: what a named department did, with photos and the result"""
+    actor, now = ctx.current_actor(), ctx.request_now()
+    call = _load(actor, call_id)
+    outcome = services.record_action(
+        ctx.session(), actor, call, action_id=body["id"], description=body["description"],
+        result=body["result"], photos=body["photos"], device_time=body["device_time"], now=now)
+    return ({"action": outcome.record, "call": call_view(call, now=now)},
+            201 if outcome.created else 200)
+
+
+@blp.route("/<uuid:call_id>/close", methods=["POST"])
+@blp.arguments(s.WhistleCloseSchema)
+@blp.response(200, s.WhistleCallDetailSchema)
+def close_call(body, call_id: uuid.UUID):
+    """The caller closes the call; departments that never arrived stay absent"""
+    actor, now = ctx.current_actor(), ctx.request_now()
+    call = _load(actor, call_id)
+    services.close(ctx.session(), actor, call, now=now, **body)
+    return call_view(call, now=now, detail=True)
+
+
+@blp.route("/<uuid:call_id>/ratings", methods=["POST"])
+@blp.arguments(s.WhistleRateSchema)
+@blp.response(200, s.WhistleCallDetailSchema)
+def rate_department(body, call_id: uuid.UUID):
+    """双考评: the caller rates one department's timeliness and effect (1-5), once"""
+    actor, now = ctx.current_actor(), ctx.request_now()
+    call = _load(actor, call_id)
+    services.rate(ctx.session(), actor, call, now=now, **body)
+    return call_view(call, now=now, detail=True)
+
+
+@blp.route("/<uuid:call_id>/unjustified", methods=["POST"])
+@blp.arguments(s.WhistleUnjustifiedSchema)
+@blp.response(200, s.WhistleCallDetailSchema)
+def mark_unjustified(body, call_id: uuid.UUID):
+    """双考评: a named department marks the call unjustified, with a reason, once"""
+    actor, now = ctx.current_actor(), ctx.request_now()
+    call = _load(actor, call_id)
+    services.mark_unjustified(ctx.session(), actor, call, now=now, **body)
+    return call_view(call, now=now, detail=True)

@@ -1,0 +1,232 @@
+"""Whistle-call input and output schemas: raise, judge, arrive, act, close, rate, lists."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from geo.crs import CRS
+from server.api.schemas import StrictSchema
+from server.cases.rules import Urgency
+from server.whistle.rules import RATING_MAX, RATING_MIN, WhistleKind, WhistleStatus
+
+SHA256 = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="64 hex digits (the photo's SHA-256)")
+
+
+class WhistlePointSchema(StrictSchema):
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
+
+
+class WhistleRaiseSchema(WhistlePointSchema):
+    client_request_id = fields.String(
+        load_default=None, validate=validate.Length(min=8, max=64),
+        metadata={"description": "Idempotency key: a retry with the same id returns the same call"})
+    kind = fields.Enum(WhistleKind, by_value=True, required=True, metadata={
+        "description": "enforcement 执法 | development 发展 | livelihood 民生"})
+    category_code = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+    urgency = fields.Enum(Urgency, by_value=True, load_default=Urgency.NORMAL)
+    address = fields.String(load_default=None, validate=validate.Length(max=300))
+    department_ids = fields.List(fields.UUID(), load_default=list,
+                                 metadata={"description": "The departments it wants"})
+    linked_case_ids = fields.List(fields.UUID(), load_default=list,
+                                  validate=validate.Length(max=50))
+    photos = fields.List(fields.String(validate=SHA256), load_default=list,
+                         validate=validate.Length(max=20))
+
+
+class WhistleVersionedSchema(StrictSchema):
+    version = fields.Integer(required=True, metadata={"description": "The version you read; "
+                                                      "a stale one answers 409 stale_version"})
+
+
+class WhistleAcceptSchema(WhistleVersionedSchema):
+    lead_department_id = fields.UUID(required=True)
+    cooperating_department_ids = fields.List(fields.UUID(), load_default=list)
+    arrival_due_at = fields.AwareDateTime(required=True, metadata={
+        "description": "Every named department must be on site by then (报到)"})
+    completion_due_at = fields.AwareDateTime(required=True)
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class WhistleRejectSchema(WhistleVersionedSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class WhistleCloseSchema(WhistleVersionedSchema):
+    result = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class WhistleRateSchema(WhistleVersionedSchema):
+    department_id = fields.UUID(required=True)
+    timeliness = fields.Integer(required=True, strict=True,
+                                validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
+    effect = fields.Integer(required=True, strict=True,
+                            validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
+    comment = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class WhistleUnjustifiedSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class WhistleArrivalSchema(WhistlePointSchema):
+    id = fields.UUID(required=True, metadata={"description": "Made by the phone; a retry with "
+                                              "the same id is recorded once"})
+    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0))
+    device_time = fields.AwareDateTime(load_default=None, metadata={
+        "description": "When it happened by the phone's clock (kept; deadlines use server time)"})
+
+
+class WhistleActionSchema(StrictSchema):
+    id = fields.UUID(required=True, metadata={"description": "Made by the client; a retry "
+                                              "with the same id is recorded once"})
+    description = fields.String(required=True, validate=validate.Length(min=1, max=5000),
+                                metadata={"description": "What was done"})
+    result = fields.String(load_default=None, validate=validate.Length(max=5000))
+    photos = fields.List(fields.String(validate=SHA256), load_default=list,
+                         validate=validate.Length(max=20))
+    device_time = fields.AwareDateTime(load_default=None)
+
+
+class WhistleListQuerySchema(StrictSchema):
+    status = fields.List(fields.Enum(WhistleStatus, by_value=True), load_default=list)
+    township_id = fields.UUID(load_default=None)
+    department_id = fields.UUID(load_default=None)
+    kind = fields.Enum(WhistleKind, by_value=True, load_default=None)
+    overdue = fields.Boolean(load_default=None)
+    raised_from = fields.AwareDateTime(load_default=None)
+    raised_to = fields.AwareDateTime(load_default=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None)
+
+
+class WhistleRefSchema(ma.Schema):
+    id = fields.String()
+    code = fields.String()
+    name = fields.String()
+
+
+class WhistleRatingSchema(ma.Schema):
+    timeliness = fields.Integer()
+    effect = fields.Integer()
+    comment = fields.String(allow_none=True)
+    rated_at = fields.AwareDateTime()
+
+
+class WhistleUnjustifiedOutSchema(ma.Schema):
+    reason = fields.String()
+    at = fields.AwareDateTime()
+
+
+class WhistleDepartmentOutSchema(ma.Schema):
+    id = fields.String(metadata={"description": "This department's row on the call (the "
+                                 "subject of its arrival deadline's reminders)"})
+    department = fields.Nested(WhistleRefSchema)
+    requested = fields.Boolean()
+    role = fields.String(allow_none=True, metadata={"description": "lead | cooperating | null"})
+    arrival_due_at = fields.AwareDateTime(allow_none=True)
+    first_arrival_at = fields.AwareDateTime(allow_none=True)
+    response_minutes = fields.Float(allow_none=True)
+    arrival_state = fields.String(allow_none=True, metadata={
+        "description": "pending | on_time | late | absent (named departments once accepted)"})
+    arrivals_outside_radius = fields.Integer()
+    rating = fields.Nested(WhistleRatingSchema, allow_none=True)
+    unjustified = fields.Nested(WhistleUnjustifiedOutSchema, allow_none=True)
+
+
+class WhistleArrivalOutSchema(ma.Schema):
+    id = fields.UUID()
+    department_id = fields.UUID(attribute="unit_id")
+    user_id = fields.UUID()
+    at = fields.AwareDateTime()
+    device_time = fields.AwareDateTime(allow_none=True)
+    lon = fields.Float()
+    lat = fields.Float()
+    accuracy_m = fields.Float(allow_none=True)
+    distance_m = fields.Float()
+    tolerance_m = fields.Float()
+    within = fields.Boolean()
+    late = fields.Boolean()
+    via = fields.String()
+
+
+class WhistleActionOutSchema(ma.Schema):
+    id = fields.UUID()
+    department_id = fields.UUID(attribute="unit_id")
+    user_id = fields.UUID()
+    at = fields.AwareDateTime()
+    device_time = fields.AwareDateTime(allow_none=True)
+    description = fields.String()
+    result = fields.String(allow_none=True)
+    photos = fields.List(fields.String())
+    via = fields.String()
+
+
+class WhistleCallOutSchema(ma.Schema):
+    id = fields.UUID()
+    kind = fields.String()
+    category_code = fields.String(allow_none=True)
+    description = fields.String()
+    urgency = fields.String()
+    status = fields.String()
+    version = fields.Integer()
+    location = fields.Dict(metadata={"description": "lon, lat (WGS-84) and the input crs "
+                                     "and coordinates"})
+    address = fields.String(allow_none=True)
+    grid = fields.Nested(WhistleRefSchema)
+    township = fields.Nested(WhistleRefSchema)
+    linked_case_ids = fields.List(fields.String())
+    photos = fields.List(fields.String())
+    raised_at = fields.AwareDateTime()
+    raised_by_user_id = fields.UUID()
+    judged_at = fields.AwareDateTime(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+    lead_department_id = fields.UUID(allow_none=True)
+    arrival_due_at = fields.AwareDateTime(allow_none=True)
+    completion_due_at = fields.AwareDateTime(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closed_on_time = fields.Boolean(allow_none=True)
+    result = fields.String(allow_none=True)
+    overdue = fields.Boolean()
+    departments = fields.List(fields.Nested(WhistleDepartmentOutSchema))
+    late_department_ids = fields.List(fields.String())
+    absent_department_ids = fields.List(fields.String())
+    allowed_actions = fields.List(fields.String())
+    updated_at = fields.AwareDateTime()
+
+
+class WhistleCallPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(WhistleCallOutSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class WhistleCallDetailSchema(WhistleCallOutSchema):
+    arrivals = fields.List(fields.Nested(WhistleArrivalOutSchema))
+    actions = fields.List(fields.Nested(WhistleActionOutSchema))
+
+
+class WhistleArrivalResultSchema(ma.Schema):
+    arrival = fields.Nested(WhistleArrivalOutSchema)
+    flags = fields.List(fields.String(), metadata={"description": "outside_radius when the "
+                                                   "check-in was too far from the place"})
+    call = fields.Nested(WhistleCallOutSchema)
+
+
+class WhistleActionResultSchema(ma.Schema):
+    action = fields.Nested(WhistleActionOutSchema)
+    call = fields.Nested(WhistleCallOutSchema)
+
+
+class WhistleEventSchema(ma.Schema):
+    seq = fields.Integer()
+    at = fields.AwareDateTime()
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    actor_username = fields.String(allow_none=True)
+    actor_roles = fields.List(fields.String())
+    actor_unit_id = fields.UUID(allow_none=True)
+    data = fields.Dict()

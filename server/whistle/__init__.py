@@ -1,0 +1,1 @@
+"""Township whistle calls (吹哨报到 / 乡呼县应): rules, models, services, queries."""

@@ -1,0 +1,545 @@
+"""Whistle-call use cases: raise, judge (accept or reject), arrive on site, record joint action,
+close, rate, mark unjustified.
+
+Each function takes the session, the acting user and primitives, checks who may act and from
+which state, changes the call, appends one event per change, and keeps the supervision
+deadlines in step (an arrival deadline per named department, a completion deadline for the
+lead). Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from shapely.geometry import Point
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.exc import StaleDataError
+
+from geo.crs import CRS, in_china, to_wgs84
+from geo.measure import distance_m
+from server.auth.actor import Actor
+from server.auth.services import scope_of
+from server.cases.models import Case
+from server.cases.queries import visible_cases
+from server.cases.rules import Urgency
+from server.catalogue.queries import get_item
+from server.core.errors import Conflict, Invalid, PermissionDenied, StaleVersion
+from server.core.ids import new_id
+from server.grids.assignment import GridIndexCache, assign_with_index
+from server.grids.models import Grid
+from server.org.models import Unit
+from server.org.rules import Role, UnitKind
+from server.supervision import services as supervision
+from server.supervision.rules import DeadlineKind
+from server.whistle import rules
+from server.whistle.models import (
+    WhistleAction,
+    WhistleArrival,
+    WhistleCall,
+    WhistleDepartment,
+    WhistleEvent,
+)
+from server.whistle.rules import (
+    Action,
+    DepartmentRole,
+    Party,
+    WhistleKind,
+    WhistleStatus,
+)
+
+SUBJECT = "whistle_call"  # the completion deadline, notifications about the call
+ARRIVAL_SUBJECT = "whistle_department"  # a department's arrival deadline (its row's id)
+MAX_DEPARTMENTS = 20
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+@dataclass(frozen=True)
+class ArrivalLimits:
+    """How near an arrival must be: ``radius_m``, plus the fix's accuracy up to
+    ``accuracy_cap_m``."""
+
+    radius_m: float
+    accuracy_cap_m: float
+
+
+@dataclass(frozen=True)
+class RaiseRequest:
+    kind: WhistleKind
+    description: str
+    lon: float
+    lat: float
+    crs: CRS = CRS.WGS84
+    address: str | None = None
+    category_code: str | None = None
+    urgency: Urgency = Urgency.NORMAL
+    department_ids: Sequence[uuid.UUID] = ()
+    linked_case_ids: Sequence[uuid.UUID] = ()
+    photos: Sequence[str] = ()
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A write that may be a retry: ``created`` False when the same client id was seen."""
+
+    call: WhistleCall
+    created: bool
+    record: Any = None  # the arrival or action written (or found)
+    flags: list[str] = field(default_factory=list)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def new_event(call: WhistleCall, actor: Actor | None, action: str,
+              from_status: WhistleStatus | None, to_status: WhistleStatus | None, now: datetime,
+              data: dict[str, Any] | None = None) -> WhistleEvent:
+    call.event_count = (call.event_count or 0) + 1
+    return WhistleEvent(
+        call_id=call.id, seq=call.event_count, at=now, action=action,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value if to_status else None,
+        actor_user_id=actor.user_id if actor else None,
+        actor_username=actor.username if actor else "system",
+        actor_roles=sorted(r.value for r in actor.roles) if actor else [],
+        actor_unit_id=actor.unit_id if actor else None,
+        data=data or {},
+    )
+
+
+def _flush(session: Session, call: WhistleCall) -> None:
+    call_id = call.id  # after a failed flush the session can no longer load attributes
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise StaleVersion(
+            f"Whistle call {call_id} was changed by someone else; reload it.") from exc
+
+
+def _lock(session: Session, call: WhistleCall) -> WhistleCall:
+    """Re-read the call under a row lock (PostgreSQL), so facts from several departments at
+    once (arrivals, joint action) queue up instead of failing on the version column."""
+    session.execute(sa.select(WhistleCall.id).where(WhistleCall.id == call.id).with_for_update())
+    session.refresh(call)
+    return call
+
+
+def _begin(session: Session, actor: Actor, call: WhistleCall, action: Action,
+           version: int | None) -> WhistleStatus:
+    """Lock, check the version (if the client sent one), the state and the actor's standing."""
+    _lock(session, call)
+    if version is not None and version != call.version:
+        raise StaleVersion(
+            f"The whistle call is at version {call.version}, you sent {version}; reload it.",
+            errors={"json": {"version": [f"current version is {call.version}"]}},
+        )
+    problem = rules.transition_problem(action, call.status)
+    if problem:
+        raise IllegalTransition(problem, details=[{"current_status": call.status.value,
+                                                   "version": call.version}])
+    by = rules.TRANSITIONS[action].by
+    if by is Party.JUDGE:
+        require_judge(session, actor, call)
+    elif by is Party.CALLER:
+        require_caller(session, actor, call)
+    return call.status
+
+
+def _move(session: Session, actor: Actor, call: WhistleCall, action: Action,
+          before: WhistleStatus, after: WhistleStatus | None, now: datetime,
+          data: dict[str, Any] | None = None) -> WhistleCall:
+    if after is not None:
+        call.status = after
+    call.updated_at = now
+    session.add(new_event(call, actor, action.value, before, call.status, now, data))
+    _flush(session, call)
+    return call
+
+
+def _in_district(actor: Actor, scope_paths: Sequence[str] | None, district_id: uuid.UUID | None
+                 ) -> bool:
+    return (district_id is not None and actor.has_any({Role.DISTRICT_DISPATCHER})
+            and any(f"/{district_id.hex}/" in p for p in scope_paths or ()))
+
+
+def require_judge(session: Session, actor: Actor, call: WhistleCall) -> None:
+    """The township's or the district's command centre (a dispatcher of either)."""
+    actor.require(rules.JUDGE_ROLES, "judge whistle calls")
+    scope = scope_of(session, actor)
+    if scope.township_ids is None:
+        return
+    in_township = (actor.has_any({Role.TOWNSHIP_DISPATCHER})
+                   and call.township_id in scope.township_ids)
+    if not (in_township or _in_district(actor, scope.unit_paths, call.district_id)):
+        raise PermissionDenied("This whistle call is outside your territory.",
+                               code="outside_territory")
+
+
+def require_caller(session: Session, actor: Actor, call: WhistleCall) -> None:
+    """Whoever raised the call, or a dispatcher of its township (the township closes and rates)."""
+    if actor.user_id == call.raised_by_user_id:
+        return
+    scope = scope_of(session, actor)
+    if actor.has_any(rules.CALLER_ROLES) and (
+            scope.township_ids is None or call.township_id in scope.township_ids):
+        return
+    raise PermissionDenied("Only the township that blew the whistle may do this.",
+                           code="not_caller")
+
+
+def _actor_unit_ids(actor: Actor) -> set[uuid.UUID]:
+    return {uuid.UUID(p) for p in actor.unit_path.strip("/").split("/") if p}
+
+
+def department_of(actor: Actor, call: WhistleCall, *, named_only: bool = True) -> WhistleDepartment:
+    """The department row the actor acts for: a department on the call that is the actor's
+    unit or above it, with a department role."""
+    mine = _actor_unit_ids(actor)
+    rows = [d for d in call.departments if d.unit_id in mine
+            and (d.role is not None or not named_only)]
+    if not rows or not actor.has_any(rules.DEPARTMENT_ROLES):
+        raise PermissionDenied("Only staff of a department named on this whistle call may do "
+                               "this.", code="not_named_department")
+    # The nearest unit above the actor, if several are named (a department and its outpost).
+    return max(rows, key=lambda d: actor.unit_path.index(f"/{d.unit_id.hex}/"))
+
+
+def _department_units(session: Session, ids: Sequence[uuid.UUID], township: Unit,
+                      field: str) -> dict[uuid.UUID, Unit]:
+    units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(list(ids))))}
+    for unit_id in ids:
+        unit = units.get(unit_id)
+        parent_path = unit.path.rsplit("/", 2)[0] + "/" if unit is not None else ""
+        if (unit is None or unit.kind is not UnitKind.DEPARTMENT
+                or not rules.serves_township(parent_path, township.path)):
+            raise Invalid.for_field(field, f"No department {unit_id} serves this township.",
+                                    code="unknown_department")
+    return units
+
+
+def normalise_photos(photos: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(p.lower() for p in photos))
+
+
+def _notify(session: Session, unit_id: uuid.UUID, call: WhistleCall, kind: str, title: str,
+            now: datetime) -> None:
+    supervision.notify(session, unit_id=unit_id, kind=kind, subject_type=SUBJECT,
+                       subject_id=call.id, title=title, body=call.description[:500], now=now,
+                       flush=False)
+
+
+def _judged(call: WhistleCall, actor: Actor, now: datetime) -> None:
+    call.judged_at, call.judged_by_user_id, call.judged_by_unit_id = (
+        now, actor.user_id, actor.unit_id)
+
+
+def label(call: WhistleCall) -> str:
+    return f"吹哨 {call.kind.value} {call.grid_code}: {call.description[:80]}"
+
+
+# --- raise ---------------------------------------------------------------------------------
+
+
+def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
+               grid_index: GridIndexCache, tolerance_m: float, now: datetime) -> Outcome:
+    """吹哨: a township dispatcher or grid leader calls the departments to a place in its
+    territory. A retried request (same ``client_request_id``) returns the call it made."""
+    actor.require(rules.RAISE_ROLES, "raise whistle calls")
+    if request.client_request_id:
+        existing = session.scalar(sa.select(WhistleCall).where(
+            WhistleCall.client_request_id == request.client_request_id))
+        if existing is not None:
+            if existing.raised_by_user_id != actor.user_id:
+                raise Conflict.for_field("client_request_id",
+                                         "This request id was already used by someone else.",
+                                         code="idempotency_key_reused")
+            return Outcome(existing, created=False)
+    if request.category_code is not None:
+        get_item(session, request.category_code)  # unknown_category for a code it lacks
+    if not in_china(request.lon, request.lat):
+        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
+                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
+    lon, lat = (float(v) for v in to_wgs84(request.lon, request.lat, request.crs))
+    [found] = assign_with_index(session, grid_index, [lon], [lat], tolerance_m=tolerance_m)
+    grid = (session.get(Grid, uuid.UUID(found.basic), options=[defer(Grid.boundary)])
+            if found.basic is not None else None)
+    scope = scope_of(session, actor)
+    if grid is None or (scope.township_ids is not None
+                        and grid.township_id not in scope.township_ids):
+        raise Invalid("This place is not inside your township's grids: a whistle call is "
+                      "about a place in the caller's own territory.", code="outside_township",
+                      errors={"json": {"lon": ["outside your township"],
+                                       "lat": ["outside your township"]}})
+    township = grid.township
+    department_ids = list(dict.fromkeys(request.department_ids))
+    if len(department_ids) > MAX_DEPARTMENTS:
+        raise Invalid.for_field("department_ids", f"Call at most {MAX_DEPARTMENTS} departments.")
+    _department_units(session, department_ids, township, "department_ids")
+    linked = list(dict.fromkeys(request.linked_case_ids))
+    if linked:
+        seen = set(session.scalars(sa.select(Case.id).where(
+            Case.id.in_(linked), visible_cases(session, actor))))
+        missing = [str(c) for c in linked if c not in seen]
+        if missing:
+            raise Invalid.for_field("linked_case_ids", f"No such case: {', '.join(missing)}.",
+                                    code="unknown_case")
+
+    call = WhistleCall(
+        id=new_id(), client_request_id=request.client_request_id, kind=request.kind,
+        category_code=request.category_code, description=request.description,
+        urgency=request.urgency, status=WhistleStatus.RAISED,
+        lon=lon, lat=lat, location=Point(lon, lat), input_crs=request.crs.value,
+        input_lon=request.lon, input_lat=request.lat, address=request.address,
+        grid_id=grid.id, grid_code=grid.code, township_id=township.id,
+        district_id=township.parent_id, linked_case_ids=[str(c) for c in linked],
+        photos=normalise_photos(request.photos), raised_at=now,
+        raised_by_user_id=actor.user_id, raised_by_unit_id=actor.unit_id,
+        event_count=0, updated_at=now,
+    )
+    call.township = township
+    call.departments = [WhistleDepartment(unit_id=u, position=i, requested=True)
+                        for i, u in enumerate(department_ids)]
+    with session.no_autoflush:
+        session.add(call)
+        session.add(new_event(call, actor, Action.RAISE.value, None, WhistleStatus.RAISED, now, {
+            "kind": call.kind.value, "grid": call.grid_code,
+            "department_ids": [str(u) for u in department_ids],
+            "linked_case_ids": call.linked_case_ids, "photos": call.photos}))
+        _notify(session, township.id, call, "whistle_raised", f"吹哨: {call.description[:60]}", now)
+    session.flush()
+    return Outcome(call, created=True)
+
+
+# --- judge -----------------------------------------------------------------------------------
+
+
+def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
+           lead_department_id: uuid.UUID, cooperating_department_ids: Sequence[uuid.UUID] = (),
+           arrival_due_at: datetime, completion_due_at: datetime, note: str | None = None,
+           now: datetime) -> WhistleCall:
+    """清单式联合执法: name the lead and cooperating departments and the two deadlines."""
+    before = _begin(session, actor, call, Action.ACCEPT, version)
+    cooperating = list(cooperating_department_ids)
+    problem = rules.judgement_problem(lead=lead_department_id, cooperating=cooperating,
+                                      arrival_due_at=arrival_due_at,
+                                      completion_due_at=completion_due_at, now=now)
+    if problem:
+        raise Invalid.for_field(problem[0], problem[1], code="judgement_invalid")
+    if len(cooperating) + 1 > MAX_DEPARTMENTS:
+        raise Invalid.for_field("cooperating_department_ids",
+                                f"Name at most {MAX_DEPARTMENTS} departments.")
+    _department_units(session, [lead_department_id], call.township, "lead_department_id")
+    _department_units(session, cooperating, call.township, "cooperating_department_ids")
+
+    rows = {d.unit_id: d for d in call.departments}
+    named = [(lead_department_id, DepartmentRole.LEAD)] + [
+        (u, DepartmentRole.COOPERATING) for u in cooperating]
+    for position, (unit_id, role) in enumerate(named):
+        row = rows.get(unit_id)
+        if row is None:
+            row = WhistleDepartment(id=new_id(), unit_id=unit_id, requested=False)
+            call.departments.append(row)
+        row.role, row.position = role, position
+    for row in call.departments:  # requested but not named: after the named ones
+        if row.role is None:
+            row.position = len(named) + row.position
+    call.lead_unit_id = lead_department_id
+    call.arrival_due_at, call.completion_due_at = arrival_due_at, completion_due_at
+    _judged(call, actor, now)
+    _move(session, actor, call, Action.ACCEPT, before, WhistleStatus.ACCEPTED, now, {
+        "lead_department_id": str(lead_department_id),
+        "cooperating_department_ids": [str(u) for u in cooperating],
+        "arrival_due_at": arrival_due_at.isoformat(),
+        "completion_due_at": completion_due_at.isoformat(), "note": note})
+    for row in call.departments:
+        if row.role is None:
+            continue
+        supervision.open_deadline(
+            session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id, kind=DeadlineKind.ARRIVAL,
+            label=label(call), starts_at=now, due_at=arrival_due_at, unit_id=row.unit_id,
+            supervisor_unit_id=actor.unit_id, now=now)
+        _notify(session, row.unit_id, call, "whistle_assigned",
+                f"吹哨报到 ({row.role.value}): {call.description[:60]}", now)
+    supervision.open_deadline(
+        session, subject_type=SUBJECT, subject_id=call.id, kind=DeadlineKind.COMPLETION,
+        label=label(call), starts_at=now, due_at=completion_due_at, unit_id=lead_department_id,
+        supervisor_unit_id=actor.unit_id, now=now)
+    return call
+
+
+def reject(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
+           reason: str, now: datetime) -> WhistleCall:
+    """Refuse the call with a reason; the raiser's unit is told."""
+    before = _begin(session, actor, call, Action.REJECT, version)
+    call.rejection_reason = reason
+    _judged(call, actor, now)
+    _notify(session, call.raised_by_unit_id, call, "whistle_rejected", f"吹哨未受理: {reason[:60]}",
+            now)
+    return _move(session, actor, call, Action.REJECT, before, WhistleStatus.REJECTED, now,
+                 {"reason": reason})
+
+
+# --- facts from the field ------------------------------------------------------------------
+
+
+def _retry(session: Session, model: type, record_id: uuid.UUID, actor: Actor,
+           call: WhistleCall) -> Any:
+    """The record a retried request already wrote, or None; a client id reused by someone
+    else or for another call is a conflict."""
+    existing = session.get(model, record_id)
+    if existing is None:
+        return None
+    if existing.user_id != actor.user_id or existing.call_id != call.id:
+        raise Conflict.for_field("id", "This id was already used for something else.",
+                                 code="idempotency_key_reused")
+    return existing
+
+
+def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uuid.UUID,
+           lon: float, lat: float, accuracy_m: float | None, crs: CRS = CRS.WGS84,
+           device_time: datetime | None = None, limits: ArrivalLimits, via: str = "api",
+           now: datetime) -> Outcome:
+    """报到: a named department's staff member checks in near the call's place.
+
+    Every arrival is kept. One farther away than the tolerance is recorded with
+    ``within`` false and flagged ``outside_radius``, and does not count as the department's
+    arrival. The first arrival on site is the department's response time: it closes that
+    department's arrival deadline (on time or late).
+    """
+    existing = _retry(session, WhistleArrival, arrival_id, actor, call)
+    if existing is not None:
+        return Outcome(call, created=False, record=existing,
+                       flags=[] if existing.within else [OUTSIDE_RADIUS])
+    before = _begin(session, actor, call, Action.ARRIVE, None)
+    row = department_of(actor, call)
+    if not in_china(lon, lat):
+        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
+                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
+    wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
+    away = round(distance_m(wlon, wlat, call.lon, call.lat), 1)
+    tolerance = rules.arrival_tolerance_m(limits.radius_m, accuracy_m, limits.accuracy_cap_m)
+    within = rules.is_near(away, limits.radius_m, accuracy_m, limits.accuracy_cap_m)
+    late = call.arrival_due_at is not None and now > call.arrival_due_at
+    arrival = WhistleArrival(
+        id=arrival_id, call_id=call.id, unit_id=row.unit_id, user_id=actor.user_id, at=now,
+        device_time=device_time, lon=wlon, lat=wlat, input_crs=crs.value, input_lon=lon,
+        input_lat=lat, accuracy_m=accuracy_m, distance_m=away, tolerance_m=round(tolerance, 1),
+        within=within, late=late, via=via)
+    session.add(arrival)
+    first = within and row.first_arrival_at is None
+    if first:
+        row.first_arrival_at, row.first_arrival_id = now, arrival_id
+        supervision.close_deadline(session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id,
+                                   kind=DeadlineKind.ARRIVAL, met_at=now)
+    flags = [] if within else [OUTSIDE_RADIUS]
+    _move(session, actor, call, Action.ARRIVE, before, None, now, {
+        "arrival_id": str(arrival_id), "department_id": str(row.unit_id), "lon": wlon,
+        "lat": wlat, "accuracy_m": accuracy_m, "distance_m": away, "within": within,
+        "late": late, "first": first, "flags": flags,
+        "response_minutes": rules.response_minutes(call.judged_at, now) if first else None})
+    return Outcome(call, created=True, record=arrival, flags=flags)
+
+
+OUTSIDE_RADIUS = "outside_radius"
+
+
+def record_action(session: Session, actor: Actor, call: WhistleCall, *, action_id: uuid.UUID,
+                  description: str, result: str | None = None, photos: Sequence[str] = (),
+                  device_time: datetime | None = None, via: str = "api",
+                  now: datetime) -> Outcome:
+    """A joint-action record by a named department: what was done, photos, result."""
+    existing = _retry(session, WhistleAction, action_id, actor, call)
+    if existing is not None:
+        return Outcome(call, created=False, record=existing)
+    before = _begin(session, actor, call, Action.ACT, None)
+    row = department_of(actor, call)
+    record = WhistleAction(id=action_id, call_id=call.id, unit_id=row.unit_id,
+                           user_id=actor.user_id, at=now, device_time=device_time,
+                           description=description, result=result,
+                           photos=normalise_photos(photos), via=via)
+    session.add(record)
+    _move(session, actor, call, Action.ACT, before, None, now, {
+        "action_id": str(action_id), "department_id": str(row.unit_id),
+        "description": description, "result": result, "photos": record.photos})
+    return Outcome(call, created=True, record=record)
+
+
+# --- close and evaluate (双考评) ----------------------------------------------------------
+
+
+def close(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
+          result: str, now: datetime) -> WhistleCall:
+    """The caller closes the call. Departments that never arrived stay absent (their arrival
+    deadlines stop; one already missed stays missed); the completion deadline is met or
+    missed by now."""
+    before = _begin(session, actor, call, Action.CLOSE, version)
+    call.closed_at, call.closed_by_user_id, call.result = now, actor.user_id, result
+    supervision.close_deadline(session, subject_type=SUBJECT, subject_id=call.id,
+                               kind=DeadlineKind.COMPLETION, met_at=now)
+    absent, late = [], []
+    for row in call.departments:
+        if row.role is None:
+            continue
+        state = rules.arrival_state(first_arrival_at=row.first_arrival_at,
+                                    due_at=call.arrival_due_at, now=now, closed=True)
+        if state is rules.ArrivalState.ABSENT:
+            absent.append(str(row.unit_id))
+            supervision.cancel_deadline(session, subject_type=ARRIVAL_SUBJECT,
+                                        subject_id=row.id, kind=DeadlineKind.ARRIVAL, now=now)
+        elif state is rules.ArrivalState.LATE:
+            late.append(str(row.unit_id))
+    return _move(session, actor, call, Action.CLOSE, before, WhistleStatus.CLOSED, now, {
+        "result": result, "on_time": rules.closed_on_time(now, call.completion_due_at),
+        "late_department_ids": late, "absent_department_ids": absent})
+
+
+def _named_row(call: WhistleCall, department_id: uuid.UUID) -> WhistleDepartment:
+    for row in call.departments:
+        if row.unit_id == department_id and row.role is not None:
+            return row
+    raise Invalid.for_field("department_id", "This department is not named on the call.",
+                            code="unknown_department")
+
+
+def rate(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
+         department_id: uuid.UUID, timeliness: int, effect: int, comment: str | None = None,
+         now: datetime) -> WhistleCall:
+    """双考评, the caller's half: rate one named department's timeliness and effect (1-5),
+    once per department."""
+    before = _begin(session, actor, call, Action.RATE, version)
+    row = _named_row(call, department_id)
+    problem = rules.rating_problem(timeliness, effect)
+    if problem:
+        raise Invalid.for_field(problem[0], problem[1], code="rating_invalid")
+    if row.rated_at is not None:
+        raise Conflict("This department was already rated on this call.", code="already_rated",
+                       details=[{"department_id": str(department_id),
+                                 "rated_at": row.rated_at.isoformat()}])
+    row.rated_at, row.rating_timeliness, row.rating_effect = now, timeliness, effect
+    row.rating_comment = comment
+    return _move(session, actor, call, Action.RATE, before, None, now, {
+        "department_id": str(department_id), "timeliness": timeliness, "effect": effect,
+        "comment": comment})
+
+
+def mark_unjustified(session: Session, actor: Actor, call: WhistleCall, *, reason: str,
+                     now: datetime) -> WhistleCall:
+    """双考评, the department's half: say the call was not justified (not its duty, no
+    problem found), with a reason; once per department."""
+    before = _begin(session, actor, call, Action.MARK_UNJUSTIFIED, None)
+    row = department_of(actor, call)
+    if row.unjustified_at is not None:
+        raise Conflict("Your department already marked this call unjustified.",
+                       code="already_marked")
+    row.unjustified_at, row.unjustified_reason = now, reason
+    row.unjustified_by_user_id = actor.user_id
+    return _move(session, actor, call, Action.MARK_UNJUSTIFIED, before, None, now, {
+        "department_id": str(row.unit_id), "reason": reason})
