@@ -243,6 +243,24 @@ def test_a_photo_linked_before_it_arrives_becomes_available_when_uploaded(
     assert download(client, login("t1.dispatcher"), sha(JPEG)).data == JPEG
 
 
+def test_a_web_intake_attachment_with_a_sha256_is_linked_to_the_case(
+        client, world, login, photo_dir):
+    dispatcher = login("t1.dispatcher")
+    assert put(client, dispatcher, PNG).status_code == 201
+    body = {"channel": "internet", "appeal_type": "complaint", "title": "t", "description": "d",
+            "client_request_id": "attach-0001",
+            "attachments": [{"name": "scene.png", "sha256": sha(PNG)},
+                            {"name": "later.jpg", "sha256": sha(JPEG)},
+                            {"name": "again.png", "sha256": sha(PNG)},
+                            {"name": "elsewhere", "url": "https://example.org/x.pdf"}]}
+    case = client.post("/api/v1/cases", json=body, headers=dispatcher).get_json()
+    assert client.post("/api/v1/cases", json=body, headers=dispatcher).status_code == 200  # retry
+    listed = client.get(f"/api/v1/photos?subject_type=case&subject_id={case['id']}",
+                        headers=dispatcher).get_json()
+    assert sorted((p["sha256"], p["status"]) for p in listed) == sorted(
+        [(sha(PNG), "available"), (sha(JPEG), "missing")])
+
+
 def test_only_the_uploader_and_those_who_see_a_linked_case_may_download(
         client, world, login, photo_dir, file_case):
     case = file_case("t1.dispatcher")

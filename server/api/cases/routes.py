@@ -17,6 +17,7 @@ from server.cases.reports import return_counts
 from server.cases.rules import PersonalDataView, allowed_actions, mask_name, mask_phone
 from server.cases.services import IntakeRequest, intake
 from server.org.models import Unit
+from sync.photos import link_photo
 
 blp = Blueprint("cases", __name__, url_prefix="cases", description="Cases (诉求/工单)")
 
@@ -76,6 +77,11 @@ def create_case(body):
     result = intake(
         ctx.session(), actor, IntakeRequest(**body), grid_index=ctx.grid_index_cache(),
         tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"), now=ctx.request_now())
+    # An attachment with a SHA-256 is a photo of the photo service: linking it shows it with
+    # the case's photos, and it becomes downloadable once uploaded (before or after intake).
+    for sha256 in dict.fromkeys(a["sha256"] for a in body["attachments"] if a.get("sha256")):
+        link_photo(ctx.session(), sha256=sha256, subject_type="case", subject_id=result.case.id,
+                   user_id=actor.user_id, now=ctx.request_now())
     duplicates = queries.nearby_duplicates(
         ctx.session(), result.case, within_m=ctx.setting("DUPLICATE_DISTANCE_M"),
         period=timedelta(hours=ctx.setting("DUPLICATE_WINDOW_HOURS")))
@@ -131,6 +137,7 @@ ACTIONS = (
     ("dispatch", s.DispatchSchema, transitions.dispatch, ("lead_unit_id", "cooperating_unit_ids", "note")),
     ("accept", s.VersionedSchema, transitions.accept, ()),
     ("contact", s.NoteSchema, transitions.contact, ("note",)),
+    ("arrive", s.ArriveSchema, transitions.arrive, ("lon", "lat", "accuracy_m", "crs")),
     ("notes", s.NoteSchema, transitions.add_note, ("note",)),
     ("complete", s.CompleteSchema, transitions.complete, ("result",)),
     ("return-request", s.ReasonSchema, transitions.request_return, ("reason",)),
