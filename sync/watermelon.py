@@ -39,12 +39,12 @@ What the library expects (WatermelonDB docs, ``Sync/Backend.md``; source of 0.28
 - "Synchronization should be reliable, and should not fail other than transiently, or for
   serious programming errors. Otherwise, the user will have a permanently unsyncable app":
   nothing a phone pushes fails the whole request. Edits to server-owned (read-only)
-  tables are ignored and *healed*: the next pull sends the server's record again
-  (edited or deleted locally) or deletes it (created locally). Tables the server does not
-  know (local-only tables of the app) are ignored. An ``operations`` record the server
-  cannot read (no UUID id, no name, no sequence number, no time) is returned in
-  ``experimentalRejectedIds`` ("partial rejection of an otherwise successful sync":
-  ``markAsSynced.js`` leaves those records dirty) and listed in ``problems``.
+  tables are ignored and *healed*: the next pull sends the server's record again in
+  ``updated`` (edited or deleted locally) or deletes it (created locally). Tables the
+  server does not know (local-only tables of the app) are ignored. An ``operations``
+  record the server cannot read (no UUID id, no name, no sequence number, no time) is
+  returned in ``experimentalRejectedIds`` ("partial rejection of an otherwise successful
+  sync": ``markAsSynced.js`` leaves those records dirty) and listed in ``problems``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from sqlalchemy.orm import Session
 
 from server.auth.actor import Actor
 from server.core.errors import Invalid
+from sync import feed
 from sync import pull as pull_service
 from sync import push as push_service
 from sync.feed import DeviceSync, HeldRecord
@@ -119,6 +120,15 @@ def raw_changes(changes: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, dic
                     "updated": [raw_record(r) for r in kinds.get("updated", [])],
                     "deleted": list(kinds.get("deleted", []))}
             for table, kinds in changes.items()}
+
+
+def as_updated(changes: dict[str, dict[str, list]]) -> dict[str, dict[str, list]]:
+    """A replacement answer sends every record as ``updated``: after a start over the server
+    does not know what the phone holds, and the phone most likely holds most of it
+    (``applyRemote.js`` updates an existing record, and creates a missing one, from either
+    array, but logs an error for a ``created`` record that exists)."""
+    return {table: {"created": [], "updated": kinds["created"] + kinds["updated"],
+                    "deleted": kinds["deleted"]} for table, kinds in changes.items()}
 
 
 @dataclass(frozen=True)
@@ -216,21 +226,20 @@ def plan_push(changes: Mapping[str, Any], *, read_only: Iterable[str],
     means nothing to the server.
     """
     if not isinstance(changes, Mapping):
-        raise Invalid.for_field("changes", "An object of tables.")
+        raise _shape("An object of tables.")
     read_only, known = set(read_only), set(known)
     plan = PushPlan()
     seen: set[uuid.UUID] = set()
     for table, kinds in changes.items():
         if not isinstance(kinds, Mapping):
-            raise Invalid.for_field("changes", f"Table {table!r} must have created, "
-                                    "updated and deleted arrays.")
+            raise _shape(f"Table {table!r} must have created, updated and deleted arrays.")
         records = [(kind, record) for kind in ("created", "updated", "deleted")
                    for record in _list(kinds.get(kind), table, kind)]
         for kind, record in records:
             record_id = record if kind == "deleted" else (
                 record.get("id") if isinstance(record, Mapping) else None)
             if record_id is None or (kind != "deleted" and not isinstance(record, Mapping)):
-                raise Invalid.for_field("changes", f"A record of {table!r} has no id.")
+                raise _shape(f"A record of {table!r} has no id.")
             if table == OPERATIONS_TABLE:
                 if kind == "deleted":
                     continue
@@ -251,18 +260,23 @@ def plan_push(changes: Mapping[str, Any], *, read_only: Iterable[str],
     return plan
 
 
+def _shape(message: str) -> Invalid:
+    """The body is not a WatermelonDB changes object: an app bug, like a malformed envelope."""
+    return Invalid.for_field("changes", message, code="validation_failed")
+
+
 def _list(value: Any, table: str, kind: str) -> list:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise Invalid.for_field("changes", f"{table}.{kind} must be an array.")
+        raise _shape(f"{table}.{kind} must be an array.")
     return value
 
 
 def heal(held: bool) -> str:
     """What the server does about a phone's change to a server-owned record: a record the
-    device holds is sent again whole (it was edited or deleted locally); one it does not
-    hold (made up locally) is sent as deleted."""
+    device holds is sent again whole, in ``updated`` (it was edited or deleted locally); one
+    it does not hold (made up locally) is sent as deleted."""
     return "resend" if held else "remove"
 
 
@@ -289,7 +303,10 @@ def pull(session: Session, actor: Actor, *, last_pulled_at: int | None,
     if reason is not None:
         answer = pull_service.pull(session, actor, cursor=None, limit=UNBOUNDED, now=now,
                                    settings=settings)
-    return {"changes": raw_changes(answer.changes), "timestamp": timestamp(answer.cursor),
+    changes = raw_changes(answer.changes)
+    if reason is not None:
+        changes = as_updated(changes)
+    return {"changes": changes, "timestamp": timestamp(answer.cursor),
             "has_more": answer.has_more, "start_over": reason is not None,
             "start_over_reason": reason,
             "experimentalStrategy": REPLACEMENT if reason is not None else None,
@@ -326,13 +343,18 @@ def push(session: Session, actor: Actor, *, changes: Mapping[str, Any], sent_at:
 
 def _heal(session: Session, actor: Actor,
           touched: Sequence[tuple[str, uuid.UUID, str]]) -> list[Ignored]:
-    """Make the device's next pull repair what the phone changed in read-only tables: it
-    holds no longer what it changed (sent again whole by the next full check), and holds
-    what it made up (sent as deleted); the next pull makes that full check."""
+    """Make the device's next pull repair what the phone changed in read-only tables.
+
+    Each record is written to the change feed as changed (through the feed's own writer, so
+    its position follows the feed's rules); a record the device holds is then sent again
+    whole in ``updated`` (or in ``deleted`` if it left the scope meanwhile), and a record it
+    made up is first recorded as held, so that it is sent in ``deleted``. Other devices that
+    hold a re-sent record get it once more, unchanged.
+    """
     if not touched:
         return []
-    device = session.get(DeviceSync, (actor.user_id, actor.device_id))
-    if device is None:  # never pulled: its first pull replaces nothing, ignore only
+    if session.get(DeviceSync, (actor.user_id, actor.device_id)) is None:
+        # Never pulled: its first pull starts from nothing; there is nothing to repair from.
         return [Ignored(t, str(i), k, "read_only") for t, i, k in touched]
     by_table: dict[str, set[uuid.UUID]] = {}
     for table, row_id, _kind in touched:
@@ -343,15 +365,11 @@ def _heal(session: Session, actor: Actor,
             HeldRecord.user_id == actor.user_id, HeldRecord.device_id == actor.device_id,
             HeldRecord.table_name == table, HeldRecord.row_id.in_(ids)))
         held |= {(table, i) for i in found}
-        gone = [i for i in ids if (table, i) in held]
-        if gone:
-            session.execute(sa.delete(HeldRecord).where(
-                HeldRecord.user_id == actor.user_id, HeldRecord.device_id == actor.device_id,
-                HeldRecord.table_name == table, HeldRecord.row_id.in_(gone)))
         made_up = [i for i in ids if (table, i) not in held]
         if made_up:
             session.execute(sa.insert(HeldRecord.__table__), [
                 {"user_id": actor.user_id, "device_id": actor.device_id, "table_name": table,
                  "row_id": i, "parent_id": None} for i in made_up])
-    device.reconciled_at = None
+    feed._write(session.connection(), {(table, row_id, False)  # noqa: SLF001
+                                       for table, ids in by_table.items() for row_id in ids})
     return [Ignored(t, str(i), k, "read_only", heal((t, i) in held)) for t, i, k in touched]

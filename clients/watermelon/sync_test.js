@@ -167,7 +167,8 @@ async function main() {
   const token = await login(USER, DEVICE_ID)
   const dispatcher = await login(DISPATCHER)
   const timings = {}
-  let started = Date.now()
+  const begun = Date.now()
+  let started = begun
 
   // 1. First sync: lastPulledAt is null; everything of the scope arrives.
   const first = await sync(token)
@@ -294,6 +295,7 @@ async function main() {
   await sync(token)
   expect(!(await find('units', junk)), 'the made-up unit is removed by the next pull')
 
+  timings.scenario_ms = Date.now() - begun
   const operationIds = ops.concat([late, unsent]).map((o) => o.id)
   console.log(JSON.stringify({ ok: true, device_id: DEVICE_ID, case_a: caseA.id,
     case_b: caseB.id, applied: ops.concat([unsent]).map((o) => o.id), rejected: [late.id],

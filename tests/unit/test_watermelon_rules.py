@@ -13,6 +13,7 @@ from server.core.errors import Invalid
 from sync.protocol import MAX_SAFE_CURSOR
 from sync.watermelon import (
     OpProblem,
+    as_updated,
     chunks,
     device_time,
     heal,
@@ -154,3 +155,9 @@ def test_healing_resends_what_the_phone_held_and_removes_what_it_made_up():
 def test_operations_are_pushed_in_chunks_of_the_push_limit():
     assert chunks(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
     assert chunks([], 500) == [[]]
+
+
+def test_a_replacement_answer_sends_every_record_as_updated():
+    changes = {"cases": {"created": [{"id": "a"}], "updated": [{"id": "b"}], "deleted": ["c"]}}
+    assert as_updated(changes) == {
+        "cases": {"created": [], "updated": [{"id": "a"}, {"id": "b"}], "deleted": ["c"]}}
