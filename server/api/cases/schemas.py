@@ -87,6 +87,16 @@ class ExtensionRequestSchema(ReasonSchema):
     new_due_at = fields.AwareDateTime(required=True)
 
 
+class ArriveSchema(VersionedSchema):
+    """到场 from the web app: where the handler is (the phone's GPS, in the CRS it reports)."""
+
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0),
+                              metadata={"description": "The GPS accuracy, metres"})
+    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
+
+
 class DecisionSchema(VersionedSchema):
     approve = fields.Boolean(required=True)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
