@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -117,7 +118,13 @@ def test_the_get_form_takes_watermelondb_example_query(client, world, login, pho
     response = client.get(f"{PULL}?last_pulled_at={first['timestamp']}&schema_version=1",
                           headers=phone)
     assert response.get_json()["changes"]["cases"] == {"created": [], "updated": [], "deleted": []}
+    migration = quote(json.dumps({"from": 1, "tables": [], "columns": []}))
+    response = client.get(f"{PULL}?last_pulled_at={first['timestamp']}&migration={migration}",
+                          headers=phone)
+    assert response.get_json()["start_over_reason"] == "schema_migration"
     assert_error(client.get(f"{PULL}?last_pulled_at=soon", headers=phone), 422,
+                 "validation_failed")
+    assert_error(client.get(f"{PULL}?last_pulled_at=1&migration=%7Bnot", headers=phone), 422,
                  "validation_failed")
 
 

@@ -55,7 +55,8 @@ def pull_changes_get(args):
         try:
             migration = json.loads(args["migration"])
         except ValueError as exc:
-            raise Invalid.for_field("migration", "JSON or null.", location="query") from exc
+            raise Invalid.for_field("migration", "JSON or null.", location="query",
+                                    code="validation_failed") from exc
     return _pull(args["last_pulled_at"], migration, args["limit"])
 
 
