@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from calendar import monthrange
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,11 +23,13 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from geo.track import Dwell, dwell_by_grid
 from server.auth.actor import Actor
 from server.auth.services import scope_of
+from server.core.db import is_postgres
 from server.grids.models import Grid, GridMember
 from server.org.models import Unit, User
 from server.org.rules import Role
@@ -53,37 +55,49 @@ def dwell_for(session: Session, grids_by_user: dict[uuid.UUID, Iterable[uuid.UUI
               geometries: dict[uuid.UUID, BaseGeometry] | None = None,
               ) -> dict[tuple[uuid.UUID, uuid.UUID], Dwell]:
     """Time inside, distance and visits per (person, grid) over [start, end), from the
-    stored fixes: one streamed query in primary-key order, then geo.track per person."""
+    stored fixes (one query per 100 people on the primary key), then geo.track per person."""
     if geometries is None:
         wanted = {g for gs in grids_by_user.values() for g in gs}
         geometries = {g.id: g.boundary for g in queries.grids_by_id(session, wanted).values()}
     result: dict[tuple[uuid.UUID, uuid.UUID], Dwell] = {}
     user_ids = sorted(grids_by_user)
-    for chunk_start in range(0, len(user_ids), 500):
-        chunk = user_ids[chunk_start:chunk_start + 500]
-        rows = session.execute(
-            sa.select(TrackFix.user_id, TrackFix.fixed_at, TrackFix.lon, TrackFix.lat)
-            .where(TrackFix.user_id.in_(chunk), TrackFix.fixed_at >= start, TrackFix.fixed_at < end)
-            .order_by(TrackFix.user_id, TrackFix.fixed_at),
-            execution_options={"yield_per": 20_000})
-        current, times, lons, lats = None, [], [], []
-        for user_id, at, lon, lat in rows:
-            if user_id != current:
-                _measure(current, times, lons, lats, grids_by_user, geometries, limits, result)
-                current, times, lons, lats = user_id, [], [], []
-            times.append(at.timestamp())
-            lons.append(lon)
-            lats.append(lat)
-        _measure(current, times, lons, lats, grids_by_user, geometries, limits, result)
+    for chunk_start in range(0, len(user_ids), 100):
+        for user_id, times, lons, lats in _tracks(session, user_ids[chunk_start:chunk_start + 100],
+                                                  start, end):
+            _measure(user_id, times, lons, lats, grids_by_user, geometries, limits, result)
     return result
 
 
-def _measure(user_id, times, lons, lats, grids_by_user, geometries, limits, result) -> None:  # noqa: ANN001
-    if user_id is None or not times:
+def _tracks(session: Session, user_ids: list[uuid.UUID], start: datetime, end: datetime,
+            ) -> Iterator[tuple[uuid.UUID, np.ndarray, np.ndarray, np.ndarray]]:
+    """Each person's track as arrays (epoch seconds, lon, lat), sorted by time. PostgreSQL
+    aggregates each track into three arrays: a row per person, no datetime per fix."""
+    where = (TrackFix.user_id.in_(user_ids), TrackFix.fixed_at >= start, TrackFix.fixed_at < end)
+    if is_postgres(session):
+        def agg(column):  # noqa: ANN001, ANN202
+            return sa.func.array_agg(aggregate_order_by(column, TrackFix.fixed_at))
+
+        rows = session.connection().execute(
+            sa.select(TrackFix.user_id, agg(sa.func.date_part("epoch", TrackFix.fixed_at)),
+                      agg(TrackFix.lon), agg(TrackFix.lat)).where(*where)
+            .group_by(TrackFix.user_id))
+        for user_id, times, lons, lats in rows:
+            yield user_id, np.asarray(times, float), np.asarray(lons), np.asarray(lats)
         return
-    shapes = {g: geometries[g] for g in grids_by_user[user_id] if g in geometries}
-    measured = dwell_by_grid(np.asarray(times), np.asarray(lons), np.asarray(lats), shapes,
-                             max_gap_s=limits.track_max_gap_s,
+    rows = session.connection().execute(
+        sa.select(TrackFix.user_id, TrackFix.fixed_at, TrackFix.lon, TrackFix.lat).where(*where)
+        .order_by(TrackFix.user_id, TrackFix.fixed_at)).all()
+    by_user: dict[uuid.UUID, list[tuple]] = defaultdict(list)
+    for user_id, at, lon, lat in rows:
+        by_user[user_id].append((at.timestamp(), lon, lat))
+    for user_id, fixes in by_user.items():
+        times, lons, lats = (np.asarray(column, float) for column in zip(*fixes, strict=True))
+        yield user_id, times, lons, lats
+
+
+def _measure(user_id, times, lons, lats, grids_by_user, geometries, limits, result) -> None:  # noqa: ANN001
+    shapes = {g: geometries[g] for g in grids_by_user.get(user_id, ()) if g in geometries}
+    measured = dwell_by_grid(times, lons, lats, shapes, max_gap_s=limits.track_max_gap_s,
                              min_visit_s=limits.visit_min_minutes * 60.0)
     for grid_id, value in measured.items():
         result[(user_id, grid_id)] = value
