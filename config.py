@@ -31,6 +31,8 @@ KNOWN_GRID_VARIABLES = {
     "GRID_SYNC_HISTORY_DAYS",
     "GRID_SYNC_RECONCILE_HOURS",
     "GRID_SYNC_TOMBSTONE_DAYS",
+    "GRID_SYNC_HOUSEKEEPING_INTERVAL_S",
+    "GRID_PHOTO_UPLOAD_KEEP_HOURS",
     "GRID_PHOTO_DIR",
     "GRID_PHOTO_MAX_MB",
     "GRID_PHOTO_TYPES",
@@ -129,6 +131,11 @@ class Config:
     SYNC_HISTORY_DAYS = _env_float("GRID_SYNC_HISTORY_DAYS", 7.0)
     SYNC_RECONCILE_HOURS = _env_float("GRID_SYNC_RECONCILE_HOURS", 24.0)
     SYNC_TOMBSTONE_DAYS = _env_float("GRID_SYNC_TOMBSTONE_DAYS", 30.0)
+    # The scheduler's sync housekeeping (server/jobs.py) runs every
+    # SYNC_HOUSEKEEPING_INTERVAL_S: it drops change-feed rows older than SYNC_TOMBSTONE_DAYS
+    # and resumable photo uploads untouched for PHOTO_UPLOAD_KEEP_HOURS (with their bytes).
+    SYNC_HOUSEKEEPING_INTERVAL_S = _env_float("GRID_SYNC_HOUSEKEEPING_INTERVAL_S", 3600.0)
+    PHOTO_UPLOAD_KEEP_HOURS = _env_float("GRID_PHOTO_UPLOAD_KEEP_HOURS", 72.0)
     # Department staff in grids (docs/staff.md). A check-in counts as inside its grid within
     # max(reported accuracy, CHECKIN_BUFFER_M) metres, never more than CHECKIN_MAX_TOLERANCE_M.
     # Track fixes less accurate than FIX_MAX_ACCURACY_M, or reached faster than

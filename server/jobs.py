@@ -1,26 +1,39 @@
-"""The scheduler process (``gridops scheduler``): fires due deadline reminders on an interval.
+"""The scheduler process (``gridops scheduler``): fires due deadline reminders on an interval,
+and keeps the sync tables tidy.
 
 It runs in a process of its own, never inside ``create_app``. Run it on one host or on
 several: each reminder is claimed in the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
 so two schedulers never send the same one, and nothing is kept in memory, so a restart
-loses nothing: what fell due while no scheduler ran goes out on the first run.
+loses nothing: what fell due while no scheduler ran goes out on the first run. The sync
+housekeeping (old change-feed rows, abandoned photo uploads) runs under a PostgreSQL advisory
+lock: when several schedulers start it at once, one does the work and the others skip.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, timedelta
 
+import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from server.cli import session_scope
 from server.core.clock import now_utc
+from server.core.db import is_postgres
 from server.supervision.services import fire_due_reminders
+from sync.feed import prune as prune_changes
+from sync.photos import prune_uploads
+from sync.storage import LocalDiskStore
 
 REMINDER_JOB_ID = "fire_due_reminders"
+SYNC_HOUSEKEEPING_JOB_ID = "sync_housekeeping"
+# pg_try_advisory_xact_lock key of the housekeeping run (any constant bigint of our own).
+HOUSEKEEPING_LOCK_KEY = 0x6772_6964_7379_6E63  # "gridsync"
 logger = logging.getLogger(__name__)
 
 
@@ -44,12 +57,50 @@ def fire_reminders_job(app: Flask) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class Housekeeping:
+    changes: int  # change-feed rows dropped
+    uploads: int  # resumable uploads forgotten, with their partial bytes
+    skipped: bool = False  # another scheduler was running it
+
+
+def _claim_housekeeping(session: Session) -> bool:
+    """True if this run may go ahead: on PostgreSQL, nobody else holds the advisory lock (it
+    is released when the transaction ends); SQLite has one writer at a time anyway."""
+    if not is_postgres(session):
+        return True
+    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(
+        HOUSEKEEPING_LOCK_KEY))))
+
+
+def sync_housekeeping_job(app: Flask) -> Housekeeping:
+    """One run, one transaction: drop change-feed rows older than SYNC_TOMBSTONE_DAYS (a
+    device that still needed them starts over, see sync.feed.prune) and forget resumable
+    photo uploads untouched for PHOTO_UPLOAD_KEEP_HOURS, with their partial bytes."""
+    with app.app_context():
+        now = now_utc()
+        with session_scope() as session:
+            if not _claim_housekeeping(session):
+                logger.info("sync housekeeping: another scheduler is running it")
+                return Housekeeping(0, 0, skipped=True)
+            changes = prune_changes(session, now=now,
+                                    keep_days=app.config["SYNC_TOMBSTONE_DAYS"])
+            uploads = prune_uploads(
+                session, LocalDiskStore(app.config["PHOTO_DIR"]),
+                idle_before=now - timedelta(hours=app.config["PHOTO_UPLOAD_KEEP_HOURS"]))
+    if changes or uploads:
+        logger.info("sync housekeeping: %d feed changes and %d idle uploads pruned",
+                    changes, uploads)
+    return Housekeeping(changes, uploads)
+
+
 def build_scheduler(
     app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
-    """A scheduler (UTC) with the reminder job: every REMINDER_INTERVAL_S seconds, first run
-    at once (to catch up after a restart), never two runs at a time in this process, and
-    missed runs folded into one."""
+    """A scheduler (UTC) with the reminder job, every REMINDER_INTERVAL_S seconds, and the sync
+    housekeeping, every SYNC_HOUSEKEEPING_INTERVAL_S: each first run at once (to catch up
+    after a restart), never two runs of a job at a time in this process, and missed runs
+    folded into one."""
     scheduler = scheduler_class(timezone=UTC)
     scheduler.add_job(
         fire_reminders_job,
@@ -60,6 +111,17 @@ def build_scheduler(
         max_instances=1,
         coalesce=True,
         # A late run still sends what is due (late, and recorded as such); never skip one.
+        misfire_grace_time=None,
+        next_run_time=now_utc(),
+    )
+    scheduler.add_job(
+        sync_housekeeping_job,
+        IntervalTrigger(seconds=app.config["SYNC_HOUSEKEEPING_INTERVAL_S"], timezone=UTC),
+        args=(app,),
+        id=SYNC_HOUSEKEEPING_JOB_ID,
+        name="prune the sync change feed and idle photo uploads",
+        max_instances=1,
+        coalesce=True,
         misfire_grace_time=None,
         next_run_time=now_utc(),
     )

@@ -12,7 +12,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from server.core.clock import now_utc
-from server.jobs import REMINDER_JOB_ID, build_scheduler, fire_reminders_job
+from server.jobs import (
+    REMINDER_JOB_ID,
+    SYNC_HOUSEKEEPING_JOB_ID,
+    build_scheduler,
+    fire_reminders_job,
+)
 from server.org.rules import UnitKind
 from server.org.services import create_unit
 from server.supervision.models import Notification, Reminder
@@ -22,8 +27,7 @@ from server.supervision.services import open_deadline
 
 def test_the_scheduler_runs_one_reminder_job_at_a_time_every_interval(app, db_session):
     scheduler = build_scheduler(app, BackgroundScheduler)
-    [job] = scheduler.get_jobs()
-    assert job.id == REMINDER_JOB_ID
+    job = scheduler.get_job(REMINDER_JOB_ID)
     assert job.func is fire_reminders_job
     assert job.args == (app,)
     assert isinstance(job.trigger, IntervalTrigger)
@@ -47,7 +51,7 @@ def test_the_registered_job_sends_what_is_due_and_commits(app, db_session):
         label="report on site", starts_at=now - timedelta(hours=4),
         due_at=now - timedelta(hours=2), unit_id=town.id, supervisor_unit_id=None,
         now=now - timedelta(hours=4))
-    [job] = build_scheduler(app, BackgroundScheduler).get_jobs()
+    job = build_scheduler(app, BackgroundScheduler).get_job(REMINDER_JOB_ID)
     assert job.func(*job.args) == 5
     assert job.func(*job.args) == 0
     states = db_session.scalars(
@@ -67,6 +71,6 @@ def test_gridops_scheduler_starts_the_blocking_scheduler(app, db_session, monkey
     monkeypatch.setattr(BlockingScheduler, "start", fake_start)
     result = app.test_cli_runner().invoke(args=["scheduler"])
     assert result.exit_code == 0, result.output
-    assert started == [[REMINDER_JOB_ID]]
+    assert started == [[REMINDER_JOB_ID, SYNC_HOUSEKEEPING_JOB_ID]]
     assert "every 30 s" in result.output
     assert "scheduler stopped" in result.output
