@@ -39,7 +39,7 @@ from server.cases.services import (
 )
 from server.core.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied
 from server.grids.assignment import GridIndexCache
-from sync import conflicts
+from sync import conflicts, whistle_operations
 from sync.conflicts import CaseState, TimelineEntry
 from sync.ledger import OpStatus, SyncOperation
 from sync.photos import link_photo, photo_status
@@ -318,6 +318,10 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
     Operation("complete_task", OpKind.CHANGE, complete_task),
     Operation("request_return", OpKind.CHANGE, request_return),
     Operation("request_extension", OpKind.CHANGE, request_extension),
+    Operation("whistle_arrival", OpKind.FACT, whistle_operations.whistle_arrival),
+    Operation("whistle_action", OpKind.FACT, whistle_operations.whistle_action),
+    Operation("whistle_rating", OpKind.CHANGE, whistle_operations.whistle_rating),
+    Operation("whistle_unjustified", OpKind.CHANGE, whistle_operations.whistle_unjustified),
 )}
 
 

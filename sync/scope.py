@@ -39,8 +39,10 @@ from server.org.models import Unit, User, UserRole
 from server.org.rules import Reach
 from server.supervision.models import Notification
 from server.supervision.queries import visible_notifications
+from server.whistle.models import WhistleCall
 from sync.protocol import Tier
 from sync.tables import SyncContext, SyncedTable, register, watch
+from sync.whistle_scope import whistle_call_records, whistle_calls
 
 NO_PARENT = sa.null().cast(sa.Uuid)
 
@@ -217,6 +219,7 @@ register(SyncedTable("catalogue_items", CatalogueItem, _catalogue, _catalogue_re
 register(SyncedTable("cases", Case, _cases, _case_records, rank=40))
 register(SyncedTable("case_events", CaseEvent, _events, _event_records, rank=41,
                      parent="cases"))
+register(SyncedTable("whistle_calls", WhistleCall, whistle_calls, whistle_call_records, rank=45))
 register(SyncedTable("notifications", Notification, _notifications, _notification_records,
                      rank=50))
 # Not sent, but they decide what a user's phone should hold.

@@ -66,6 +66,8 @@ def upgrade():
         sa.Column("lead_unit_id", sa.Uuid(), nullable=True),
         sa.Column("arrival_due_at", T(), nullable=True),
         sa.Column("completion_due_at", T(), nullable=True),
+        sa.Column("arrival_radius_m", sa.Float(), nullable=True),
+        sa.Column("arrival_accuracy_cap_m", sa.Float(), nullable=True),
         sa.Column("closed_at", T(), nullable=True),
         sa.Column("closed_by_user_id", sa.Uuid(), nullable=True),
         sa.Column("result", sa.Text(), nullable=True),

@@ -58,6 +58,9 @@ class WhistleCall(Base):
     lead_unit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("units.id"))
     arrival_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completion_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How near an arrival must be, fixed by the judgement (the web and phones judge alike).
+    arrival_radius_m: Mapped[float | None] = mapped_column(sa.Float)
+    arrival_accuracy_cap_m: Mapped[float | None] = mapped_column(sa.Float)
 
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -324,8 +324,11 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
 def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
            lead_department_id: uuid.UUID, cooperating_department_ids: Sequence[uuid.UUID] = (),
            arrival_due_at: datetime, completion_due_at: datetime, note: str | None = None,
+           limits: ArrivalLimits, arrival_radius_m: float | None = None,
            now: datetime) -> WhistleCall:
-    """清单式联合执法: name the lead and cooperating departments and the two deadlines."""
+    """清单式联合执法: name the lead and cooperating departments and the two deadlines.
+
+    The arrival radius is the configured one unless the judge sets another (a large site)."""
     before = _begin(session, actor, call, Action.ACCEPT, version)
     cooperating = list(cooperating_department_ids)
     problem = rules.judgement_problem(lead=lead_department_id, cooperating=cooperating,
@@ -353,12 +356,15 @@ def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
             row.position = len(named) + row.position
     call.lead_unit_id = lead_department_id
     call.arrival_due_at, call.completion_due_at = arrival_due_at, completion_due_at
+    call.arrival_radius_m = limits.radius_m if arrival_radius_m is None else arrival_radius_m
+    call.arrival_accuracy_cap_m = limits.accuracy_cap_m
     _judged(call, actor, now)
     _move(session, actor, call, Action.ACCEPT, before, WhistleStatus.ACCEPTED, now, {
         "lead_department_id": str(lead_department_id),
         "cooperating_department_ids": [str(u) for u in cooperating],
         "arrival_due_at": arrival_due_at.isoformat(),
-        "completion_due_at": completion_due_at.isoformat(), "note": note})
+        "completion_due_at": completion_due_at.isoformat(),
+        "arrival_radius_m": call.arrival_radius_m, "note": note})
     for row in call.departments:
         if row.role is None:
             continue
@@ -405,11 +411,11 @@ def _retry(session: Session, model: type, record_id: uuid.UUID, actor: Actor,
 
 def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uuid.UUID,
            lon: float, lat: float, accuracy_m: float | None, crs: CRS = CRS.WGS84,
-           device_time: datetime | None = None, limits: ArrivalLimits, via: str = "api",
-           now: datetime) -> Outcome:
+           device_time: datetime | None = None, via: str = "api", now: datetime) -> Outcome:
     """报到: a named department's staff member checks in near the call's place.
 
-    Every arrival is kept. One farther away than the tolerance is recorded with
+    Near is within the call's arrival radius (set by the judgement) plus the fix's reported
+    accuracy, counted up to a cap. Every arrival is kept. One farther away is recorded with
     ``within`` false and flagged ``outside_radius``, and does not count as the department's
     arrival. The first arrival on site is the department's response time: it closes that
     department's arrival deadline (on time or late).
@@ -425,8 +431,9 @@ def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uui
                       errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
     wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
     away = round(distance_m(wlon, wlat, call.lon, call.lat), 1)
-    tolerance = rules.arrival_tolerance_m(limits.radius_m, accuracy_m, limits.accuracy_cap_m)
-    within = rules.is_near(away, limits.radius_m, accuracy_m, limits.accuracy_cap_m)
+    radius, cap = call.arrival_radius_m or 0.0, call.arrival_accuracy_cap_m or 0.0
+    tolerance = rules.arrival_tolerance_m(radius, accuracy_m, cap)
+    within = rules.is_near(away, radius, accuracy_m, cap)
     late = call.arrival_due_at is not None and now > call.arrival_due_at
     arrival = WhistleArrival(
         id=arrival_id, call_id=call.id, unit_id=row.unit_id, user_id=actor.user_id, at=now,

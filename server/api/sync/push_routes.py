@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from server.api import context as ctx
+from server.api.staff.routes import field_limits
 from server.api.sync import push_schemas as s
 from server.auth.actor import Actor
 from sync.ledger import RejectedOperation, args_for, rejected_operations
@@ -21,7 +22,8 @@ def _settings() -> PushSettings:
     return PushSettings(
         limits=Limits(grid_index=ctx.grid_index_cache(),
                       tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"),
-                      arrive_near_m=ctx.setting("SYNC_ARRIVE_NEAR_M")),
+                      arrive_near_m=ctx.setting("SYNC_ARRIVE_NEAR_M"),
+                      staff=field_limits()),
         max_skew_s=ctx.setting("SYNC_MAX_SKEW_S"),
         max_operations=ctx.setting("SYNC_MAX_PUSH_OPERATIONS"))
 

@@ -32,7 +32,8 @@ def call_view(call: WhistleCall, *, now: datetime, detail: bool = False) -> dict
         **{name: getattr(call, name) for name in (
             "id", "category_code", "description", "version", "address", "linked_case_ids",
             "photos", "raised_at", "raised_by_user_id", "judged_at", "rejection_reason",
-            "arrival_due_at", "completion_due_at", "closed_at", "result", "updated_at")},
+            "arrival_due_at", "completion_due_at", "arrival_radius_m", "closed_at", "result",
+            "updated_at")},
         "kind": call.kind.value,
         "urgency": call.urgency.value,
         "status": call.status.value,
@@ -117,7 +118,7 @@ def accept_call(body, call_id: uuid.UUID):
     """Judge: accept, naming the lead and cooperating departments and both deadlines"""
     actor, now = ctx.current_actor(), ctx.request_now()
     call = _load(actor, call_id)
-    services.accept(ctx.session(), actor, call, now=now, **body)
+    services.accept(ctx.session(), actor, call, limits=_limits(), now=now, **body)
     return call_view(call, now=now, detail=True)
 
 
@@ -144,7 +145,7 @@ def post_arrival(body, call_id: uuid.UUID):
     outcome = services.arrive(
         ctx.session(), actor, call, arrival_id=body["id"], lon=body["lon"], lat=body["lat"],
         accuracy_m=body["accuracy_m"], crs=body["crs"], device_time=body["device_time"],
-        limits=_limits(), now=now)
+        now=now)
     return ({"arrival": outcome.record, "flags": outcome.flags, "call": call_view(call, now=now)},
             201 if outcome.created else 200)
 

@@ -48,6 +48,10 @@ class WhistleAcceptSchema(WhistleVersionedSchema):
     arrival_due_at = fields.AwareDateTime(required=True, metadata={
         "description": "Every named department must be on site by then (报到)"})
     completion_due_at = fields.AwareDateTime(required=True)
+    arrival_radius_m = fields.Float(
+        load_default=None, validate=validate.Range(min=10, max=5000),
+        metadata={"description": "How near the place an arrival counts (metres); "
+                  "default GRID_WHISTLE_ARRIVAL_RADIUS_M"})
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
@@ -187,6 +191,7 @@ class WhistleCallOutSchema(ma.Schema):
     lead_department_id = fields.UUID(allow_none=True)
     arrival_due_at = fields.AwareDateTime(allow_none=True)
     completion_due_at = fields.AwareDateTime(allow_none=True)
+    arrival_radius_m = fields.Float(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
     closed_on_time = fields.Boolean(allow_none=True)
     result = fields.String(allow_none=True)
@@ -230,3 +235,37 @@ class WhistleEventSchema(ma.Schema):
     actor_roles = fields.List(fields.String())
     actor_unit_id = fields.UUID(allow_none=True)
     data = fields.Dict()
+
+
+# --- sync push: each whistle operation's arguments (listed in server/api/sync/push_schemas.py)
+
+
+class WhistleRefArgs(StrictSchema):
+    call_id = fields.UUID(required=True)
+
+
+class WhistleArrivalArgs(WhistleRefArgs):
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0))
+    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
+
+
+class WhistleActionArgs(WhistleRefArgs):
+    description = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    result = fields.String(load_default=None, validate=validate.Length(max=5000))
+    photos = fields.List(fields.String(validate=SHA256), load_default=list,
+                         validate=validate.Length(max=20))
+
+
+class WhistleRatingArgs(WhistleRefArgs):
+    department_id = fields.UUID(required=True)
+    timeliness = fields.Integer(required=True, strict=True,
+                                validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
+    effect = fields.Integer(required=True, strict=True,
+                            validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
+    comment = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class WhistleUnjustifiedArgs(WhistleRefArgs):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
