@@ -112,8 +112,8 @@ def push(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
     claims = _claim(session, actor, operations, skew_s=skew_s, now=now)
     # Held for the whole push: the session's identity map keeps only referenced objects,
     # and a batch of notes on a few cases should not load them once per note.
-    cases = {c.id: c for c in _load_cases(session, [op for op in operations
-                                                      if claims[op.id].fresh])}
+    cases = {c.id: c for c in _load_cases(session, actor, [op for op in operations
+                                                             if claims[op.id].fresh])}
     visible: dict[uuid.UUID, bool] = {}
     batch_flags = clocks.push_flags(skew_s, max_skew_s=settings.max_skew_s)
 
@@ -211,8 +211,13 @@ def _insert_claim(session: Session, actor: Actor, op: IncomingOp, *, owner: uuid
     return _Claim(row, fresh=True)
 
 
-def _load_cases(session: Session, operations: Sequence[IncomingOp]) -> list[Case]:
-    """The cases the batch names, locked in id order on PostgreSQL (SQLite has one writer)."""
+def _load_cases(session: Session, actor: Actor, operations: Sequence[IncomingOp]
+                ) -> list[Case]:
+    """The cases the batch names, locked in id order on PostgreSQL (SQLite has one writer).
+
+    A case the phone reported offline is named by its ``report_incident`` operation's id:
+    it is locked here too, in order, or a push holding it would deadlock with one waiting.
+    """
     ids = set()
     for op in operations:
         try:
@@ -221,6 +226,9 @@ def _load_cases(session: Session, operations: Sequence[IncomingOp]) -> list[Case
             continue  # no case, or not an id: the operation's own checks reject it
     if not ids:
         return []
+    ids |= set(session.scalars(sa.select(SyncOperation.case_id).where(
+        SyncOperation.id.in_(ids), SyncOperation.user_id == actor.user_id,
+        SyncOperation.name == "report_incident", SyncOperation.case_id.is_not(None))))
     query = sa.select(Case).where(Case.id.in_(ids)).order_by(Case.id)
     if is_postgres(session):
         query = query.with_for_update(of=Case)

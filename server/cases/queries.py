@@ -60,7 +60,14 @@ def get_case_for(session: Session, actor: Actor, case_id: uuid.UUID) -> Case:
 
 
 def get_case_for_update(session: Session, actor: Actor, case_id: uuid.UUID) -> Case:
-    """Like get_case_for; the version check in the transition guards concurrent writers."""
+    """Like get_case_for, the case's row locked first (PostgreSQL; SQLite has one writer).
+
+    A transition touches the case's deadlines and reminders before it writes the case row;
+    a phone's push locks its cases first. Locking here too puts every writer of a case in
+    the same order, so they wait for each other instead of deadlocking. The version check in
+    the transition still answers a client that read an older version.
+    """
+    session.execute(sa.select(Case.id).where(Case.id == case_id).with_for_update())
     return get_case_for(session, actor, case_id)
 
 

@@ -157,7 +157,7 @@ ACTIONS = (
 def _action_view(path: str, schema, service, names):  # noqa: ANN001, ANN202
     def view(body, case_id: uuid.UUID):
         actor = ctx.current_actor()
-        case = queries.get_case_for(ctx.session(), actor, case_id)
+        case = queries.get_case_for_update(ctx.session(), actor, case_id)
         service(ctx.session(), actor, case, version=body["version"], now=ctx.request_now(),
                 **{n: body[n] for n in names})
         return case_view(case, actor)
