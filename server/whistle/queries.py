@@ -4,7 +4,7 @@ per-department report (arrival state, response time, ratings)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -166,3 +166,104 @@ def department_report(call: WhistleCall, *, now: datetime,
                 "reason": d.unjustified_reason, "at": d.unjustified_at},
         })
     return report
+
+
+@dataclass
+class DepartmentScore:
+    """双考评, the departments' side: how each named department answered the calls."""
+
+    unit_id: uuid.UUID
+    code: str
+    name: str
+    named: int = 0
+    lead: int = 0
+    on_time: int = 0
+    late: int = 0
+    absent: int = 0
+    pending: int = 0
+    response_minutes: list[float] = field(default_factory=list)
+    timeliness: list[int] = field(default_factory=list)
+    effect: list[int] = field(default_factory=list)
+    unjustified: int = 0
+
+
+@dataclass
+class TownshipScore:
+    """双考评, the callers' side: how each township used the whistle."""
+
+    unit_id: uuid.UUID
+    code: str
+    name: str
+    raised: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    marked_unjustified: int = 0  # calls at least one named department called unjustified
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def evaluation(session: Session, actor: Actor, *, now: datetime,
+               raised_from: datetime | None = None, raised_to: datetime | None = None,
+               township_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Both sides of 双考评 over the calls the actor sees, raised in [from, to): per named
+    department its arrivals (on time, late, absent, pending), mean response time and mean
+    ratings, and objections; per township its calls by outcome. Departments are ordered by
+    code, as are townships."""
+    query = sa.select(WhistleCall).where(visible_calls(session, actor))
+    if township_id is not None:
+        query = query.where(WhistleCall.township_id == township_id)
+    if raised_from is not None:
+        query = query.where(WhistleCall.raised_at >= raised_from)
+    if raised_to is not None:
+        query = query.where(WhistleCall.raised_at < raised_to)
+    departments: dict[uuid.UUID, DepartmentScore] = {}
+    townships: dict[uuid.UUID, TownshipScore] = {}
+    for call in session.scalars(query):
+        town = townships.setdefault(call.township_id, TownshipScore(
+            call.township_id, call.township.code, call.township.name))
+        town.raised += 1
+        town.accepted += call.status in (WhistleStatus.ACCEPTED, WhistleStatus.CLOSED)
+        town.rejected += call.status is WhistleStatus.REJECTED
+        town.closed += call.status is WhistleStatus.CLOSED
+        town.closed_on_time += bool(rules.closed_on_time(call.closed_at, call.completion_due_at))
+        town.marked_unjustified += any(d.unjustified_at is not None for d in call.departments)
+        if call.status not in (WhistleStatus.ACCEPTED, WhistleStatus.CLOSED):
+            continue
+        for d in call.departments:
+            if d.role is None:
+                continue
+            score = departments.setdefault(d.unit_id, DepartmentScore(
+                d.unit_id, d.unit.code, d.unit.name))
+            score.named += 1
+            score.lead += d.role is rules.DepartmentRole.LEAD
+            state = rules.arrival_state(first_arrival_at=d.first_arrival_at,
+                                        due_at=call.arrival_due_at, now=now,
+                                        closed=call.status is WhistleStatus.CLOSED)
+            setattr(score, state.value, getattr(score, state.value) + 1)
+            minutes = rules.response_minutes(call.judged_at, d.first_arrival_at)
+            if minutes is not None:
+                score.response_minutes.append(minutes)
+            if d.rated_at is not None:
+                score.timeliness.append(d.rating_timeliness)
+                score.effect.append(d.rating_effect)
+            score.unjustified += d.unjustified_at is not None
+    return {
+        "departments": [{
+            "department": {"id": str(s.unit_id), "code": s.code, "name": s.name},
+            "named": s.named, "lead": s.lead, "on_time": s.on_time, "late": s.late,
+            "absent": s.absent, "pending": s.pending,
+            "mean_response_minutes": _mean(s.response_minutes),
+            "ratings": len(s.timeliness), "mean_timeliness": _mean(s.timeliness),
+            "mean_effect": _mean(s.effect), "unjustified": s.unjustified,
+        } for s in sorted(departments.values(), key=lambda s: s.code)],
+        "townships": [{
+            "township": {"id": str(t.unit_id), "code": t.code, "name": t.name},
+            "raised": t.raised, "accepted": t.accepted, "rejected": t.rejected,
+            "closed": t.closed, "closed_on_time": t.closed_on_time,
+            "marked_unjustified": t.marked_unjustified,
+        } for t in sorted(townships.values(), key=lambda t: t.code)],
+    }

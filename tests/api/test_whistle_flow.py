@@ -138,6 +138,23 @@ def test_whistle_call_from_raise_to_rating(client, whistle_world, login, raise_c
     assert events[7]["data"]["absent_department_ids"] == [scjg]
     assert events[7]["data"]["late_department_ids"] == [cgzf]
 
+    # 双考评 across calls: each department's answer, the township's use of the whistle.
+    scores = client.get("/api/v1/whistle-calls/evaluation", headers=district).get_json()
+    rows = {d["department"]["code"]: d for d in scores["departments"]}
+    assert [(c, r["named"], r["lead"], r["on_time"], r["late"], r["absent"])
+            for c, r in rows.items()] == [("D1-CGZF", 1, 0, 0, 1, 0), ("D1-SCJG", 1, 0, 0, 0, 1),
+                                          ("D1-ZRZY", 1, 1, 1, 0, 0)]
+    assert rows["D1-ZRZY"]["mean_response_minutes"] == 20.0
+    assert rows["D1-CGZF"]["mean_timeliness"] == 2.0
+    assert rows["D1-CGZF"]["mean_effect"] == 4.0
+    assert rows["D1-SCJG"]["mean_response_minutes"] is None
+    assert rows["D1-SCJG"]["unjustified"] == 1
+    [town] = scores["townships"]
+    assert (town["township"]["code"], town["raised"], town["closed"], town["closed_on_time"],
+            town["marked_unjustified"]) == ("T1", 1, 1, 1, 1)
+    other = client.get("/api/v1/whistle-calls/evaluation", headers=login("t2.dispatcher"))
+    assert other.get_json() == {"departments": [], "townships": []}
+
 
 def test_rejected_with_a_reason_then_illegal_moves_answer_409(client, whistle_world, login,
                                                              raise_call):
@@ -249,6 +266,17 @@ def test_only_named_departments_report_and_act(client, whistle_world, login, rai
     call = whistle(client, login("t1.dispatcher"), call, "accept", lead_department_id=zrzy,
                    arrival_due_at=(START + timedelta(hours=2)).isoformat(),
                    completion_due_at=(START + timedelta(hours=8)).isoformat())
+    # A radius set by the judgement: 80 m away with ±10 m is outside 50 m.
+    small = whistle(client, login("t1.dispatcher"), raise_call(), "accept",
+                    lead_department_id=zrzy, arrival_radius_m=50,
+                    arrival_due_at=(START + timedelta(hours=2)).isoformat(),
+                    completion_due_at=(START + timedelta(hours=8)).isoformat())
+    assert small["arrival_radius_m"] == 50.0
+    outside = arrival(client, login("d1.zrzy"), small, north_of(PLACE, 80), accuracy_m=10)
+    assert outside["flags"] == ["outside_radius"]
+    assert outside["arrival"]["tolerance_m"] == 60.0
+    inside = arrival(client, login("d1.zrzy"), small, north_of(PLACE, 55), accuracy_m=10)
+    assert inside["flags"] == []
     # City management was requested but not named: it sees the call, it does not report.
     error = arrival(client, login("d1.staff"), call, PLACE, expect=403)
     assert error["code"] == "not_named_department"

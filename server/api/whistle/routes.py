@@ -97,6 +97,14 @@ def list_calls(args):
     return {"items": [call_view(c, now=now) for c in page.calls], "next_cursor": page.next_cursor}
 
 
+@blp.route("/evaluation", methods=["GET"])
+@blp.arguments(s.WhistleEvaluationQuerySchema, location="query")
+@blp.response(200, s.WhistleEvaluationSchema)
+def evaluation(args):
+    """双考评: departments' arrivals, response times and ratings; townships' calls by outcome"""
+    return queries.evaluation(ctx.session(), ctx.current_actor(), now=ctx.request_now(), **args)
+
+
 @blp.route("/<uuid:call_id>", methods=["GET"])
 @blp.response(200, s.WhistleCallDetailSchema)
 def get_call(call_id: uuid.UUID):

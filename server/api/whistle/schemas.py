@@ -269,3 +269,40 @@ class WhistleRatingArgs(WhistleRefArgs):
 
 class WhistleUnjustifiedArgs(WhistleRefArgs):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class WhistleEvaluationQuerySchema(StrictSchema):
+    raised_from = fields.AwareDateTime(load_default=None)
+    raised_to = fields.AwareDateTime(load_default=None)
+    township_id = fields.UUID(load_default=None)
+
+
+class WhistleDepartmentScoreSchema(ma.Schema):
+    department = fields.Nested(WhistleRefSchema)
+    named = fields.Integer(metadata={"description": "Calls naming it (lead or cooperating)"})
+    lead = fields.Integer()
+    on_time = fields.Integer()
+    late = fields.Integer()
+    absent = fields.Integer()
+    pending = fields.Integer()
+    mean_response_minutes = fields.Float(allow_none=True)
+    ratings = fields.Integer()
+    mean_timeliness = fields.Float(allow_none=True)
+    mean_effect = fields.Float(allow_none=True)
+    unjustified = fields.Integer(metadata={"description": "Calls it marked unjustified"})
+
+
+class WhistleTownshipScoreSchema(ma.Schema):
+    township = fields.Nested(WhistleRefSchema)
+    raised = fields.Integer()
+    accepted = fields.Integer()
+    rejected = fields.Integer()
+    closed = fields.Integer()
+    closed_on_time = fields.Integer()
+    marked_unjustified = fields.Integer(metadata={
+        "description": "Calls at least one named department marked unjustified"})
+
+
+class WhistleEvaluationSchema(ma.Schema):
+    departments = fields.List(fields.Nested(WhistleDepartmentScoreSchema))
+    townships = fields.List(fields.Nested(WhistleTownshipScoreSchema))
