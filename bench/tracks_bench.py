@@ -48,15 +48,17 @@ BATCH = 360  # one hour per upload
 
 
 def postgis_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench_tracks")
+    return os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench_tracks"
+    )
 
 
 def prepare_database(url: str) -> bool:
     db_name = sa.engine.make_url(url).database
     try:
-        admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"),
-                                 isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(
+            sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
             conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
@@ -65,15 +67,21 @@ def prepare_database(url: str) -> bool:
         print(f"PostGIS not reachable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
         return False
     env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     from server.auth.passwords import Passwords
     from server.demo import load_demo_district
 
     engine = sa.create_engine(url)
     with Session(engine) as session:
-        load_demo_district(session, Passwords(time_cost=1, memory_kib=64), password=PASSWORD,
-                           now=datetime.now(UTC))
+        load_demo_district(
+            session, Passwords(time_cost=1, memory_kib=64), password=PASSWORD, now=datetime.now(UTC)
+        )
         session.commit()
     engine.dispose()
     return True
@@ -95,17 +103,33 @@ def create_staff(session: Session, n: int, rng: random.Random) -> dict[uuid.UUID
     creator = session.scalar(sa.select(User.id).where(User.username == "admin"))
     posted: dict[uuid.UUID, list] = {}
     for i in range(n):
-        user = User(id=uuid.uuid4(), username=f"bench.staff{i:05d}", display_name=f"Staff {i}",
-                    password_hash="!", unit_id=departments[i % len(departments)].id,
-                    is_active=True, created_at=now)
+        user = User(
+            id=uuid.uuid4(),
+            username=f"bench.staff{i:05d}",
+            display_name=f"Staff {i}",
+            password_hash="!",
+            unit_id=departments[i % len(departments)].id,
+            is_active=True,
+            created_at=now,
+        )
         user.role_rows = [UserRole(role=Role.DEPARTMENT_STAFF)]
         pair = rng.sample(grids, 2)
         session.add(user)
-        session.add(Posting(id=uuid.uuid4(), staff_user_id=user.id, department_id=user.unit_id,
-                            mode=PostingMode.PATROLLING, visits_required=2,
-                            visit_period=VisitPeriod.WEEK, valid_from=DAY_START.date(),
-                            created_at=now, created_by_user_id=creator, updated_at=now,
-                            grid_rows=[PostingGrid(grid_id=g.id) for g in pair]))
+        session.add(
+            Posting(
+                id=uuid.uuid4(),
+                staff_user_id=user.id,
+                department_id=user.unit_id,
+                mode=PostingMode.PATROLLING,
+                visits_required=2,
+                visit_period=VisitPeriod.WEEK,
+                valid_from=DAY_START.date(),
+                created_at=now,
+                created_by_user_id=creator,
+                updated_at=now,
+                grid_rows=[PostingGrid(grid_id=g.id) for g in pair],
+            )
+        )
         posted[user.id] = pair
     session.commit()
     return posted
@@ -144,8 +168,10 @@ def make_rows(posted: dict[uuid.UUID, list], seed: int) -> dict[uuid.UUID, list[
     for user_id, grids in posted.items():
         lons, lats = synthetic_day(grids, rng)
         acc = rng.uniform(4.0, 25.0, FIXES_PER_DAY).round(1)
-        rows[user_id] = [(user_id, times[i], float(lons[i]), float(lats[i]), float(acc[i]), 1.3,
-                          received) for i in range(FIXES_PER_DAY)]
+        rows[user_id] = [
+            (user_id, times[i], float(lons[i]), float(lats[i]), float(acc[i]), 1.3, received)
+            for i in range(FIXES_PER_DAY)
+        ]
     return rows
 
 
@@ -153,9 +179,13 @@ def copy_rows(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]]) -> float:
     raw = engine.raw_connection()
     try:
         started = time.perf_counter()
-        with raw.cursor() as cur, cur.copy(
+        with (
+            raw.cursor() as cur,
+            cur.copy(
                 "COPY track_fixes (user_id, fixed_at, lon, lat, accuracy_m, speed_mps, "
-                "received_at) FROM STDIN") as copy:
+                "received_at) FROM STDIN"
+            ) as copy,
+        ):
             for person in rows.values():
                 for row in person:
                     copy.write_row(row)
@@ -165,8 +195,9 @@ def copy_rows(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]]) -> float:
         raw.close()
 
 
-def ingest(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]], batches: list[tuple],
-           limits) -> tuple[float, int, int]:  # noqa: ANN001
+def ingest(
+    engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]], batches: list[tuple], limits
+) -> tuple[float, int, int]:  # noqa: ANN001
     from geo.track import Fix
     from server.staff.services import ingest_fixes
 
@@ -174,10 +205,13 @@ def ingest(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]], batches: list[
     started = time.perf_counter()
     with Session(engine) as session:
         for user_id, start in batches:
-            batch = [Fix(at, lon, lat, acc, speed)
-                     for _, at, lon, lat, acc, speed, _ in rows[user_id][start:start + BATCH]]
-            result = ingest_fixes(session, user_id, batch, limits=limits,
-                                  now=DAY_START + timedelta(hours=9))
+            batch = [
+                Fix(at, lon, lat, acc, speed)
+                for _, at, lon, lat, acc, speed, _ in rows[user_id][start : start + BATCH]
+            ]
+            result = ingest_fixes(
+                session, user_id, batch, limits=limits, now=DAY_START + timedelta(hours=9)
+            )
             session.commit()  # one transaction per upload, as one request each
             stored += result.stored
             dropped += len(result.dropped)
@@ -215,8 +249,10 @@ def main() -> None:
     assert count(engine) == total
     with engine.connect() as conn:
         size = conn.exec_driver_sql("SELECT pg_total_relation_size('track_fixes')").scalar_one()
-    print(f"raw COPY:            {copy_s:7.1f} s  {total / copy_s:10,.0f} fixes/s   "
-          f"table + index {size / 2**20:,.0f} MiB ({size / total:.0f} bytes/fix)")
+    print(
+        f"raw COPY:            {copy_s:7.1f} s  {total / copy_s:10,.0f} fixes/s   "
+        f"table + index {size / 2**20:,.0f} MiB ({size / total:.0f} bytes/fix)"
+    )
     with engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE track_fixes")
 
@@ -225,24 +261,31 @@ def main() -> None:
     rng.shuffle(batches)  # late and out of order, interleaved across people
     ingest_s, stored, dropped = ingest(engine, rows, batches, limits)
     assert count(engine) == stored
-    print(f"ingestion service:   {ingest_s:7.1f} s  {total / ingest_s:10,.0f} fixes/s   "
-          f"ratio to COPY {copy_s / ingest_s:.2f}  ({len(batches):,} batches of {BATCH}; "
-          f"{stored:,} stored, {dropped:,} dropped as impossible)")
+    print(
+        f"ingestion service:   {ingest_s:7.1f} s  {total / ingest_s:10,.0f} fixes/s   "
+        f"ratio to COPY {copy_s / ingest_s:.2f}  ({len(batches):,} batches of {BATCH}; "
+        f"{stored:,} stored, {dropped:,} dropped as impossible)"
+    )
     replay = rng.sample(batches, max(1, len(batches) // 10))
     replay_s, again, _ = ingest(engine, rows, replay, limits)
-    print(f"replayed 10 %:       {replay_s:7.1f} s  {len(replay) * BATCH / replay_s:10,.0f} fixes/s"
-          f"   stored again: {again}")
+    print(
+        f"replayed 10 %:       {replay_s:7.1f} s  {len(replay) * BATCH / replay_s:10,.0f} fixes/s"
+        f"   stored again: {again}"
+    )
 
     day_start, day_end = DAY_START - timedelta(hours=1), DAY_START + timedelta(hours=9)
     with Session(engine) as session:
         started = time.perf_counter()
-        dwell = dwell_for(session, grids_by_user, day_start, day_end, limits=limits,
-                          geometries=geometries)
+        dwell = dwell_for(
+            session, grids_by_user, day_start, day_end, limits=limits, geometries=geometries
+        )
         dwell_s = time.perf_counter() - started
     visits = sum(len(d.visits) for d in dwell.values())
     inside_h = sum(d.seconds_inside for d in dwell.values()) / 3600
-    print(f"dwell per grid:      {dwell_s:7.1f} s  for {len(dwell):,} (person, grid) pairs over "
-          f"{stored:,} fixes: {visits:,} visits, {inside_h:,.0f} person-hours inside")
+    print(
+        f"dwell per grid:      {dwell_s:7.1f} s  for {len(dwell):,} (person, grid) pairs over "
+        f"{stored:,} fixes: {visits:,} visits, {inside_h:,.0f} person-hours inside"
+    )
     engine.dispose()
 
 

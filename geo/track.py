@@ -99,8 +99,10 @@ def filter_fixes(
             candidates.append(i)
 
     # (time, fix, batch index or -1 for a known fix)
-    merged = sorted([(f.at, f, -1) for f in known] + [(batch[i].at, batch[i], i) for i in candidates],
-                    key=lambda item: item[0])
+    merged = sorted(
+        [(f.at, f, -1) for f in known] + [(batch[i].at, batch[i], i) for i in candidates],
+        key=lambda item: item[0],
+    )
     kept: list[int] = []
     anchor: Fix | None = None
     for position, (_, fix, index) in enumerate(merged):
@@ -120,8 +122,9 @@ def filter_fixes(
     return kept, dropped
 
 
-def _is_leading_spike(merged: list[tuple[datetime, Fix, int]], position: int,
-                      max_speed_mps: float) -> bool:
+def _is_leading_spike(
+    merged: list[tuple[datetime, Fix, int]], position: int, max_speed_mps: float
+) -> bool:
     if position + 1 >= len(merged):
         return False
     fix, following = merged[position][1], merged[position + 1]
@@ -148,8 +151,11 @@ class Dwell:
     visits: tuple[Visit, ...]  # entering and staying at least min_visit_s
 
     def as_dict(self) -> dict[str, Any]:
-        return {"seconds_inside": round(self.seconds_inside, 1),
-                "distance_m": round(self.distance_m, 1), "visits": len(self.visits)}
+        return {
+            "seconds_inside": round(self.seconds_inside, 1),
+            "distance_m": round(self.distance_m, 1),
+            "visits": len(self.visits),
+        }
 
 
 def segment_lengths_m(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
@@ -213,15 +219,26 @@ def dwell_by_grid(
 ) -> dict[Any, Dwell]:
     """:func:`dwell` for several grids, measuring the track's segments once."""
     segments_m = segment_lengths_m(lons, lats)
-    return {key: dwell(seconds, lons, lats, geometry, max_gap_s=max_gap_s,
-                       min_visit_s=min_visit_s, segments_m=segments_m)
-            for key, geometry in grids.items()}
+    return {
+        key: dwell(
+            seconds,
+            lons,
+            lats,
+            geometry,
+            max_gap_s=max_gap_s,
+            min_visit_s=min_visit_s,
+            segments_m=segments_m,
+        )
+        for key, geometry in grids.items()
+    }
 
 
 # --- a track for a map -------------------------------------------------------------------------
 
 
-def simplify(lons: Sequence[float], lats: Sequence[float], tolerance_m: float) -> list[tuple[float, float]]:
+def simplify(
+    lons: Sequence[float], lats: Sequence[float], tolerance_m: float
+) -> list[tuple[float, float]]:
     """Douglas-Peucker in a local plane true to scale at the track's middle latitude: no point
     of the original is farther than ``tolerance_m`` from the simplified line. Keeps the ends."""
     if len(lons) < 3 or tolerance_m <= 0:
@@ -229,7 +246,11 @@ def simplify(lons: Sequence[float], lats: Sequence[float], tolerance_m: float) -
     mid_lat = (min(lats) + max(lats)) / 2.0
     x_scale = _METRES_PER_DEG_LAT * math.cos(math.radians(mid_lat))
     x0, y0 = lons[0], lats[0]
-    line = shapely.LineString([((lon - x0) * x_scale, (lat - y0) * _METRES_PER_DEG_LAT)
-                               for lon, lat in zip(lons, lats, strict=True)])
+    line = shapely.LineString(
+        [
+            ((lon - x0) * x_scale, (lat - y0) * _METRES_PER_DEG_LAT)
+            for lon, lat in zip(lons, lats, strict=True)
+        ]
+    )
     simple = shapely.simplify(line, tolerance_m, preserve_topology=False)
     return [(x / x_scale + x0, y / _METRES_PER_DEG_LAT + y0) for x, y in simple.coords]

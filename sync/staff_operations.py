@@ -14,26 +14,38 @@ from typing import TYPE_CHECKING, Any
 
 from geo.track import Fix
 from server.staff.models import FieldCheck
-from server.staff.services import CheckRequest, ingest_for, record_check
 from server.staff.rules import CheckKind, CheckVia
+from server.staff.services import CheckRequest, ingest_for, record_check
 
 if TYPE_CHECKING:
     from sync.operations import OpContext
 
 
 def _check(ctx: OpContext, kind: CheckKind, args: dict[str, Any]) -> dict[str, Any]:
-    check, created = record_check(ctx.session, ctx.actor, CheckRequest(kind=kind, **args),
-                                  limits=ctx.limits.staff, via=CheckVia.SYNC, now=ctx.acted_at)
+    check, created = record_check(
+        ctx.session,
+        ctx.actor,
+        CheckRequest(kind=kind, **args),
+        limits=ctx.limits.staff,
+        via=CheckVia.SYNC,
+        now=ctx.acted_at,
+    )
     ctx.flags.extend(check.flags)
     return _result(check, created)
 
 
 def _result(check: FieldCheck, created: bool) -> dict[str, Any]:
-    return {"check_id": str(check.id), "kind": check.kind.value, "inside": check.inside,
-            "grid_id": str(check.grid_id) if check.grid_id else None,
-            "distance_m": check.distance_m, "tolerance_m": check.tolerance_m,
-            "flags": list(check.flags), "recorded_at": check.recorded_at.isoformat(),
-            "first_time": created}
+    return {
+        "check_id": str(check.id),
+        "kind": check.kind.value,
+        "inside": check.inside,
+        "grid_id": str(check.grid_id) if check.grid_id else None,
+        "distance_m": check.distance_m,
+        "tolerance_m": check.tolerance_m,
+        "flags": list(check.flags),
+        "recorded_at": check.recorded_at.isoformat(),
+        "first_time": created,
+    }
 
 
 def check_in(ctx: OpContext, **args: Any) -> dict[str, Any]:
@@ -48,6 +60,7 @@ def check_out(ctx: OpContext, **args: Any) -> dict[str, Any]:
 def upload_track(ctx: OpContext, *, crs: Any, fixes: list[dict[str, Any]]) -> dict[str, Any]:
     """A batch of GPS fixes; impossible ones are dropped and counted in the result."""
     batch = [Fix(**f) for f in fixes]
-    result = ingest_for(ctx.session, ctx.actor, batch, crs=crs, limits=ctx.limits.staff,
-                        now=ctx.now)
+    result = ingest_for(
+        ctx.session, ctx.actor, batch, crs=crs, limits=ctx.limits.staff, now=ctx.now
+    )
     return result.as_dict(batch)

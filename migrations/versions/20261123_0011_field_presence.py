@@ -43,18 +43,25 @@ def upgrade():
         sa.Column("ended_at", T(), nullable=True),
         sa.Column("ended_by_user_id", sa.Uuid(), nullable=True),
         sa.Column("end_reason", sa.String(length=500), nullable=True),
-        sa.CheckConstraint("visits_required IS NULL OR visits_required > 0",
-                           name=op.f("ck_postings_visits_required")),
-        sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from",
-                           name=op.f("ck_postings_validity")),
-        sa.ForeignKeyConstraint(["staff_user_id"], ["users.id"],
-                                name=op.f("fk_postings_staff_user_id_users")),
-        sa.ForeignKeyConstraint(["department_id"], ["units.id"],
-                                name=op.f("fk_postings_department_id_units")),
-        sa.ForeignKeyConstraint(["created_by_user_id"], ["users.id"],
-                                name=op.f("fk_postings_created_by_user_id_users")),
-        sa.ForeignKeyConstraint(["ended_by_user_id"], ["users.id"],
-                                name=op.f("fk_postings_ended_by_user_id_users")),
+        sa.CheckConstraint(
+            "visits_required IS NULL OR visits_required > 0",
+            name=op.f("ck_postings_visits_required"),
+        ),
+        sa.CheckConstraint(
+            "valid_to IS NULL OR valid_to >= valid_from", name=op.f("ck_postings_validity")
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_user_id"], ["users.id"], name=op.f("fk_postings_staff_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["department_id"], ["units.id"], name=op.f("fk_postings_department_id_units")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_user_id"], ["users.id"], name=op.f("fk_postings_created_by_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ended_by_user_id"], ["users.id"], name=op.f("fk_postings_ended_by_user_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_postings")),
     )
     op.create_index(op.f("ix_postings_staff_user_id"), "postings", ["staff_user_id"])
@@ -63,10 +70,12 @@ def upgrade():
         "posting_grids",
         sa.Column("posting_id", sa.Uuid(), nullable=False),
         sa.Column("grid_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["posting_id"], ["postings.id"],
-                                name=op.f("fk_posting_grids_posting_id_postings")),
-        sa.ForeignKeyConstraint(["grid_id"], ["grids.id"],
-                                name=op.f("fk_posting_grids_grid_id_grids")),
+        sa.ForeignKeyConstraint(
+            ["posting_id"], ["postings.id"], name=op.f("fk_posting_grids_posting_id_postings")
+        ),
+        sa.ForeignKeyConstraint(
+            ["grid_id"], ["grids.id"], name=op.f("fk_posting_grids_grid_id_grids")
+        ),
         sa.PrimaryKeyConstraint("posting_id", "grid_id", name=op.f("pk_posting_grids")),
     )
     op.create_index(op.f("ix_posting_grids_grid_id"), "posting_grids", ["grid_id"])
@@ -93,12 +102,15 @@ def upgrade():
         sa.Column("via", _enum(("api", "sync"), 8), nullable=False),
         sa.Column("device_id", sa.Uuid(), nullable=True),
         sa.Column("note", sa.String(length=500), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name=op.f("fk_field_checks_user_id_users")),
-        sa.ForeignKeyConstraint(["grid_id"], ["grids.id"],
-                                name=op.f("fk_field_checks_grid_id_grids")),
-        sa.ForeignKeyConstraint(["posting_id"], ["postings.id"],
-                                name=op.f("fk_field_checks_posting_id_postings")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_field_checks_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["grid_id"], ["grids.id"], name=op.f("fk_field_checks_grid_id_grids")
+        ),
+        sa.ForeignKeyConstraint(
+            ["posting_id"], ["postings.id"], name=op.f("fk_field_checks_posting_id_postings")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_field_checks")),
     )
     op.create_index("ix_field_checks_user_recorded", "field_checks", ["user_id", "recorded_at"])
@@ -114,8 +126,9 @@ def upgrade():
         sa.Column("accuracy_m", sa.Float(), nullable=True),
         sa.Column("speed_mps", sa.Float(), nullable=True),
         sa.Column("received_at", T(), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name=op.f("fk_track_fixes_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_track_fixes_user_id_users")
+        ),
         sa.PrimaryKeyConstraint("user_id", "fixed_at", name=op.f("pk_track_fixes")),
     )
 

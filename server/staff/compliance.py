@@ -34,7 +34,7 @@ from server.grids.models import Grid, GridMember
 from server.org.models import Unit, User
 from server.org.rules import Role
 from server.staff import queries
-from server.staff.models import FieldCheck, Posting, PostingGrid, TrackFix
+from server.staff.models import Posting, TrackFix
 from server.staff.rules import (
     CheckKind,
     FieldLimits,
@@ -50,10 +50,15 @@ from server.staff.rules import (
 )
 
 
-def dwell_for(session: Session, grids_by_user: dict[uuid.UUID, Iterable[uuid.UUID]],
-              start: datetime, end: datetime, *, limits: FieldLimits,
-              geometries: dict[uuid.UUID, BaseGeometry] | None = None,
-              ) -> dict[tuple[uuid.UUID, uuid.UUID], Dwell]:
+def dwell_for(
+    session: Session,
+    grids_by_user: dict[uuid.UUID, Iterable[uuid.UUID]],
+    start: datetime,
+    end: datetime,
+    *,
+    limits: FieldLimits,
+    geometries: dict[uuid.UUID, BaseGeometry] | None = None,
+) -> dict[tuple[uuid.UUID, uuid.UUID], Dwell]:
     """Time inside, distance and visits per (person, grid) over [start, end), from the
     stored fixes (one query per 100 people on the primary key), then geo.track per person."""
     if geometries is None:
@@ -62,31 +67,49 @@ def dwell_for(session: Session, grids_by_user: dict[uuid.UUID, Iterable[uuid.UUI
     result: dict[tuple[uuid.UUID, uuid.UUID], Dwell] = {}
     user_ids = sorted(grids_by_user)
     for chunk_start in range(0, len(user_ids), 100):
-        for user_id, times, lons, lats in _tracks(session, user_ids[chunk_start:chunk_start + 100],
-                                                  start, end):
+        for user_id, times, lons, lats in _tracks(
+            session, user_ids[chunk_start : chunk_start + 100], start, end
+        ):
             _measure(user_id, times, lons, lats, grids_by_user, geometries, limits, result)
     return result
 
 
-def _tracks(session: Session, user_ids: list[uuid.UUID], start: datetime, end: datetime,
-            ) -> Iterator[tuple[uuid.UUID, np.ndarray, np.ndarray, np.ndarray]]:
+def _tracks(
+    session: Session,
+    user_ids: list[uuid.UUID],
+    start: datetime,
+    end: datetime,
+) -> Iterator[tuple[uuid.UUID, np.ndarray, np.ndarray, np.ndarray]]:
     """Each person's track as arrays (epoch seconds, lon, lat), sorted by time. PostgreSQL
     aggregates each track into three arrays: a row per person, no datetime per fix."""
     where = (TrackFix.user_id.in_(user_ids), TrackFix.fixed_at >= start, TrackFix.fixed_at < end)
     if is_postgres(session):
+
         def agg(column):  # noqa: ANN001, ANN202
             return sa.func.array_agg(aggregate_order_by(column, TrackFix.fixed_at))
 
         rows = session.connection().execute(
-            sa.select(TrackFix.user_id, agg(sa.func.date_part("epoch", TrackFix.fixed_at)),
-                      agg(TrackFix.lon), agg(TrackFix.lat)).where(*where)
-            .group_by(TrackFix.user_id))
+            sa.select(
+                TrackFix.user_id,
+                agg(sa.func.date_part("epoch", TrackFix.fixed_at)),
+                agg(TrackFix.lon),
+                agg(TrackFix.lat),
+            )
+            .where(*where)
+            .group_by(TrackFix.user_id)
+        )
         for user_id, times, lons, lats in rows:
             yield user_id, np.asarray(times, float), np.asarray(lons), np.asarray(lats)
         return
-    rows = session.connection().execute(
-        sa.select(TrackFix.user_id, TrackFix.fixed_at, TrackFix.lon, TrackFix.lat).where(*where)
-        .order_by(TrackFix.user_id, TrackFix.fixed_at)).all()
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(TrackFix.user_id, TrackFix.fixed_at, TrackFix.lon, TrackFix.lat)
+            .where(*where)
+            .order_by(TrackFix.user_id, TrackFix.fixed_at)
+        )
+        .all()
+    )
     by_user: dict[uuid.UUID, list[tuple]] = defaultdict(list)
     for user_id, at, lon, lat in rows:
         by_user[user_id].append((at.timestamp(), lon, lat))
@@ -97,8 +120,14 @@ def _tracks(session: Session, user_ids: list[uuid.UUID], start: datetime, end: d
 
 def _measure(user_id, times, lons, lats, grids_by_user, geometries, limits, result) -> None:  # noqa: ANN001
     shapes = {g: geometries[g] for g in grids_by_user.get(user_id, ()) if g in geometries}
-    measured = dwell_by_grid(times, lons, lats, shapes, max_gap_s=limits.track_max_gap_s,
-                             min_visit_s=limits.visit_min_minutes * 60.0)
+    measured = dwell_by_grid(
+        times,
+        lons,
+        lats,
+        shapes,
+        max_gap_s=limits.track_max_gap_s,
+        min_visit_s=limits.visit_min_minutes * 60.0,
+    )
     for grid_id, value in measured.items():
         result[(user_id, grid_id)] = value
 
@@ -124,9 +153,15 @@ def _person(user: User) -> dict[str, Any]:
     return {"id": str(user.id), "username": user.username, "display_name": user.display_name}
 
 
-def compliance_report(session: Session, actor: Actor, period: Period, *, limits: FieldLimits,
-                      department_id: uuid.UUID | None = None, township: str | None = None,
-                      ) -> dict[str, Any]:
+def compliance_report(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    *,
+    limits: FieldLimits,
+    department_id: uuid.UUID | None = None,
+    township: str | None = None,
+) -> dict[str, Any]:
     """Stationed presence, patrol visits per grid, grid workers' field days, summed by
     department and by township, for the postings and grid workers the actor sees."""
     start, end = period.bounds
@@ -134,7 +169,9 @@ def compliance_report(session: Session, actor: Actor, period: Period, *, limits:
     grid_ids = {g for p in postings for g in p.grid_ids}
     grids = queries.grids_by_id(session, grid_ids)
     if township:
-        postings = [p for p in postings if any(grids[g].township.code == township for g in p.grid_ids)]
+        postings = [
+            p for p in postings if any(grids[g].township.code == township for g in p.grid_ids)
+        ]
     workers = [] if department_id else _grid_workers(session, actor, township)
     for _, member_grids in workers:
         grids.update(queries.grids_by_id(session, set(member_grids) - grids.keys()))
@@ -143,8 +180,14 @@ def compliance_report(session: Session, actor: Actor, period: Period, *, limits:
         grids_by_user[p.staff_user_id].update(p.grid_ids)
     for user, member_grids in workers:
         grids_by_user[user.id].update(member_grids)
-    dwell = dwell_for(session, grids_by_user, start, end, limits=limits,
-                      geometries={g.id: g.boundary for g in grids.values()})
+    dwell = dwell_for(
+        session,
+        grids_by_user,
+        start,
+        end,
+        limits=limits,
+        geometries={g.id: g.boundary for g in grids.values()},
+    )
     checkins = _inside_checkins(session, grids_by_user, start, end)
     visits = _visits_by_day(dwell, checkins)
 
@@ -157,31 +200,47 @@ def compliance_report(session: Session, actor: Actor, period: Period, *, limits:
             stationed.append(_stationed(p, span, grids, checkins))
         else:
             patrolling.extend(_patrolling(p, span, grids, visits))
-    field_days = [_field_days(user, member_grids, grids[member_grids[0]].township.code, period,
-                              visits, limits) for user, member_grids in workers]
-    return {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
-            "field_days_min": limits.field_days_min,
-            "visit_min_minutes": limits.visit_min_minutes,
-            "stationed": stationed, "patrolling": patrolling, "grid_workers": field_days,
-            **_summaries(stationed, patrolling, field_days)}
+    field_days = [
+        _field_days(
+            user, member_grids, grids[member_grids[0]].township.code, period, visits, limits
+        )
+        for user, member_grids in workers
+    ]
+    return {
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "field_days_min": limits.field_days_min,
+        "visit_min_minutes": limits.visit_min_minutes,
+        "stationed": stationed,
+        "patrolling": patrolling,
+        "grid_workers": field_days,
+        **_summaries(stationed, patrolling, field_days),
+    }
 
 
-def _postings(session: Session, actor: Actor, period: Period,
-              department_id: uuid.UUID | None) -> list[Posting]:
+def _postings(
+    session: Session, actor: Actor, period: Period, department_id: uuid.UUID | None
+) -> list[Posting]:
     query = sa.select(Posting).where(
-        queries.visible_postings(session, actor), Posting.valid_from <= period.end,
-        sa.or_(Posting.valid_to.is_(None), Posting.valid_to >= period.start))
+        queries.visible_postings(session, actor),
+        Posting.valid_from <= period.end,
+        sa.or_(Posting.valid_to.is_(None), Posting.valid_to >= period.start),
+    )
     if department_id:
         query = query.where(Posting.department_id == department_id)
     return list(session.scalars(query.order_by(Posting.created_at, Posting.id)).unique())
 
 
-def _grid_workers(session: Session, actor: Actor, township: str | None
-                  ) -> list[tuple[User, list[uuid.UUID]]]:
+def _grid_workers(
+    session: Session, actor: Actor, township: str | None
+) -> list[tuple[User, list[uuid.UUID]]]:
     scope = scope_of(session, actor)
-    query = (sa.select(User, GridMember.grid_id).join(GridMember, GridMember.user_id == User.id)
-             .join(Grid, Grid.id == GridMember.grid_id).join(Unit, Unit.id == Grid.township_id)
-             .where(User.is_active.is_(True)))
+    query = (
+        sa.select(User, GridMember.grid_id)
+        .join(GridMember, GridMember.user_id == User.id)
+        .join(Grid, Grid.id == GridMember.grid_id)
+        .join(Unit, Unit.id == Grid.township_id)
+        .where(User.is_active.is_(True))
+    )
     if scope.township_ids is not None:
         query = query.where(Grid.township_id.in_(scope.township_ids))
     if township:
@@ -193,8 +252,9 @@ def _grid_workers(session: Session, actor: Actor, township: str | None
     return list(by_user.values())
 
 
-def _inside_checkins(session: Session, grids_by_user: dict[uuid.UUID, set[uuid.UUID]],
-                     start: datetime, end: datetime) -> dict[tuple[uuid.UUID, uuid.UUID], list[datetime]]:
+def _inside_checkins(
+    session: Session, grids_by_user: dict[uuid.UUID, set[uuid.UUID]], start: datetime, end: datetime
+) -> dict[tuple[uuid.UUID, uuid.UUID], list[datetime]]:
     found: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]] = defaultdict(list)
     for check in queries.checks(session, grids_by_user, start, end, CheckKind.CHECK_IN):
         if check.inside and check.grid_id in grids_by_user[check.user_id]:
@@ -202,12 +262,15 @@ def _inside_checkins(session: Session, grids_by_user: dict[uuid.UUID, set[uuid.U
     return found
 
 
-def _visits_by_day(dwell: dict[tuple[uuid.UUID, uuid.UUID], Dwell],
-                   checkins: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]],
-                   ) -> dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]]:
+def _visits_by_day(
+    dwell: dict[tuple[uuid.UUID, uuid.UUID], Dwell],
+    checkins: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]],
+) -> dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]]:
     """Visits per (person, grid) per local day: track visits, plus inside check-ins that
     fall in no track visit of that grid."""
-    result: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    result: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
     for key, value in dwell.items():
         for visit in value.visits:
             result[key][local_date(datetime.fromtimestamp(visit.start, UTC))] += 1
@@ -220,63 +283,125 @@ def _visits_by_day(dwell: dict[tuple[uuid.UUID, uuid.UUID], Dwell],
     return result
 
 
-def _stationed(p: Posting, span: tuple[date, date], grids: dict[uuid.UUID, Grid],
-               checkins: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]]) -> dict[str, Any]:
+def _stationed(
+    p: Posting,
+    span: tuple[date, date],
+    grids: dict[uuid.UUID, Grid],
+    checkins: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]],
+) -> dict[str, Any]:
     scheduled = [d for d in days(*span) if d.isoweekday() in (p.weekdays or ())]
-    present_on = {local_date(at) for g in p.grid_ids for at in checkins.get((p.staff_user_id, g), ())}
+    present_on = {
+        local_date(at) for g in p.grid_ids for at in checkins.get((p.staff_user_id, g), ())
+    }
     present = [d for d in scheduled if d in present_on]
-    return {"posting_id": str(p.id), "staff": _person(p.staff), "department": _ref(p.department),
-            "grids": [grids[g].code for g in p.grid_ids if g in grids],
-            "townships": sorted({grids[g].township.code for g in p.grid_ids if g in grids}),
-            "scheduled_days": len(scheduled), "present_days": len(present),
-            "absent_dates": [d.isoformat() for d in scheduled if d not in present_on],
-            "rate": rate(len(present), len(scheduled))}
+    return {
+        "posting_id": str(p.id),
+        "staff": _person(p.staff),
+        "department": _ref(p.department),
+        "grids": [grids[g].code for g in p.grid_ids if g in grids],
+        "townships": sorted({grids[g].township.code for g in p.grid_ids if g in grids}),
+        "scheduled_days": len(scheduled),
+        "present_days": len(present),
+        "absent_dates": [d.isoformat() for d in scheduled if d not in present_on],
+        "rate": rate(len(present), len(scheduled)),
+    }
 
 
-def _patrolling(p: Posting, span: tuple[date, date], grids: dict[uuid.UUID, Grid],
-                visits: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]]) -> list[dict[str, Any]]:
+def _patrolling(
+    p: Posting,
+    span: tuple[date, date],
+    grids: dict[uuid.UUID, Grid],
+    visits: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]],
+) -> list[dict[str, Any]]:
     rows = []
     for grid_id in p.grid_ids:
-        targets = period_targets(days(*span), p.visit_period or VisitPeriod.WEEK,
-                                 p.visits_required or 0, visits.get((p.staff_user_id, grid_id), {}))
+        targets = period_targets(
+            days(*span),
+            p.visit_period or VisitPeriod.WEEK,
+            p.visits_required or 0,
+            visits.get((p.staff_user_id, grid_id), {}),
+        )
         required, made = sum(t.required for t in targets), sum(t.made for t in targets)
         grid = grids.get(grid_id)
-        rows.append({
-            "posting_id": str(p.id), "staff": _person(p.staff), "department": _ref(p.department),
-            "grid": {"id": str(grid_id), "code": grid.code if grid else None},
-            "township": grid.township.code if grid else None,
-            "visits_required": p.visits_required, "visit_period": p.visit_period.value,
-            "required": required, "made": made, "met": all(t.met for t in targets),
-            "periods": [{"start": t.key.isoformat(), "covered_days": t.covered_days,
-                         "required": t.required, "made": t.made, "met": t.met} for t in targets]})
+        rows.append(
+            {
+                "posting_id": str(p.id),
+                "staff": _person(p.staff),
+                "department": _ref(p.department),
+                "grid": {"id": str(grid_id), "code": grid.code if grid else None},
+                "township": grid.township.code if grid else None,
+                "visits_required": p.visits_required,
+                "visit_period": p.visit_period.value,
+                "required": required,
+                "made": made,
+                "met": all(t.met for t in targets),
+                "periods": [
+                    {
+                        "start": t.key.isoformat(),
+                        "covered_days": t.covered_days,
+                        "required": t.required,
+                        "made": t.made,
+                        "met": t.met,
+                    }
+                    for t in targets
+                ],
+            }
+        )
     return rows
 
 
-def _field_days(user: User, member_grids: list[uuid.UUID], township: str, period: Period,
-                visits: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]],
-                limits: FieldLimits) -> dict[str, Any]:
+def _field_days(
+    user: User,
+    member_grids: list[uuid.UUID],
+    township: str,
+    period: Period,
+    visits: dict[tuple[uuid.UUID, uuid.UUID], dict[date, int]],
+    limits: FieldLimits,
+) -> dict[str, Any]:
     active = {d for g in member_grids for d, n in visits.get((user.id, g), {}).items() if n}
     months: dict[date, list[date]] = defaultdict(list)
     for d in days(period.start, period.end):
         months[d.replace(day=1)].append(d)
     rows = []
     for month, covered in sorted(months.items()):
-        minimum = prorated(limits.field_days_min, len(covered), monthrange(month.year, month.month)[1])
+        minimum = prorated(
+            limits.field_days_min, len(covered), monthrange(month.year, month.month)[1]
+        )
         count = sum(1 for d in covered if d in active)
-        rows.append({"month": month.strftime("%Y-%m"), "covered_days": len(covered),
-                     "minimum": minimum, "field_days": count, "met": count >= minimum})
-    return {"user": _person(user), "township": township,
-            "months": rows, "met": all(r["met"] for r in rows)}
+        rows.append(
+            {
+                "month": month.strftime("%Y-%m"),
+                "covered_days": len(covered),
+                "minimum": minimum,
+                "field_days": count,
+                "met": count >= minimum,
+            }
+        )
+    return {
+        "user": _person(user),
+        "township": township,
+        "months": rows,
+        "met": all(r["met"] for r in rows),
+    }
 
 
-def _summaries(stationed: list[dict], patrolling: list[dict], workers: list[dict]) -> dict[str, Any]:
+def _summaries(
+    stationed: list[dict], patrolling: list[dict], workers: list[dict]
+) -> dict[str, Any]:
     by_dept: dict[str, dict[str, Any]] = {}
     by_town: dict[str, dict[str, Any]] = {}
 
     def blank() -> dict[str, Any]:
-        return {"scheduled_days": 0, "present_days": 0, "patrol_grids": 0, "patrol_grids_met": 0,
-                "visits_required": 0, "visits_made": 0, "grid_workers": 0,
-                "grid_workers_met": 0}
+        return {
+            "scheduled_days": 0,
+            "present_days": 0,
+            "patrol_grids": 0,
+            "patrol_grids_met": 0,
+            "visits_required": 0,
+            "visits_made": 0,
+            "grid_workers": 0,
+            "grid_workers_met": 0,
+        }
 
     for row in stationed:
         targets = [by_dept.setdefault(row["department"]["code"], blank())]
@@ -285,8 +410,10 @@ def _summaries(stationed: list[dict], patrolling: list[dict], workers: list[dict
             t["scheduled_days"] += row["scheduled_days"]
             t["present_days"] += row["present_days"]
     for row in patrolling:
-        targets = [by_dept.setdefault(row["department"]["code"], blank()),
-                   by_town.setdefault(row["township"], blank())]
+        targets = [
+            by_dept.setdefault(row["department"]["code"], blank()),
+            by_town.setdefault(row["township"], blank()),
+        ]
         for t in targets:
             t["patrol_grids"] += 1
             t["patrol_grids_met"] += int(row["met"])
@@ -298,5 +425,7 @@ def _summaries(stationed: list[dict], patrolling: list[dict], workers: list[dict
         t["grid_workers_met"] += int(row["met"])
     for t in (*by_dept.values(), *by_town.values()):
         t["presence_rate"] = rate(t["present_days"], t["scheduled_days"])
-    return {"by_department": [{"department": code, **v} for code, v in sorted(by_dept.items())],
-            "by_township": [{"township": code, **v} for code, v in sorted(by_town.items())]}
+    return {
+        "by_department": [{"department": code, **v} for code, v in sorted(by_dept.items())],
+        "by_township": [{"township": code, **v} for code, v in sorted(by_town.items())],
+    }

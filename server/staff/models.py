@@ -48,11 +48,13 @@ class Posting(Base):
     staff: Mapped[User] = relationship(foreign_keys=[staff_user_id], lazy="joined")
     department: Mapped[Unit] = relationship(foreign_keys=[department_id], lazy="joined")
     grid_rows: Mapped[list[PostingGrid]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="PostingGrid.grid_id")
+        cascade="all, delete-orphan", lazy="selectin", order_by="PostingGrid.grid_id"
+    )
 
     __table_args__ = (
-        sa.CheckConstraint("visits_required IS NULL OR visits_required > 0",
-                           name="visits_required"),
+        sa.CheckConstraint(
+            "visits_required IS NULL OR visits_required > 0", name="visits_required"
+        ),
         sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity"),
     )
 
@@ -65,8 +67,9 @@ class PostingGrid(Base):
     __tablename__ = "posting_grids"
 
     posting_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("postings.id"), primary_key=True)
-    grid_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("grids.id"), primary_key=True,
-                                               index=True)
+    grid_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("grids.id"), primary_key=True, index=True
+    )
 
     grid: Mapped[Grid] = relationship(lazy="joined", innerjoin=True)
 

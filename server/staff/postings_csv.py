@@ -1,4 +1,4 @@
-"""The postings CSV (pure): rows in with their line numbers, each checked into a request or problems.
+"""The postings CSV (pure): rows with their line numbers, each checked into fields or problems.
 
 A district posts hundreds of staff at once from a spreadsheet: UTF-8 (BOM optional), a
 header row, one posting per row, grid codes separated by ';'. Line numbers are lines of the
@@ -15,8 +15,19 @@ from typing import Any
 
 from server.staff.rules import PostingMode, VisitPeriod, parse_days, parse_hhmm
 
-COLUMNS = ("staff", "grids", "mode", "days", "start", "end", "visits", "per", "valid_from",
-           "valid_to", "note")
+COLUMNS = (
+    "staff",
+    "grids",
+    "mode",
+    "days",
+    "start",
+    "end",
+    "visits",
+    "per",
+    "valid_from",
+    "valid_to",
+    "note",
+)
 REQUIRED_COLUMNS = ("staff", "grids", "mode", "valid_from")
 
 
@@ -29,8 +40,13 @@ class RowProblem:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "staff": self.staff, "field": self.field,
-                "problem": self.problem, "reason": self.reason}
+        return {
+            "row": self.row,
+            "staff": self.staff,
+            "field": self.field,
+            "problem": self.problem,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -54,8 +70,11 @@ def read_csv(data: bytes) -> PostingsFile:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        result.problems.append(RowProblem(1, None, "file", "not_utf8",
-                                          "The file is not UTF-8: save it as 'CSV UTF-8'."))
+        result.problems.append(
+            RowProblem(
+                1, None, "file", "not_utf8", "The file is not UTF-8: save it as 'CSV UTF-8'."
+            )
+        )
         return result
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
@@ -67,12 +86,22 @@ def read_csv(data: bytes) -> PostingsFile:
                 continue
             if header is None:
                 header = [name.strip().lower() for name in record]
-                problems = [RowProblem(1, None, n, "unknown_column", f"Unknown column {n!r}; the "
-                                       f"columns are: {', '.join(COLUMNS)}.")
-                            for n in header if n not in COLUMNS]
-                problems += [RowProblem(1, None, n, "missing_column",
-                                        f"The header has no {n!r} column.")
-                             for n in REQUIRED_COLUMNS if n not in header]
+                problems = [
+                    RowProblem(
+                        1,
+                        None,
+                        n,
+                        "unknown_column",
+                        f"Unknown column {n!r}; the columns are: {', '.join(COLUMNS)}.",
+                    )
+                    for n in header
+                    if n not in COLUMNS
+                ]
+                problems += [
+                    RowProblem(1, None, n, "missing_column", f"The header has no {n!r} column.")
+                    for n in REQUIRED_COLUMNS
+                    if n not in header
+                ]
                 if problems:
                     result.problems.extend(problems)
                     return result
@@ -80,8 +109,9 @@ def read_csv(data: bytes) -> PostingsFile:
             values = {n: v.strip() for n, v in zip(header, record, strict=False) if v.strip()}
             _check_row(line, values, result)
     except csv.Error as exc:
-        result.problems.append(RowProblem(start, None, "file", "malformed_csv",
-                                          f"The CSV cannot be read here: {exc}."))
+        result.problems.append(
+            RowProblem(start, None, "file", "malformed_csv", f"The CSV cannot be read here: {exc}.")
+        )
     if header is None and not result.problems:
         result.problems.append(RowProblem(1, None, "file", "empty_file", "The file has no rows."))
     return result
@@ -116,15 +146,21 @@ def _check_row(line: int, values: dict[str, str], result: PostingsFile) -> None:
             fields["day_start"] = parse_hhmm(values.get("start", ""))
             fields["day_end"] = parse_hhmm(values.get("end", ""))
         except ValueError:
-            problem("days", "invalid_schedule",
-                    "A stationed posting needs days (e.g. 1-5) and start/end (HH:MM).")
+            problem(
+                "days",
+                "invalid_schedule",
+                "A stationed posting needs days (e.g. 1-5) and start/end (HH:MM).",
+            )
     elif fields.get("mode") is PostingMode.PATROLLING:
         try:
             fields["visits_required"] = int(values.get("visits", ""))
             fields["visit_period"] = VisitPeriod(values.get("per", "week"))
         except ValueError:
-            problem("visits", "invalid_visits",
-                    "A patrolling posting needs visits (a number) and per (week or month).")
+            problem(
+                "visits",
+                "invalid_visits",
+                "A patrolling posting needs visits (a number) and per (week or month).",
+            )
     if problems:
         result.problems.extend(problems)
         return

@@ -22,8 +22,9 @@ from server.staff.rules import CheckKind, PostingMode
 
 
 def active_on(day: date) -> sa.ColumnElement[bool]:
-    return sa.and_(Posting.valid_from <= day,
-                   sa.or_(Posting.valid_to.is_(None), Posting.valid_to >= day))
+    return sa.and_(
+        Posting.valid_from <= day, sa.or_(Posting.valid_to.is_(None), Posting.valid_to >= day)
+    )
 
 
 def visible_postings(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
@@ -32,16 +33,19 @@ def visible_postings(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     if scope.township_ids is None:
         return sa.true()
     in_territory = sa.exists().where(
-        PostingGrid.posting_id == Posting.id, PostingGrid.grid_id == Grid.id,
-        Grid.township_id.in_(scope.township_ids))
+        PostingGrid.posting_id == Posting.id,
+        PostingGrid.grid_id == Grid.id,
+        Grid.township_id.in_(scope.township_ids),
+    )
     if scope.reach is Reach.OWN_GRIDS:
         return Posting.staff_user_id == actor.user_id
     return sa.or_(in_territory, Posting.staff_user_id == actor.user_id)
 
 
 def get_posting_for(session: Session, actor: Actor, posting_id: uuid.UUID) -> Posting:
-    posting = session.scalar(sa.select(Posting).where(Posting.id == posting_id,
-                                                      visible_postings(session, actor)))
+    posting = session.scalar(
+        sa.select(Posting).where(Posting.id == posting_id, visible_postings(session, actor))
+    )
     if posting is None:
         raise NotFound("No such posting.", code="posting_not_found")
     return posting
@@ -54,10 +58,18 @@ class PostingPage:
 
 
 def list_postings(
-    session: Session, actor: Actor, *, today: date, department_id: uuid.UUID | None = None,
-    staff_user_id: uuid.UUID | None = None, grid_id: uuid.UUID | None = None,
-    township: str | None = None, mode: PostingMode | None = None, status: str = "active",
-    limit: int = 50, cursor: str | None = None,
+    session: Session,
+    actor: Actor,
+    *,
+    today: date,
+    department_id: uuid.UUID | None = None,
+    staff_user_id: uuid.UUID | None = None,
+    grid_id: uuid.UUID | None = None,
+    township: str | None = None,
+    mode: PostingMode | None = None,
+    status: str = "active",
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> PostingPage:
     """Newest first by creation, keyset-paginated. ``status``: active (today), upcoming,
     ended (its last day has passed), or all."""
@@ -69,12 +81,18 @@ def list_postings(
     if mode:
         query = query.where(Posting.mode == mode)
     if grid_id:
-        query = query.where(sa.exists().where(PostingGrid.posting_id == Posting.id,
-                                              PostingGrid.grid_id == grid_id))
+        query = query.where(
+            sa.exists().where(PostingGrid.posting_id == Posting.id, PostingGrid.grid_id == grid_id)
+        )
     if township:
-        query = query.where(sa.exists().where(
-            PostingGrid.posting_id == Posting.id, PostingGrid.grid_id == Grid.id,
-            Grid.township_id == Unit.id, Unit.code == township))
+        query = query.where(
+            sa.exists().where(
+                PostingGrid.posting_id == Posting.id,
+                PostingGrid.grid_id == Grid.id,
+                Grid.township_id == Unit.id,
+                Unit.code == township,
+            )
+        )
     if status == "active":
         query = query.where(active_on(today))
     elif status == "upcoming":
@@ -83,26 +101,37 @@ def list_postings(
         query = query.where(Posting.valid_to < today)
     if cursor:
         at, row_id = decode_time_cursor(cursor)
-        query = query.where(sa.or_(Posting.created_at < at,
-                                   sa.and_(Posting.created_at == at, Posting.id < row_id)))
-    rows = list(session.scalars(query.order_by(Posting.created_at.desc(), Posting.id.desc())
-                                .limit(limit + 1)).unique())
+        query = query.where(
+            sa.or_(Posting.created_at < at, sa.and_(Posting.created_at == at, Posting.id < row_id))
+        )
+    rows = list(
+        session.scalars(
+            query.order_by(Posting.created_at.desc(), Posting.id.desc()).limit(limit + 1)
+        ).unique()
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return PostingPage(rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 
-def field_grid_ids(session: Session, user: User | Actor, day: date) -> dict[uuid.UUID, uuid.UUID | None]:
+def field_grid_ids(
+    session: Session, user: User | Actor, day: date
+) -> dict[uuid.UUID, uuid.UUID | None]:
     """The grids a person works in on ``day``: their postings' grids (grid -> posting) and
     the grids they are a member of as grid worker or leader (grid -> None)."""
     user_id = user.user_id if isinstance(user, Actor) else user.id
     found: dict[uuid.UUID, uuid.UUID | None] = {}
     rows = session.execute(
-        sa.select(PostingGrid.grid_id, Posting.id).join(Posting, Posting.id == PostingGrid.posting_id)
-        .where(Posting.staff_user_id == user_id, active_on(day)).order_by(Posting.created_at))
+        sa.select(PostingGrid.grid_id, Posting.id)
+        .join(Posting, Posting.id == PostingGrid.posting_id)
+        .where(Posting.staff_user_id == user_id, active_on(day))
+        .order_by(Posting.created_at)
+    )
     for grid_id, posting_id in rows:
         found.setdefault(grid_id, posting_id)
-    for grid_id in session.scalars(sa.select(GridMember.grid_id).where(GridMember.user_id == user_id)):
+    for grid_id in session.scalars(
+        sa.select(GridMember.grid_id).where(GridMember.user_id == user_id)
+    ):
         found.setdefault(grid_id, None)
     return found
 
@@ -121,10 +150,18 @@ def visible_people(session: Session, actor: Actor, *, today: date) -> sa.ColumnE
     if scope.township_ids is None:
         return sa.true()
     posted_here = sa.exists().where(
-        Posting.staff_user_id == User.id, active_on(today), PostingGrid.posting_id == Posting.id,
-        PostingGrid.grid_id == Grid.id, Grid.township_id.in_(scope.township_ids))
-    in_subtree = sa.exists().where(Unit.id == User.unit_id, sa.or_(
-        sa.false(), *(Unit.path.startswith(p, autoescape=True) for p in scope.unit_paths or ())))
+        Posting.staff_user_id == User.id,
+        active_on(today),
+        PostingGrid.posting_id == Posting.id,
+        PostingGrid.grid_id == Grid.id,
+        Grid.township_id.in_(scope.township_ids),
+    )
+    in_subtree = sa.exists().where(
+        Unit.id == User.unit_id,
+        sa.or_(
+            sa.false(), *(Unit.path.startswith(p, autoescape=True) for p in scope.unit_paths or ())
+        ),
+    )
     return sa.or_(in_subtree, posted_here)
 
 
@@ -132,8 +169,9 @@ def get_person_for(session: Session, actor: Actor, user_id: uuid.UUID, *, today:
     if user_id == actor.user_id:
         user = session.get(User, user_id)
     else:
-        user = session.scalar(sa.select(User).where(User.id == user_id,
-                                                    visible_people(session, actor, today=today)))
+        user = session.scalar(
+            sa.select(User).where(User.id == user_id, visible_people(session, actor, today=today))
+        )
     if user is None:
         raise NotFound("No such person.", code="person_not_found")
     return user
@@ -149,49 +187,94 @@ class Position:
     accuracy_m: float | None
 
 
-def latest_positions(session: Session, actor: Actor, *, since: datetime, today: date,
-                     field_roles: Iterable[Role]) -> list[Position]:
+def latest_positions(
+    session: Session, actor: Actor, *, since: datetime, today: date, field_roles: Iterable[Role]
+) -> list[Position]:
     """The latest check-in, check-out or fix since ``since`` of each field person the actor
     sees (one query for checks, one for fixes, both on (user, time) indexes)."""
-    people = {u.id: u for u in session.scalars(
-        sa.select(User).where(User.is_active.is_(True), visible_people(session, actor, today=today))
-    ).unique() if u.roles & frozenset(field_roles)}
+    people = {
+        u.id: u
+        for u in session.scalars(
+            sa.select(User).where(
+                User.is_active.is_(True), visible_people(session, actor, today=today)
+            )
+        ).unique()
+        if u.roles & frozenset(field_roles)
+    }
     if not people:
         return []
     ids = list(people)
     latest: dict[uuid.UUID, Position] = {}
-    last_check = (sa.select(FieldCheck.user_id, sa.func.max(FieldCheck.recorded_at).label("at"))
-                  .where(FieldCheck.user_id.in_(ids), FieldCheck.recorded_at >= since)
-                  .group_by(FieldCheck.user_id).subquery())
-    for check in session.scalars(sa.select(FieldCheck).join(
-            last_check, sa.and_(FieldCheck.user_id == last_check.c.user_id,
-                                FieldCheck.recorded_at == last_check.c.at))):
-        latest[check.user_id] = Position(people[check.user_id], check.kind.value,
-                                         check.recorded_at, check.lon, check.lat, check.accuracy_m)
-    last_fix = (sa.select(TrackFix.user_id, sa.func.max(TrackFix.fixed_at).label("at"))
-                .where(TrackFix.user_id.in_(ids), TrackFix.fixed_at >= since)
-                .group_by(TrackFix.user_id).subquery())
-    for fix in session.scalars(sa.select(TrackFix).join(
-            last_fix, sa.and_(TrackFix.user_id == last_fix.c.user_id,
-                              TrackFix.fixed_at == last_fix.c.at))):
+    last_check = (
+        sa.select(FieldCheck.user_id, sa.func.max(FieldCheck.recorded_at).label("at"))
+        .where(FieldCheck.user_id.in_(ids), FieldCheck.recorded_at >= since)
+        .group_by(FieldCheck.user_id)
+        .subquery()
+    )
+    for check in session.scalars(
+        sa.select(FieldCheck).join(
+            last_check,
+            sa.and_(
+                FieldCheck.user_id == last_check.c.user_id,
+                FieldCheck.recorded_at == last_check.c.at,
+            ),
+        )
+    ):
+        latest[check.user_id] = Position(
+            people[check.user_id],
+            check.kind.value,
+            check.recorded_at,
+            check.lon,
+            check.lat,
+            check.accuracy_m,
+        )
+    last_fix = (
+        sa.select(TrackFix.user_id, sa.func.max(TrackFix.fixed_at).label("at"))
+        .where(TrackFix.user_id.in_(ids), TrackFix.fixed_at >= since)
+        .group_by(TrackFix.user_id)
+        .subquery()
+    )
+    for fix in session.scalars(
+        sa.select(TrackFix).join(
+            last_fix,
+            sa.and_(TrackFix.user_id == last_fix.c.user_id, TrackFix.fixed_at == last_fix.c.at),
+        )
+    ):
         known = latest.get(fix.user_id)
         if known is None or fix.fixed_at > known.at:
-            latest[fix.user_id] = Position(people[fix.user_id], "fix", fix.fixed_at, fix.lon,
-                                           fix.lat, fix.accuracy_m)
+            latest[fix.user_id] = Position(
+                people[fix.user_id], "fix", fix.fixed_at, fix.lon, fix.lat, fix.accuracy_m
+            )
     return sorted(latest.values(), key=lambda p: (p.user.username, p.at))
 
 
-def track(session: Session, user_id: uuid.UUID, start: datetime, end: datetime) -> Sequence[TrackFix]:
-    return session.scalars(sa.select(TrackFix).where(
-        TrackFix.user_id == user_id, TrackFix.fixed_at >= start, TrackFix.fixed_at < end)
-        .order_by(TrackFix.fixed_at)).all()
+def track(
+    session: Session, user_id: uuid.UUID, start: datetime, end: datetime
+) -> Sequence[TrackFix]:
+    return session.scalars(
+        sa.select(TrackFix)
+        .where(TrackFix.user_id == user_id, TrackFix.fixed_at >= start, TrackFix.fixed_at < end)
+        .order_by(TrackFix.fixed_at)
+    ).all()
 
 
-def checks(session: Session, user_ids: Iterable[uuid.UUID], start: datetime, end: datetime,
-           kind: CheckKind = CheckKind.CHECK_IN) -> Sequence[FieldCheck]:
+def checks(
+    session: Session,
+    user_ids: Iterable[uuid.UUID],
+    start: datetime,
+    end: datetime,
+    kind: CheckKind = CheckKind.CHECK_IN,
+) -> Sequence[FieldCheck]:
     ids = list(user_ids)
     if not ids:
         return []
-    return session.scalars(sa.select(FieldCheck).where(
-        FieldCheck.user_id.in_(ids), FieldCheck.kind == kind, FieldCheck.recorded_at >= start,
-        FieldCheck.recorded_at < end).order_by(FieldCheck.recorded_at)).all()
+    return session.scalars(
+        sa.select(FieldCheck)
+        .where(
+            FieldCheck.user_id.in_(ids),
+            FieldCheck.kind == kind,
+            FieldCheck.recorded_at >= start,
+            FieldCheck.recorded_at < end,
+        )
+        .order_by(FieldCheck.recorded_at)
+    ).all()

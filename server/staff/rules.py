@@ -1,4 +1,4 @@
-"""Department staff in grids (驻格 / 巡格), pure: postings, check-in tolerance, compliance arithmetic.
+"""Department staff in grids (驻格 / 巡格), pure: postings, check-in tolerance, compliance sums.
 
 Xining's Chengzhong district posts department staff to grids, stationed (常驻, a weekly
 schedule) or patrolling (定期下沉, so many visits per week or month); Yicheng asks grid
@@ -46,13 +46,22 @@ NO_POSTING = "no_posting"  # flag: a department staff member not posted to that 
 # Who may post staff: the department's own handlers (its dispatching desk) for their
 # department's staff, district command centres for any department of their district, and
 # township command centres to grids of their township. Admins everywhere.
-MANAGE_POSTINGS = frozenset({Role.ADMIN, Role.DISTRICT_DISPATCHER, Role.TOWNSHIP_DISPATCHER,
-                             Role.DEPARTMENT_HANDLER})
+MANAGE_POSTINGS = frozenset(
+    {Role.ADMIN, Role.DISTRICT_DISPATCHER, Role.TOWNSHIP_DISPATCHER, Role.DEPARTMENT_HANDLER}
+)
 # Who works in the field and so checks in and uploads tracks.
 FIELD_ROLES = frozenset({Role.DEPARTMENT_STAFF, Role.GRID_WORKER, Role.GRID_LEADER})
 # Who reads whereabouts and compliance (scoped to their territory).
-READ_PRESENCE = frozenset({Role.ADMIN, Role.AUDITOR, Role.DISTRICT_DISPATCHER,
-                           Role.TOWNSHIP_DISPATCHER, Role.GRID_LEADER, Role.DEPARTMENT_HANDLER})
+READ_PRESENCE = frozenset(
+    {
+        Role.ADMIN,
+        Role.AUDITOR,
+        Role.DISTRICT_DISPATCHER,
+        Role.TOWNSHIP_DISPATCHER,
+        Role.GRID_LEADER,
+        Role.DEPARTMENT_HANDLER,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,9 @@ def period_length(key: date, period: VisitPeriod) -> int:
     return 7 if period is VisitPeriod.WEEK else monthrange(key.year, key.month)[1]
 
 
-def overlap(a_start: date, a_end: date | None, b_start: date, b_end: date) -> tuple[date, date] | None:
+def overlap(
+    a_start: date, a_end: date | None, b_start: date, b_end: date
+) -> tuple[date, date] | None:
     start, end = max(a_start, b_start), min(a_end or b_end, b_end)
     return (start, end) if start <= end else None
 
@@ -177,17 +188,26 @@ class PeriodTarget:
         return self.made >= self.required
 
 
-def period_targets(covered: Iterable[date], period: VisitPeriod, required_per_period: int,
-                   made_by_day: dict[date, int]) -> list[PeriodTarget]:
+def period_targets(
+    covered: Iterable[date],
+    period: VisitPeriod,
+    required_per_period: int,
+    made_by_day: dict[date, int],
+) -> list[PeriodTarget]:
     """Per week or month touched by ``covered`` days: the prorated requirement and the count
     made on those days."""
     by_key: dict[date, list[date]] = {}
     for day in covered:
         by_key.setdefault(period_key(day, period), []).append(day)
-    return [PeriodTarget(key, len(ds), prorated(required_per_period, len(ds),
-                                                period_length(key, period)),
-                         sum(made_by_day.get(d, 0) for d in ds))
-            for key, ds in sorted(by_key.items())]
+    return [
+        PeriodTarget(
+            key,
+            len(ds),
+            prorated(required_per_period, len(ds), period_length(key, period)),
+            sum(made_by_day.get(d, 0) for d in ds),
+        )
+        for key, ds in sorted(by_key.items())
+    ]
 
 
 def rate(part: int, whole: int) -> float | None:

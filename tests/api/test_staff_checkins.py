@@ -37,8 +37,9 @@ def test_checkin_on_the_edge_is_inside(client, world, login, post):
     assert body["distance_m"] == 0
 
 
-def test_checkin_50_m_outside_with_20_m_accuracy_is_recorded_and_flagged(client, world, login,
-                                                                          post, db_session):
+def test_checkin_50_m_outside_with_20_m_accuracy_is_recorded_and_flagged(
+    client, world, login, post, db_session
+):
     post(["T1-A1"])
     response = check_in(client, login("d1.staff"), LON, SOUTH - 50 / M_PER_DEG_LAT, accuracy_m=20)
     assert response.status_code == 201
@@ -52,30 +53,35 @@ def test_checkin_50_m_outside_with_20_m_accuracy_is_recorded_and_flagged(client,
 
 def test_checkin_within_the_buffer_outside_the_grid_counts_as_inside(client, world, login, post):
     post(["T1-A1"])
-    body = check_in(client, login("d1.staff"), LON, SOUTH - 25 / M_PER_DEG_LAT,
-                    accuracy_m=5).get_json()
+    body = check_in(
+        client, login("d1.staff"), LON, SOUTH - 25 / M_PER_DEG_LAT, accuracy_m=5
+    ).get_json()
     assert body["inside"] is True
     assert 25 <= body["distance_m"] < 26
 
 
 def test_a_huge_reported_accuracy_is_capped(client, world, login, post):
     post(["T1-A1"])
-    body = check_in(client, login("d1.staff"), LON, SOUTH - 150 / M_PER_DEG_LAT,
-                    accuracy_m=500).get_json()
+    body = check_in(
+        client, login("d1.staff"), LON, SOUTH - 150 / M_PER_DEG_LAT, accuracy_m=500
+    ).get_json()
     assert body["tolerance_m"] == 100
     assert body["inside"] is False
 
 
-def test_the_same_checkin_sent_three_times_is_recorded_once(client, world, login, post,
-                                                            db_session):
+def test_the_same_checkin_sent_three_times_is_recorded_once(client, world, login, post, db_session):
     post(["T1-A1"])
     check_id = str(uuid.uuid4())
-    answers = [check_in(client, login("d1.staff"), LON, SOUTH + 0.001, check_id=check_id)
-               for _ in range(3)]
+    answers = [
+        check_in(client, login("d1.staff"), LON, SOUTH + 0.001, check_id=check_id) for _ in range(3)
+    ]
     assert [a.status_code for a in answers] == [201, 200, 200]
     assert answers[1].get_json() == answers[0].get_json() == answers[2].get_json()
-    count = db_session.scalar(sa.select(sa.func.count()).select_from(FieldCheck)
-                              .where(FieldCheck.id == uuid.UUID(check_id)))
+    count = db_session.scalar(
+        sa.select(sa.func.count())
+        .select_from(FieldCheck)
+        .where(FieldCheck.id == uuid.UUID(check_id))
+    )
     assert count == 1
 
 
@@ -83,8 +89,11 @@ def test_someone_elses_check_id_is_a_conflict(client, world, login, post):
     post(["T1-A1"])
     check_id = str(uuid.uuid4())
     check_in(client, login("d1.staff"), LON, SOUTH + 0.001, check_id=check_id)
-    assert_error(check_in(client, login("t1.worker"), LON, SOUTH + 0.001, check_id=check_id),
-                 409, "check_id_taken")
+    assert_error(
+        check_in(client, login("t1.worker"), LON, SOUTH + 0.001, check_id=check_id),
+        409,
+        "check_id_taken",
+    )
 
 
 def test_checkin_in_gcj02_is_converted(client, world, login, post):
@@ -114,8 +123,9 @@ def test_a_grid_worker_checks_in_to_their_own_grid(client, world, login, frozen_
 def test_checkout_is_recorded_with_its_checkin(client, world, login, post):
     post(["T1-A1"])
     first = check_in(client, login("d1.staff"), LON, SOUTH + 0.001).get_json()
-    out = check_in(client, login("d1.staff"), LON, SOUTH + 0.002, kind="checkouts",
-                   check_in_id=first["id"])
+    out = check_in(
+        client, login("d1.staff"), LON, SOUTH + 0.002, kind="checkouts", check_in_id=first["id"]
+    )
     assert out.status_code == 201
     assert out.get_json()["kind"] == "check_out"
     assert out.get_json()["check_in_id"] == first["id"]
@@ -132,5 +142,4 @@ def test_checkin_needs_an_id_and_a_point(client, world, login, frozen_now):
 
 
 def test_checkin_outside_china_is_refused(client, world, login, frozen_now):
-    assert_error(check_in(client, login("d1.staff"), 2.35, 48.85), 422,
-                 "coordinates_outside_china")
+    assert_error(check_in(client, login("d1.staff"), 2.35, 48.85), 422, "coordinates_outside_china")

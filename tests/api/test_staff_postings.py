@@ -69,54 +69,74 @@ def test_list_filters_and_pages(client, world, login, post):
     post(["T2-A1"], mode="patrolling", valid_from="2026-12-01")
     headers = login("d1.dispatcher")
     active = client.get("/api/v1/postings?limit=1", headers=headers).get_json()
-    assert len(active["items"]) == 1 and active["next_cursor"]
-    rest = client.get(f"/api/v1/postings?limit=1&cursor={active['next_cursor']}",
-                      headers=headers).get_json()
-    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert len(active["items"]) == 1
+    assert active["next_cursor"]
+    rest = client.get(
+        f"/api/v1/postings?limit=1&cursor={active['next_cursor']}", headers=headers
+    ).get_json()
+    assert len(rest["items"]) == 1
+    assert rest["next_cursor"] is None
     assert {active["items"][0]["id"], rest["items"][0]["id"]}.isdisjoint({None})
     upcoming = client.get("/api/v1/postings?status=upcoming", headers=headers).get_json()
     assert [p["grids"][0]["code"] for p in upcoming["items"]] == ["T2-A1"]
-    patrols = client.get("/api/v1/postings?mode=patrolling&status=all",
-                         headers=headers).get_json()
+    patrols = client.get("/api/v1/postings?mode=patrolling&status=all", headers=headers).get_json()
     assert len(patrols["items"]) == 2
     t2 = client.get("/api/v1/postings?township=T2&status=all", headers=headers).get_json()
     assert len(t2["items"]) == 1
     # A township sees the postings to its grids only.
     seen = client.get("/api/v1/postings?status=all", headers=login("t2.dispatcher")).get_json()
     assert [p["grids"][0]["code"] for p in seen["items"]] == ["T2-A1"]
-    assert_error(client.get("/api/v1/postings?cursor=nonsense", headers=headers), 422,
-                 "invalid_cursor")
+    assert_error(
+        client.get("/api/v1/postings?cursor=nonsense", headers=headers), 422, "invalid_cursor"
+    )
 
 
 def test_a_posting_outside_ones_territory_is_not_found(client, world, login, post):
     posting = post(["T1-A1"])
-    assert_error(client.get(f"/api/v1/postings/{posting['id']}", headers=login("t2.dispatcher")),
-                 404, "posting_not_found")
-    assert_error(client.get(f"/api/v1/postings/{unknown_id()}", headers=login("d1.dispatcher")),
-                 404, "posting_not_found")
+    assert_error(
+        client.get(f"/api/v1/postings/{posting['id']}", headers=login("t2.dispatcher")),
+        404,
+        "posting_not_found",
+    )
+    assert_error(
+        client.get(f"/api/v1/postings/{unknown_id()}", headers=login("d1.dispatcher")),
+        404,
+        "posting_not_found",
+    )
 
 
 def test_end_a_posting(client, world, login, post):
     posting = post(["T1-A1"])
-    ended = client.post(f"/api/v1/postings/{posting['id']}/end", json={"reason": "moved"},
-                        headers=login("d1.dispatcher"))
+    ended = client.post(
+        f"/api/v1/postings/{posting['id']}/end",
+        json={"reason": "moved"},
+        headers=login("d1.dispatcher"),
+    )
     assert ended.status_code == 200, ended.get_json()
     assert ended.get_json()["valid_to"] == "2026-11-25"
     assert ended.get_json()["end_reason"] == "moved"
-    again = client.post(f"/api/v1/postings/{posting['id']}/end",
-                        json={"last_day": "2026-11-30"}, headers=login("d1.dispatcher"))
+    again = client.post(
+        f"/api/v1/postings/{posting['id']}/end",
+        json={"last_day": "2026-11-30"},
+        headers=login("d1.dispatcher"),
+    )
     assert_error(again, 409, "posting_already_ended")
 
 
 def _import(client, headers, text: str, **query):  # noqa: ANN001, ANN003, ANN202
     qs = "&".join(f"{k}={v}" for k, v in query.items())
-    return client.post(f"/api/v1/postings/import?{qs}", data=text.encode(),
-                       headers={**headers, "Content-Type": "text/csv"})
+    return client.post(
+        f"/api/v1/postings/import?{qs}",
+        data=text.encode(),
+        headers={**headers, "Content-Type": "text/csv"},
+    )
 
 
 def test_csv_import_creates_every_row(client, world, login, frozen_now):
-    text = CSV_HEADER + ("d1.staff,T1-A1;T1-B1,stationed,1-5,08:30,17:30,,,2026-11-01,,驻格\n"
-                         "d1.staff,T2-A1,patrolling,,,,2,week,2026-11-01,2026-12-31,\n")
+    text = CSV_HEADER + (
+        "d1.staff,T1-A1;T1-B1,stationed,1-5,08:30,17:30,,,2026-11-01,,驻格\n"
+        "d1.staff,T2-A1,patrolling,,,,2,week,2026-11-01,2026-12-31,\n"
+    )
     response = _import(client, login("d1.dispatcher"), text)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -126,11 +146,13 @@ def test_csv_import_creates_every_row(client, world, login, frozen_now):
 
 
 def test_csv_import_with_row_errors_imports_nothing(client, world, login, frozen_now):
-    text = CSV_HEADER + ("d1.staff,T1-A1,stationed,1-5,08:30,17:30,,,2026-11-01,,\n"
-                         "nobody,T1-B1,stationed,1-5,08:30,17:30,,,2026-11-01,,\n"
-                         "d1.staff,T1-Z9,patrolling,,,,2,week,2026-11-01,,\n"
-                         "d1.staff,T1-C1,patrolling,,,,x,week,2026-11-01,,\n"
-                         "d1.staff,T1-A1,patrolling,,,,1,week,2026-11-10,,\n")
+    text = CSV_HEADER + (
+        "d1.staff,T1-A1,stationed,1-5,08:30,17:30,,,2026-11-01,,\n"
+        "nobody,T1-B1,stationed,1-5,08:30,17:30,,,2026-11-01,,\n"
+        "d1.staff,T1-Z9,patrolling,,,,2,week,2026-11-01,,\n"
+        "d1.staff,T1-C1,patrolling,,,,x,week,2026-11-01,,\n"
+        "d1.staff,T1-A1,patrolling,,,,1,week,2026-11-10,,\n"
+    )
     response = _import(client, login("d1.dispatcher"), text)
     body = assert_error(response, 422, "posting_import_rejected")
     rows = body["errors"]["csv"]["rows"]

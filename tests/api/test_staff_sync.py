@@ -16,8 +16,9 @@ from tests.fixtures.staff import NOW, fixes_along, walk
 def test_postings_reach_the_staff_members_phone(client, world, login, post):
     posting = post(["T1-A1"], mode="patrolling", visits={"required": 2, "per": "month"})
     phone = login("d1.staff", device_id=str(uuid.uuid4()))
-    answer = client.post("/api/v1/sync/pull", json={"cursor": None, "limit": 5000},
-                         headers=phone).get_json()
+    answer = client.post(
+        "/api/v1/sync/pull", json={"cursor": None, "limit": 5000}, headers=phone
+    ).get_json()
     (record,) = answer["changes"]["postings"]["created"]
     assert record["id"] == posting["id"]
     assert record["grid_codes"] == ["T1-A1"]
@@ -28,8 +29,14 @@ def test_a_checkin_pushed_three_times_is_recorded_once(client, world, login, pos
     post(["T1-A1"])
     phone = login("d1.staff", device_id=str(uuid.uuid4()))
     check_id = str(uuid.uuid4())
-    operation = op("check_in", device_time=NOW - timedelta(minutes=30), id=check_id,
-                   lon=116.305, lat=39.8996, accuracy_m=20)
+    operation = op(
+        "check_in",
+        device_time=NOW - timedelta(minutes=30),
+        id=check_id,
+        lon=116.305,
+        lat=39.8996,
+        accuracy_m=20,
+    )
     first = push(client, phone, operation, sent_at=NOW)["results"][0]
     assert first["status"] == "applied", first
     assert first["result"]["inside"] is False
@@ -39,9 +46,13 @@ def test_a_checkin_pushed_three_times_is_recorded_once(client, world, login, pos
     again = push(client, phone, operation, sent_at=NOW)["results"][0]
     assert again["status"] == "duplicate"
     # The same check in a new operation (the app re-queued it): applied, not recorded again.
-    other = push(client, phone, {**op("check_in", device_time=NOW, id=check_id, lon=116.305,
-                                      lat=39.8996, accuracy_m=20)}, sent_at=NOW)["results"][0]
-    assert other["status"] == "applied" and other["result"]["first_time"] is False
+    other = push(
+        client,
+        phone,
+        {**op("check_in", device_time=NOW, id=check_id, lon=116.305, lat=39.8996, accuracy_m=20)},
+        sent_at=NOW,
+    )["results"][0]
+    assert (other["status"], other["result"]["first_time"]) == ("applied", False)
     assert db_session.scalar(sa.select(sa.func.count()).select_from(FieldCheck)) == 1
 
 

@@ -43,8 +43,9 @@ def test_inaccurate_and_future_fixes_are_dropped(client, world, login, frozen_no
     assert body["stored"] == 8
 
 
-def test_the_same_batch_twice_is_stored_once_late_batches_fill_holes(client, world, login,
-                                                                      frozen_now):
+def test_the_same_batch_twice_is_stored_once_late_batches_fill_holes(
+    client, world, login, frozen_now
+):
     fixes = fixes_along(INSIDE_A1, start=START)
     headers = login("t1.worker")
     late, early = fixes[60:], fixes[:60]
@@ -55,8 +56,9 @@ def test_the_same_batch_twice_is_stored_once_late_batches_fill_holes(client, wor
     assert (body["stored"], body["dropped"]) == (60, 0)
 
 
-def test_a_late_batch_with_a_jump_is_judged_against_the_stored_track(client, world, login,
-                                                                     frozen_now):
+def test_a_late_batch_with_a_jump_is_judged_against_the_stored_track(
+    client, world, login, frozen_now
+):
     fixes = fixes_along(INSIDE_A1, start=START)
     headers = login("t1.worker")
     upload(client, headers, fixes[:50] + fixes[51:])
@@ -69,9 +71,11 @@ def test_track_as_geojson_with_time_and_visits_per_grid(client, world, login, po
     post(["T1-A1"], mode="patrolling")
     upload(client, login("d1.staff"), fixes_along(INSIDE_A1, start=START))
     user_id = world.users["d1.staff"].id
-    response = client.get(f"/api/v1/people/{user_id}/track", headers=login("d1.dispatcher"),
-                          query_string={"start": START.isoformat(), "end": NOW.isoformat(),
-                                        "tolerance_m": 5})
+    response = client.get(
+        f"/api/v1/people/{user_id}/track",
+        headers=login("d1.dispatcher"),
+        query_string={"start": START.isoformat(), "end": NOW.isoformat(), "tolerance_m": 5},
+    )
     assert response.status_code == 200, response.get_json()
     feature = response.get_json()
     assert feature["type"] == "Feature"
@@ -88,15 +92,21 @@ def test_track_as_geojson_with_time_and_visits_per_grid(client, world, login, po
 
 def test_someone_elses_track_needs_a_reading_role(client, world, login, frozen_now):
     user_id = world.users["d1.staff"].id
-    response = client.get(f"/api/v1/people/{user_id}/track", headers=login("t1.worker"),
-                          query_string={"start": START.isoformat(), "end": NOW.isoformat()})
+    response = client.get(
+        f"/api/v1/people/{user_id}/track",
+        headers=login("t1.worker"),
+        query_string={"start": START.isoformat(), "end": NOW.isoformat()},
+    )
     assert_error(response, 403, "permission_denied")
 
 
 def test_a_person_outside_ones_territory_is_not_found(client, world, login, frozen_now):
     user_id = world.users["t1.worker"].id
-    response = client.get(f"/api/v1/people/{user_id}/track", headers=login("t2.dispatcher"),
-                          query_string={"start": START.isoformat(), "end": NOW.isoformat()})
+    response = client.get(
+        f"/api/v1/people/{user_id}/track",
+        headers=login("t2.dispatcher"),
+        query_string={"start": START.isoformat(), "end": NOW.isoformat()},
+    )
     assert_error(response, 404, "person_not_found")
 
 

@@ -18,15 +18,24 @@ GRID = box(116.30, 39.90, 116.31, 39.91)
 LIMITS = {"max_accuracy_m": 100.0, "max_speed_mps": 50.0}
 
 
-def walk(n: int, *, every_s: float = 10.0, lon0: float = 116.301, step_deg: float = 0.0001,
-         accuracy_m: float = 5.0) -> list[Fix]:
-    return [Fix(T0 + timedelta(seconds=i * every_s), lon0 + i * step_deg, 39.905, accuracy_m)
-            for i in range(n)]
+def walk(
+    n: int,
+    *,
+    every_s: float = 10.0,
+    lon0: float = 116.301,
+    step_deg: float = 0.0001,
+    accuracy_m: float = 5.0,
+) -> list[Fix]:
+    return [
+        Fix(T0 + timedelta(seconds=i * every_s), lon0 + i * step_deg, 39.905, accuracy_m)
+        for i in range(n)
+    ]
 
 
 def test_haversine_agrees_with_the_geodesic_within_half_a_percent():
     assert haversine_m(116.3, 39.9, 116.4, 40.0) == pytest.approx(
-        distance_m(116.3, 39.9, 116.4, 40.0), rel=0.005)
+        distance_m(116.3, 39.9, 116.4, 40.0), rel=0.005
+    )
 
 
 def test_a_jump_in_the_middle_is_dropped():
@@ -51,7 +60,10 @@ def test_inaccurate_duplicate_and_future_fixes_are_dropped_with_their_reason():
     fixes.append(Fix(T0 + timedelta(hours=5), 116.301, 39.905, 5.0))
     _, dropped = filter_fixes(fixes, **LIMITS, latest_allowed=T0 + timedelta(hours=1))
     assert {(d.index, d.reason) for d in dropped} == {
-        (1, DropReason.ACCURACY), (5, DropReason.DUPLICATE), (6, DropReason.FUTURE)}
+        (1, DropReason.ACCURACY),
+        (5, DropReason.DUPLICATE),
+        (6, DropReason.FUTURE),
+    }
 
 
 def test_known_fixes_anchor_a_late_batch_and_are_not_counted():
@@ -81,8 +93,11 @@ def test_the_order_fixes_arrive_in_does_not_change_what_is_kept(order):
 
 
 def _arrays(fixes: list[Fix]):  # noqa: ANN202
-    return (np.array([f.at.timestamp() for f in fixes]), np.array([f.lon for f in fixes]),
-            np.array([f.lat for f in fixes]))
+    return (
+        np.array([f.at.timestamp() for f in fixes]),
+        np.array([f.lon for f in fixes]),
+        np.array([f.lat for f in fixes]),
+    )
 
 
 def test_dwell_counts_time_and_distance_inside_and_halves_at_the_crossing():
@@ -110,8 +125,12 @@ def test_a_track_outside_has_no_dwell():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.floats(116.30, 116.31), st.floats(39.90, 39.91)), min_size=3,
-                max_size=60), st.floats(0.5, 50))
+@given(
+    st.lists(
+        st.tuples(st.floats(116.30, 116.31), st.floats(39.90, 39.91)), min_size=3, max_size=60
+    ),
+    st.floats(0.5, 50),
+)
 def test_simplify_keeps_the_ends_and_never_adds_points(points, tolerance_m):
     lons, lats = [p[0] for p in points], [p[1] for p in points]
     simple = simplify(lons, lats, tolerance_m)

@@ -21,8 +21,9 @@ from server.staff.rules import (
 LIMITS = FieldLimits(checkin_buffer_m=30, checkin_max_tolerance_m=100)
 
 
-@pytest.mark.parametrize(("accuracy", "tolerance"), [(None, 30), (5, 30), (20, 30), (45, 45),
-                                                     (100, 100), (500, 100)])
+@pytest.mark.parametrize(
+    ("accuracy", "tolerance"), [(None, 30), (5, 30), (20, 30), (45, 45), (100, 100), (500, 100)]
+)
 def test_tolerance_is_the_larger_of_accuracy_and_buffer_capped(accuracy, tolerance):
     assert checkin_tolerance_m(accuracy, LIMITS) == tolerance
 
@@ -56,4 +57,6 @@ def test_period_targets_split_by_iso_week():
     days = [date(2026, 11, 28), date(2026, 11, 29), date(2026, 11, 30)]  # Sat, Sun, Mon
     targets = period_targets(days, VisitPeriod.WEEK, 7, {date(2026, 11, 30): 3})
     assert [(t.key, t.covered_days, t.required, t.made, t.met) for t in targets] == [
-        (date(2026, 11, 23), 2, 2, 0, False), (date(2026, 11, 30), 1, 1, 3, True)]
+        (date(2026, 11, 23), 2, 2, 0, False),
+        (date(2026, 11, 30), 1, 1, 3, True),
+    ]

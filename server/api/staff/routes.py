@@ -29,12 +29,24 @@ from server.staff.rules import (
     parse_hhmm,
 )
 
-blp = Blueprint("staff", __name__, url_prefix="",
-                description="Department staff in grids (驻格/巡格): postings, check-ins, tracks")
+blp = Blueprint(
+    "staff",
+    __name__,
+    url_prefix="",
+    description="Department staff in grids (驻格/巡格): postings, check-ins, tracks",
+)
 
 CSV = "text/csv"
-CSV_DOC = {"content": {CSV: {"schema": {"type": "string", "description":
-    "UTF-8 (BOM optional), header row: " + ",".join(COLUMNS)}}}}
+CSV_DOC = {
+    "content": {
+        CSV: {
+            "schema": {
+                "type": "string",
+                "description": "UTF-8 (BOM optional), header row: " + ",".join(COLUMNS),
+            }
+        }
+    }
+}
 
 
 def field_limits() -> FieldLimits:
@@ -47,7 +59,8 @@ def field_limits() -> FieldLimits:
         visit_min_minutes=ctx.setting("VISIT_MIN_MINUTES"),
         track_max_gap_s=ctx.setting("TRACK_MAX_GAP_S"),
         field_days_min=ctx.setting("FIELD_DAYS_MIN"),
-        fix_max_future_s=ctx.setting("SYNC_MAX_SKEW_S"))
+        fix_max_future_s=ctx.setting("SYNC_MAX_SKEW_S"),
+    )
 
 
 def _person(user) -> dict[str, str]:  # noqa: ANN001
@@ -56,19 +69,36 @@ def _person(user) -> dict[str, str]:  # noqa: ANN001
 
 def posting_view(p: Posting) -> dict[str, Any]:
     return {
-        "id": str(p.id), "staff": _person(p.staff),
-        "department": {"id": str(p.department.id), "code": p.department.code,
-                       "name": p.department.name},
+        "id": str(p.id),
+        "staff": _person(p.staff),
+        "department": {
+            "id": str(p.department.id),
+            "code": p.department.code,
+            "name": p.department.name,
+        },
         "mode": p.mode.value,
-        "grids": [{"id": str(g.grid_id), "code": g.grid.code, "name": g.grid.name}
-                  for g in sorted(p.grid_rows, key=lambda r: r.grid.code)],
-        "schedule": {"days": p.weekdays, "start": p.day_start.strftime("%H:%M"),
-                     "end": p.day_end.strftime("%H:%M")} if p.day_start else None,
+        "grids": [
+            {"id": str(g.grid_id), "code": g.grid.code, "name": g.grid.name}
+            for g in sorted(p.grid_rows, key=lambda r: r.grid.code)
+        ],
+        "schedule": {
+            "days": p.weekdays,
+            "start": p.day_start.strftime("%H:%M"),
+            "end": p.day_end.strftime("%H:%M"),
+        }
+        if p.day_start
+        else None,
         "visits": {"required": p.visits_required, "per": p.visit_period.value}
-        if p.visit_period else None,
-        "valid_from": p.valid_from, "valid_to": p.valid_to, "note": p.note,
-        "created_at": p.created_at, "created_by_user_id": str(p.created_by_user_id),
-        "ended_at": p.ended_at, "end_reason": p.end_reason}
+        if p.visit_period
+        else None,
+        "valid_from": p.valid_from,
+        "valid_to": p.valid_to,
+        "note": p.note,
+        "created_at": p.created_at,
+        "created_by_user_id": str(p.created_by_user_id),
+        "ended_at": p.ended_at,
+        "end_reason": p.end_reason,
+    }
 
 
 def check_view(c: FieldCheck) -> dict[str, Any]:
@@ -77,14 +107,28 @@ def check_view(c: FieldCheck) -> dict[str, Any]:
         g = queries.grids_by_id(ctx.session(), [c.grid_id])[c.grid_id]
         grid = {"id": str(g.id), "code": g.code, "name": g.name}
     return {
-        "id": str(c.id), "kind": c.kind.value, "user": _person(c.user), "grid": grid,
+        "id": str(c.id),
+        "kind": c.kind.value,
+        "user": _person(c.user),
+        "grid": grid,
         "posting_id": str(c.posting_id) if c.posting_id else None,
         "check_in_id": str(c.check_in_id) if c.check_in_id else None,
-        "inside": c.inside, "distance_m": c.distance_m, "tolerance_m": c.tolerance_m,
-        "accuracy_m": c.accuracy_m, "flags": list(c.flags),
-        "location": {"lon": c.lon, "lat": c.lat, "input_crs": c.input_crs,
-                     "input_lon": c.input_lon, "input_lat": c.input_lat},
-        "device_time": c.device_time, "recorded_at": c.recorded_at, "via": c.via.value}
+        "inside": c.inside,
+        "distance_m": c.distance_m,
+        "tolerance_m": c.tolerance_m,
+        "accuracy_m": c.accuracy_m,
+        "flags": list(c.flags),
+        "location": {
+            "lon": c.lon,
+            "lat": c.lat,
+            "input_crs": c.input_crs,
+            "input_lon": c.input_lon,
+            "input_lat": c.input_lat,
+        },
+        "device_time": c.device_time,
+        "recorded_at": c.recorded_at,
+        "via": c.via.value,
+    }
 
 
 # --- postings --------------------------------------------------------------------------------
@@ -97,12 +141,16 @@ def create_posting(body):
     """Post a department's staff member to grids, stationed or patrolling"""
     schedule, visits = body.pop("schedule"), body.pop("visits")
     if schedule:
-        body.update(weekdays=schedule["days"], day_start=parse_hhmm(schedule["start"]),
-                    day_end=parse_hhmm(schedule["end"]))
+        body.update(
+            weekdays=schedule["days"],
+            day_start=parse_hhmm(schedule["start"]),
+            day_end=parse_hhmm(schedule["end"]),
+        )
     if visits:
         body.update(visits_required=visits["required"], visit_period=visits["per"])
-    posting = services.create_posting(ctx.session(), ctx.current_actor(),
-                                      services.PostingRequest(**body), now=ctx.request_now())
+    posting = services.create_posting(
+        ctx.session(), ctx.current_actor(), services.PostingRequest(**body), now=ctx.request_now()
+    )
     return posting_view(posting)
 
 
@@ -111,8 +159,9 @@ def create_posting(body):
 @blp.response(200, s.PostingPageSchema)
 def list_postings(args):
     """Postings one may see, newest first, keyset-paginated; status active/upcoming/ended/all"""
-    page = queries.list_postings(ctx.session(), ctx.current_actor(),
-                                 today=local_date(ctx.request_now()), **args)
+    page = queries.list_postings(
+        ctx.session(), ctx.current_actor(), today=local_date(ctx.request_now()), **args
+    )
     return {"items": [posting_view(p) for p in page.items], "next_cursor": page.next_cursor}
 
 
@@ -130,8 +179,9 @@ def end_posting(body, posting_id: uuid.UUID):
     """End a posting: its last day becomes last_day (default today); history is kept"""
     actor = ctx.current_actor()
     posting = queries.get_posting_for(ctx.session(), actor, posting_id)
-    return posting_view(services.end_posting(ctx.session(), actor, posting, now=ctx.request_now(),
-                                             **body))
+    return posting_view(
+        services.end_posting(ctx.session(), actor, posting, now=ctx.request_now(), **body)
+    )
 
 
 @blp.route("/postings/import", methods=["POST"])
@@ -142,11 +192,18 @@ def import_postings(args):
     """Create postings from CSV (text/csv), all or nothing, problems per line"""
     if request.mimetype != CSV:
         raise UnsupportedMediaType(f"Send the postings as CSV with Content-Type {CSV}.")
-    created = services.import_postings(ctx.session(), ctx.current_actor(),
-                                       read_csv(request.get_data()), dry_run=args["dry_run"],
-                                       now=ctx.request_now())
-    return {"imported": len(created), "dry_run": args["dry_run"],
-            "postings": [posting_view(p) for p in created]}
+    created = services.import_postings(
+        ctx.session(),
+        ctx.current_actor(),
+        read_csv(request.get_data()),
+        dry_run=args["dry_run"],
+        now=ctx.request_now(),
+    )
+    return {
+        "imported": len(created),
+        "dry_run": args["dry_run"],
+        "postings": [posting_view(p) for p in created],
+    }
 
 
 # --- check-in / check-out --------------------------------------------------------------------
@@ -154,8 +211,13 @@ def import_postings(args):
 
 def _check(body: dict, kind: CheckKind):  # noqa: ANN202
     check, created = services.record_check(
-        ctx.session(), ctx.current_actor(), services.CheckRequest(kind=kind, **body),
-        limits=field_limits(), via=CheckVia.API, now=ctx.request_now())
+        ctx.session(),
+        ctx.current_actor(),
+        services.CheckRequest(kind=kind, **body),
+        limits=field_limits(),
+        via=CheckVia.API,
+        now=ctx.request_now(),
+    )
     return check_view(check), 201 if created else 200
 
 
@@ -186,8 +248,14 @@ def check_out(body):
 def upload_track(body):
     """Upload a batch of one's own GPS fixes (late, out of order, repeated: all fine)"""
     batch = [Fix(**f) for f in body["fixes"]]
-    result = services.ingest_for(ctx.session(), ctx.current_actor(), batch, crs=body["crs"],
-                                 limits=field_limits(), now=ctx.request_now())
+    result = services.ingest_for(
+        ctx.session(),
+        ctx.current_actor(),
+        batch,
+        crs=body["crs"],
+        limits=field_limits(),
+        now=ctx.request_now(),
+    )
     return result.as_dict(batch)
 
 
@@ -201,8 +269,12 @@ def get_track(args, user_id: uuid.UUID):
     if user_id != actor.user_id:
         actor.require(READ_PRESENCE, "read other people's tracks")
     if args["end"] <= args["start"] or args["end"] - args["start"] > timedelta(days=31):
-        raise Invalid.for_field("end", "end must follow start, at most 31 days later.",
-                                location="query", code="invalid_period")
+        raise Invalid.for_field(
+            "end",
+            "end must follow start, at most 31 days later.",
+            location="query",
+            code="invalid_period",
+        )
     session = ctx.session()
     person = queries.get_person_for(session, actor, user_id, today=local_date(ctx.request_now()))
     fixes = queries.track(session, person.id, args["start"], args["end"])
@@ -210,26 +282,40 @@ def get_track(args, user_id: uuid.UUID):
     lats = np.array([f.lat for f in fixes])
     times = np.array([f.fixed_at.timestamp() for f in fixes])
     limits = field_limits()
-    grids = queries.grids_by_id(session, queries.field_grid_ids(session, person,
-                                                                 local_date(args["start"])))
-    per_grid = dwell_by_grid(times, lons, lats, {g.code: g.boundary for g in grids.values()},
-                             max_gap_s=limits.track_max_gap_s,
-                             min_visit_s=limits.visit_min_minutes * 60.0)
+    grids = queries.grids_by_id(
+        session, queries.field_grid_ids(session, person, local_date(args["start"]))
+    )
+    per_grid = dwell_by_grid(
+        times,
+        lons,
+        lats,
+        {g.code: g.boundary for g in grids.values()},
+        max_gap_s=limits.track_max_gap_s,
+        min_visit_s=limits.visit_min_minutes * 60.0,
+    )
     points = simplify(list(lons), list(lats), args["tolerance_m"])
     if args["crs"] is not CRS.WGS84 and points:
         xs, ys = from_wgs84([p[0] for p in points], [p[1] for p in points], args["crs"])
         points = list(zip(map(float, xs), map(float, ys), strict=True))
-    return {"type": "Feature",
-            "geometry": {"type": "LineString", "coordinates": [list(p) for p in points]}
-            if len(points) >= 2 else None,
-            "properties": {"user_id": str(person.id), "username": person.username,
-                           "start": args["start"].isoformat(), "end": args["end"].isoformat(),
-                           "crs": args["crs"].value, "fixes": len(fixes),
-                           "points": len(points),
-                           "distance_m": round(float(segment_lengths_m(lons, lats).sum()), 1),
-                           "first_fix_at": fixes[0].fixed_at.isoformat() if fixes else None,
-                           "last_fix_at": fixes[-1].fixed_at.isoformat() if fixes else None,
-                           "grids": {code: d.as_dict() for code, d in sorted(per_grid.items())}}}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": [list(p) for p in points]}
+        if len(points) >= 2
+        else None,
+        "properties": {
+            "user_id": str(person.id),
+            "username": person.username,
+            "start": args["start"].isoformat(),
+            "end": args["end"].isoformat(),
+            "crs": args["crs"].value,
+            "fixes": len(fixes),
+            "points": len(points),
+            "distance_m": round(float(segment_lengths_m(lons, lats).sum()), 1),
+            "first_fix_at": fixes[0].fixed_at.isoformat() if fixes else None,
+            "last_fix_at": fixes[-1].fixed_at.isoformat() if fixes else None,
+            "grids": {code: d.as_dict() for code, d in sorted(per_grid.items())},
+        },
+    }
 
 
 # --- whereabouts -----------------------------------------------------------------------------
@@ -241,8 +327,9 @@ def _whereabouts(args: dict) -> dict[str, Any]:
     now = ctx.request_now()
     since = now - timedelta(hours=args["since_hours"])
     session = ctx.session()
-    positions = queries.latest_positions(session, actor, since=since, today=local_date(now),
-                                         field_roles=FIELD_ROLES)
+    positions = queries.latest_positions(
+        session, actor, since=since, today=local_date(now), field_roles=FIELD_ROLES
+    )
     index = ctx.grid_index_cache().get(session)
     people, by_grid = [], {}
     for p in positions:
@@ -251,17 +338,35 @@ def _whereabouts(args: dict) -> dict[str, Any]:
         grids += list(zip(assignment.special, assignment.special_codes, strict=True))
         on_site = p.source != CheckKind.CHECK_OUT.value
         lon, lat = from_wgs84(p.lon, p.lat, args["crs"])
-        people.append({"user": _person(p.user), "unit": {"id": str(p.user.unit.id),
-                       "code": p.user.unit.code, "name": p.user.unit.name},
-                       "source": p.source, "at": p.at.isoformat(), "lon": float(lon),
-                       "lat": float(lat), "accuracy_m": p.accuracy_m, "on_site": on_site,
-                       "grids": [code for _, code in grids]})
+        people.append(
+            {
+                "user": _person(p.user),
+                "unit": {
+                    "id": str(p.user.unit.id),
+                    "code": p.user.unit.code,
+                    "name": p.user.unit.name,
+                },
+                "source": p.source,
+                "at": p.at.isoformat(),
+                "lon": float(lon),
+                "lat": float(lat),
+                "accuracy_m": p.accuracy_m,
+                "on_site": on_site,
+                "grids": [code for _, code in grids],
+            }
+        )
         if on_site:
             for grid_id, code in grids:
                 by_grid.setdefault(grid_id, {"grid_id": grid_id, "code": code, "people": []})[
-                    "people"].append(p.user.username)
-    return {"as_of": now, "since": since, "crs": args["crs"].value, "people": people,
-            "grids": sorted(by_grid.values(), key=lambda g: g["code"])}
+                    "people"
+                ].append(p.user.username)
+    return {
+        "as_of": now,
+        "since": since,
+        "crs": args["crs"].value,
+        "people": people,
+        "grids": sorted(by_grid.values(), key=lambda g: g["code"]),
+    }
 
 
 @blp.route("/whereabouts", methods=["GET"])
@@ -278,10 +383,17 @@ def whereabouts(args):
 def whereabouts_geojson(args):
     """The same as a GeoJSON FeatureCollection of points for a command centre's map"""
     found = _whereabouts(args)
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [p["lon"], p["lat"]]},
-         "properties": {k: v for k, v in p.items() if k not in ("lon", "lat")}}
-        for p in found["people"]]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [p["lon"], p["lat"]]},
+                "properties": {k: v for k, v in p.items() if k not in ("lon", "lat")},
+            }
+            for p in found["people"]
+        ],
+    }
 
 
 # --- compliance ------------------------------------------------------------------------------
@@ -296,5 +408,10 @@ def compliance_report(args):
     actor = ctx.current_actor()
     actor.require(READ_PRESENCE, "read compliance reports")
     return compliance.compliance_report(
-        ctx.session(), actor, compliance.Period(args["start"], args["end"]),
-        limits=field_limits(), department_id=args["department_id"], township=args["township"])
+        ctx.session(),
+        actor,
+        compliance.Period(args["start"], args["end"]),
+        limits=field_limits(),
+        department_id=args["department_id"],
+        township=args["township"],
+    )

@@ -30,9 +30,12 @@ class StaffPersonSchema(ma.Schema):
 
 
 class PostingScheduleSchema(StrictSchema):
-    days = fields.List(fields.Integer(validate=validate.Range(min=1, max=7)), required=True,
-                       validate=validate.Length(min=1, max=7),
-                       metadata={"description": "ISO weekdays, 1 = Monday"})
+    days = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=7)),
+        required=True,
+        validate=validate.Length(min=1, max=7),
+        metadata={"description": "ISO weekdays, 1 = Monday"},
+    )
     start = fields.String(required=True, validate=HHMM, metadata={"description": "Local time"})
     end = fields.String(required=True, validate=HHMM)
 
@@ -45,12 +48,22 @@ class PostingVisitsSchema(StrictSchema):
 class PostingCreateSchema(StrictSchema):
     staff_user_id = fields.UUID(required=True)
     grid_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=50))
-    mode = fields.Enum(PostingMode, by_value=True, required=True,
-                       metadata={"description": "stationed (驻格) or patrolling (巡格)"})
-    schedule = fields.Nested(PostingScheduleSchema, load_default=None,
-                             metadata={"description": "Stationed postings: days and hours"})
-    visits = fields.Nested(PostingVisitsSchema, load_default=None,
-                           metadata={"description": "Patrolling postings: visits per grid"})
+    mode = fields.Enum(
+        PostingMode,
+        by_value=True,
+        required=True,
+        metadata={"description": "stationed (驻格) or patrolling (巡格)"},
+    )
+    schedule = fields.Nested(
+        PostingScheduleSchema,
+        load_default=None,
+        metadata={"description": "Stationed postings: days and hours"},
+    )
+    visits = fields.Nested(
+        PostingVisitsSchema,
+        load_default=None,
+        metadata={"description": "Patrolling postings: visits per grid"},
+    )
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(load_default=None, metadata={"description": "Last day, inclusive"})
     note = fields.String(load_default=None, validate=validate.Length(max=500))
@@ -84,8 +97,9 @@ class PostingListQuerySchema(StrictSchema):
     grid_id = fields.UUID(load_default=None)
     township = fields.String(load_default=None, metadata={"description": "Township code"})
     mode = fields.Enum(PostingMode, by_value=True, load_default=None)
-    status = fields.String(load_default="active",
-                           validate=validate.OneOf(("active", "upcoming", "ended", "all")))
+    status = fields.String(
+        load_default="active", validate=validate.OneOf(("active", "upcoming", "ended", "all"))
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.String(load_default=None)
 
@@ -111,18 +125,28 @@ class PostingImportResultSchema(ma.Schema):
 class FieldCheckArgsSchema(StrictSchema):
     """A check-in or check-out, online or as a sync operation's arguments."""
 
-    id = fields.UUID(required=True, metadata={
-        "description": "Made by the phone; sending the same id again answers the first record"})
+    id = fields.UUID(
+        required=True,
+        metadata={
+            "description": "Made by the phone; sending the same id again answers the first record"
+        },
+    )
     lon = fields.Float(required=True, validate=LON)
     lat = fields.Float(required=True, validate=LAT)
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
     accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0, max=100_000))
-    device_time = fields.AwareDateTime(load_default=None,
-                                       metadata={"description": "The phone's clock, kept as told"})
-    grid_id = fields.UUID(load_default=None, metadata={
-        "description": "Default: the nearest of the person's grids (postings, membership)"})
-    check_in_id = fields.UUID(load_default=None, metadata={
-        "description": "Check-outs: the check-in they close"})
+    device_time = fields.AwareDateTime(
+        load_default=None, metadata={"description": "The phone's clock, kept as told"}
+    )
+    grid_id = fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "Default: the nearest of the person's grids (postings, membership)"
+        },
+    )
+    check_in_id = fields.UUID(
+        load_default=None, metadata={"description": "Check-outs: the check-in they close"}
+    )
     note = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
@@ -157,8 +181,9 @@ class TrackFixSchema(StrictSchema):
 
 class TrackBatchSchema(StrictSchema):
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
-    fixes = fields.List(fields.Nested(TrackFixSchema), required=True,
-                        validate=validate.Length(max=5000))
+    fixes = fields.List(
+        fields.Nested(TrackFixSchema), required=True, validate=validate.Length(max=5000)
+    )
 
 
 class TrackIngestResultSchema(ma.Schema):
@@ -173,8 +198,11 @@ class TrackIngestResultSchema(ma.Schema):
 class TrackQuerySchema(CRSQuerySchema):
     start = fields.AwareDateTime(required=True)
     end = fields.AwareDateTime(required=True)
-    tolerance_m = fields.Float(load_default=5.0, validate=validate.Range(min=0, max=1000),
-                               metadata={"description": "Simplification (Douglas-Peucker)"})
+    tolerance_m = fields.Float(
+        load_default=5.0,
+        validate=validate.Range(min=0, max=1000),
+        metadata={"description": "Simplification (Douglas-Peucker)"},
+    )
 
 
 class TrackFeatureSchema(ma.Schema):
