@@ -420,11 +420,18 @@ def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uui
     arrival. The first arrival on site is the department's response time: it closes that
     department's arrival deadline (on time or late).
     """
-    existing = _retry(session, WhistleArrival, arrival_id, actor, call)
-    if existing is not None:
+    def retried() -> Outcome | None:
+        existing = _retry(session, WhistleArrival, arrival_id, actor, call)
+        if existing is None:
+            return None
         return Outcome(call, created=False, record=existing,
                        flags=[] if existing.within else [OUTSIDE_RADIUS])
+
+    if (found := retried()) is not None:
+        return found
     before = _begin(session, actor, call, Action.ARRIVE, None)
+    if (found := retried()) is not None:  # a concurrent retry committed while we waited
+        return found
     row = department_of(actor, call)
     if not in_china(lon, lat):
         raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
@@ -467,6 +474,9 @@ def record_action(session: Session, actor: Actor, call: WhistleCall, *, action_i
     if existing is not None:
         return Outcome(call, created=False, record=existing)
     before = _begin(session, actor, call, Action.ACT, None)
+    existing = _retry(session, WhistleAction, action_id, actor, call)  # after the lock
+    if existing is not None:
+        return Outcome(call, created=False, record=existing)
     row = department_of(actor, call)
     record = WhistleAction(id=action_id, call_id=call.id, unit_id=row.unit_id,
                            user_id=actor.user_id, at=now, device_time=device_time,
