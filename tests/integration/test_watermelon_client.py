@@ -100,7 +100,7 @@ def test_watermelondb_synchronize_against_the_running_server(committing_postgis_
              "GRIDOPS_DISPATCHER": "t1.dispatcher", "GRIDOPS_OTHER_UNIT": "D1-CGZF"})
     assert run.returncode == 0, f"node exited {run.returncode}\n{run.stderr[-6000:]}"
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    print(run.stderr, "\n", report["timings"])  # the library's warnings; shown with -s
+    print(run.stderr, "\n", report["timings"], report["extra_syncs"])  # shown with -s
     assert report["ok"] is True
     assert (report["case_a"], report["case_b"]) == (cases["A"], cases["B"])
 
