@@ -13,6 +13,7 @@ import pytest
 
 from sync.tables import registered
 from tests.api.test_auth import assert_error
+from tests.fixtures.cases import act
 
 PULL = "/api/v1/sync/watermelon/pull"
 PUSH = "/api/v1/sync/watermelon/push"
@@ -242,3 +243,18 @@ def test_refusals(client, world, login, phone):
                  "validation_failed")
     assert_error(client.post(PUSH, headers=phone, json={"changes": {"cases": {"created": [
         {"title": "no id"}]}}}), 422, "validation_failed")
+
+
+def test_an_edited_record_that_leaves_the_scope_is_still_deleted(client, world, login,
+                                                                 file_case):
+    case = file_case(category_code="02.01")  # led by market supervision: d1.handler's
+    handler = login("d1.handler", device_id=str(uuid.uuid4()))
+    first = pull(client, handler)
+    [sent] = first["changes"]["cases"]["created"]
+    answer = push(client, handler, changes(cases={"updated": [{**sent, "title": "改了"}]}))
+    assert [i["heal"] for i in answer["ignored"]] == ["resend"]
+    act(client, login("t1.dispatcher"), case, "dispatch",
+        lead_unit_id=str(world.units["D1-CGZF"].id))
+    after = pull(client, handler, first["timestamp"])
+    assert ids(after, "cases", "deleted") == {case["id"]}
+    assert len(after["changes"]["case_events"]["deleted"]) == 2
