@@ -112,6 +112,7 @@ def test_whistle_call_from_raise_to_rating(client, whistle_world, login, raise_c
     call = client.get(f"/api/v1/whistle-calls/{call['id']}", headers=dispatcher).get_json()
     assert len(call["arrivals"]) == 3
     assert len(call["actions"]) == 1
+    assert call["photo_status"] == {PHOTO: "missing"}  # not uploaded yet
     clock.advance(hours=5)
     call = whistle(client, dispatcher, call, "close", result="违章搭建已拆除,河道恢复通行")
     assert call["status"] == "closed"

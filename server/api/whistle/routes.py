@@ -13,6 +13,7 @@ from server.api.whistle import schemas as s
 from server.auth.actor import Actor
 from server.whistle import queries, rules, services
 from server.whistle.models import WhistleCall
+from sync.photos import statuses as photo_statuses
 
 blp = Blueprint("whistle", __name__, url_prefix="whistle-calls",
                 description="Township whistle calls (吹哨报到 / 乡呼县应)")
@@ -53,7 +54,10 @@ def call_view(call: WhistleCall, *, now: datetime, detail: bool = False) -> dict
     }
     if detail:
         view["arrivals"] = arrivals
-        view["actions"] = queries.actions(session, call)
+        view["actions"] = actions = queries.actions(session, call)
+        shas = [*call.photos, *(p for a in actions for p in a.photos)]
+        view["photo_status"] = {sha: status.value
+                                for sha, status in photo_statuses(session, shas).items()}
     return view
 
 

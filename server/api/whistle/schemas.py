@@ -211,6 +211,9 @@ class WhistleCallPageSchema(ma.Schema):
 class WhistleCallDetailSchema(WhistleCallOutSchema):
     arrivals = fields.List(fields.Nested(WhistleArrivalOutSchema))
     actions = fields.List(fields.Nested(WhistleActionOutSchema))
+    photo_status = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "missing | partial | available, for each photo of the call and its "
+                       "joint-action records (the photo service, docs/sync.md)"})
 
 
 class WhistleArrivalResultSchema(ma.Schema):
