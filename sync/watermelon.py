@@ -146,7 +146,7 @@ class Ignored:
     table: str
     id: str
     kind: str  # created | updated | deleted
-    reason: str  # read_only | unknown_table | not_a_server_id
+    reason: str  # read_only | unknown_table | not_a_server_id | no_writer
     heal: str | None = None  # resend | remove | None
 
 
@@ -254,8 +254,9 @@ def plan_push(changes: Mapping[str, Any], *, read_only: Iterable[str],
                     plan.read_only.append((table, uuid.UUID(str(record_id)), kind))
                 except ValueError:
                     plan.ignored.append(Ignored(table, str(record_id), kind, "not_a_server_id"))
-            elif table not in known:
-                plan.ignored.append(Ignored(table, str(record_id), kind, "unknown_table"))
+            else:  # a local-only table of the app; or a synced table no one may write yet
+                reason = "unknown_table" if table not in known else "no_writer"
+                plan.ignored.append(Ignored(table, str(record_id), kind, reason))
     plan.operations.sort(key=lambda op: op.seq)
     return plan
 

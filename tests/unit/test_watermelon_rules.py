@@ -147,6 +147,12 @@ def test_a_push_that_is_not_watermelondb_shaped_is_invalid(changes):  # noqa: AN
     assert "changes" in caught.value.errors["json"]
 
 
+def test_a_synced_table_that_is_not_read_only_has_no_writer_yet_and_is_reported():
+    plan = plan_push(tables(notes={"created": [{"id": "n1"}]}), read_only=READ_ONLY,
+                     known=[*KNOWN, "notes"])
+    assert [(i.table, i.id, i.reason) for i in plan.ignored] == [("notes", "n1", "no_writer")]
+
+
 def test_healing_resends_what_the_phone_held_and_removes_what_it_made_up():
     assert heal(True) == "resend"
     assert heal(False) == "remove"

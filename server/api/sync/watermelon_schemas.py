@@ -79,7 +79,8 @@ class WatermelonIgnoredSchema(ma.Schema):
     table = fields.String()
     id = fields.String()
     kind = fields.String()
-    reason = fields.String(metadata={"description": "read_only | unknown_table | not_a_server_id"})
+    reason = fields.String(metadata={
+        "description": "read_only | unknown_table | not_a_server_id | no_writer"})
     heal = fields.String(allow_none=True, metadata={"description": "resend | remove"})
 
 
