@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.catalogue import formats
@@ -286,7 +286,9 @@ def specs(draw: st.DrawFn) -> ItemSpec:
                     draw(st.booleans()), draw(st.booleans()))
 
 
-@settings(max_examples=60, deadline=None)
+# Drawing rows of regex codes and Chinese names is slow on a loaded machine; the health
+# check then failed the test for the generator's speed, not for the code under test.
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(specs(), min_size=1, max_size=5, unique_by=lambda s: s.code.lower()))
 def test_an_exported_csv_reads_back_to_the_same_items(items):
     items = [s for s in items if code_problem(s.code) is None]
