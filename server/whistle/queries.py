@@ -133,15 +133,24 @@ def actions(session: Session, call: WhistleCall) -> list[WhistleAction]:
                                 .order_by(WhistleAction.at, WhistleAction.id)))
 
 
+def outside_counts(session: Session, call_ids: list[uuid.UUID]
+                   ) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """Arrivals farther than the radius, per (call, department), for a page in one query."""
+    if not call_ids:
+        return {}
+    rows = session.execute(
+        sa.select(WhistleArrival.call_id, WhistleArrival.unit_id, sa.func.count())
+        .where(WhistleArrival.call_id.in_(call_ids), WhistleArrival.within.is_(False))
+        .group_by(WhistleArrival.call_id, WhistleArrival.unit_id))
+    return {(call_id, unit_id): n for call_id, unit_id, n in rows}
+
+
 def department_report(call: WhistleCall, *, now: datetime,
-                      arrival_rows: list[WhistleArrival] | None = None) -> list[dict[str, Any]]:
+                      outside: dict[tuple[uuid.UUID, uuid.UUID], int]) -> list[dict[str, Any]]:
     """Per department on the call: its part, arrival state (on time, late, absent, pending),
-    response time, how many arrivals were outside the radius, its rating and objection."""
+    response time, how many arrivals were outside the radius (``outside_counts``), its
+    rating and objection."""
     closed = call.status is WhistleStatus.CLOSED
-    outside: dict[uuid.UUID, int] = {}
-    for a in arrival_rows or ():
-        if not a.within:
-            outside[a.unit_id] = outside.get(a.unit_id, 0) + 1
     report = []
     for d in call.departments:
         named = d.role is not None
@@ -158,7 +167,7 @@ def department_report(call: WhistleCall, *, now: datetime,
             "first_arrival_at": d.first_arrival_at,
             "response_minutes": rules.response_minutes(call.judged_at, d.first_arrival_at),
             "arrival_state": state.value if state else None,
-            "arrivals_outside_radius": outside.get(d.unit_id, 0),
+            "arrivals_outside_radius": outside.get((call.id, d.unit_id), 0),
             "rating": None if d.rated_at is None else {
                 "timeliness": d.rating_timeliness, "effect": d.rating_effect,
                 "comment": d.rating_comment, "rated_at": d.rated_at},

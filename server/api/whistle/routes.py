@@ -23,11 +23,13 @@ def _ref(unit) -> dict[str, str]:  # noqa: ANN001
     return {"id": str(unit.id), "code": unit.code, "name": unit.name}
 
 
-def call_view(call: WhistleCall, *, now: datetime, detail: bool = False) -> dict[str, Any]:
+def call_view(call: WhistleCall, *, now: datetime, detail: bool = False,
+              outside: dict | None = None) -> dict[str, Any]:
     """The call with each department's standing (arrival state, response time, rating)."""
     session = ctx.session()
-    arrivals = queries.arrivals(session, call)
-    departments = queries.department_report(call, now=now, arrival_rows=arrivals)
+    if outside is None:
+        outside = queries.outside_counts(session, [call.id])
+    departments = queries.department_report(call, now=now, outside=outside)
     absent = [d["department"]["id"] for d in departments if d["arrival_state"] == "absent"]
     view = {
         **{name: getattr(call, name) for name in (
@@ -53,7 +55,7 @@ def call_view(call: WhistleCall, *, now: datetime, detail: bool = False) -> dict
         "allowed_actions": [a.value for a in rules.allowed_actions(call.status)],
     }
     if detail:
-        view["arrivals"] = arrivals
+        view["arrivals"] = queries.arrivals(session, call)
         view["actions"] = actions = queries.actions(session, call)
         shas = [*call.photos, *(p for a in actions for p in a.photos)]
         view["photo_status"] = {sha: status.value
@@ -98,7 +100,9 @@ def list_calls(args):
     now = ctx.request_now()
     page = queries.list_calls(ctx.session(), actor, filters, now=now, limit=args["limit"],
                               cursor=args["cursor"])
-    return {"items": [call_view(c, now=now) for c in page.calls], "next_cursor": page.next_cursor}
+    outside = queries.outside_counts(ctx.session(), [c.id for c in page.calls])
+    return {"items": [call_view(c, now=now, outside=outside) for c in page.calls],
+            "next_cursor": page.next_cursor}
 
 
 @blp.route("/evaluation", methods=["GET"])
