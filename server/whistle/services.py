@@ -128,6 +128,8 @@ def _lock(session: Session, call: WhistleCall) -> WhistleCall:
     """Re-read the call under a row lock (PostgreSQL), so facts from several departments at
     once (arrivals, joint action) queue up instead of failing on the version column."""
     session.execute(sa.select(WhistleCall.id).where(WhistleCall.id == call.id).with_for_update())
+    # Reloads the department rows too (selectin): two staff of one department arriving at
+    # once must not both take "first arrival" from a copy read before the lock.
     session.refresh(call)
     return call
 
