@@ -81,7 +81,9 @@ def whistle_call_records(session: Session, ctx: SyncContext,
         "photos": list(c.photos), "linked_case_ids": list(c.linked_case_ids),
         # Each department's part and first arrival; the phone judges on time / late against
         # arrival_due_at (server times both).
-        "departments": [{"unit_id": str(d.unit_id), "code": d.unit.code, "name": d.unit.name,
+        # ``id`` is the subject of the department's arrival reminders (whistle_department).
+        "departments": [{"id": str(d.id), "unit_id": str(d.unit_id), "code": d.unit.code,
+                         "name": d.unit.name,
                          "role": d.role.value if d.role else None, "requested": d.requested,
                          "first_arrival_at": _iso(d.first_arrival_at),
                          "rated": d.rated_at is not None,

@@ -45,6 +45,7 @@ def test_department_phones_hold_their_calls_and_push_arrivals_once(
     assert record["arrival_radius_m"] == 200.0
     assert [(d["code"], d["role"]) for d in record["departments"]] == [
         ("D1-ZRZY", "lead"), ("D1-CGZF", "cooperating")]
+    assert [d["id"] for d in record["departments"]] == [d["id"] for d in call["departments"]]
     handler = Phone(client, login, "d1.handler")  # market supervision: not on the call
     handler.sync()
     assert handler.db["whistle_calls"] == {}
