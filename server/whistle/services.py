@@ -356,6 +356,7 @@ def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
     for row in call.departments:  # requested but not named: after the named ones
         if row.role is None:
             row.position = len(named) + row.position
+    call.departments.sort(key=lambda d: d.position)  # as the next load will order them
     call.lead_unit_id = lead_department_id
     call.arrival_due_at, call.completion_due_at = arrival_due_at, completion_due_at
     call.arrival_radius_m = limits.radius_m if arrival_radius_m is None else arrival_radius_m
