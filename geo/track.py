@@ -103,6 +103,9 @@ def filter_fixes(
         [(f.at, f, -1) for f in known] + [(batch[i].at, batch[i], i) for i in candidates],
         key=lambda item: item[0],
     )
+    if _all_reachable(merged, max_speed_mps):  # the usual batch: no jump at all
+        dropped.sort(key=lambda d: d.index)
+        return [index for _, _, index in merged if index >= 0], dropped
     kept: list[int] = []
     anchor: Fix | None = None
     for position, (_, fix, index) in enumerate(merged):
@@ -120,6 +123,26 @@ def filter_fixes(
         anchor = fix
     dropped.sort(key=lambda d: d.index)
     return kept, dropped
+
+
+def _all_reachable(merged: list[tuple[datetime, Fix, int]], max_speed_mps: float) -> bool:
+    """Whether every fix is reachable from the one before it (vectorised
+    :func:`implied_speed_mps`): then the walk below would keep every fix."""
+    if len(merged) < 2:
+        return True
+    fixes = [f for _, f, _ in merged]
+    lon = np.radians([f.lon for f in fixes])
+    lat = np.radians([f.lat for f in fixes])
+    seconds = np.array([f.at.timestamp() for f in fixes])
+    slack = np.array([f.accuracy_m or 0.0 for f in fixes])
+    a = (
+        np.sin(np.diff(lat) / 2) ** 2
+        + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2
+    )
+    metres = 2 * _EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    gaps = np.maximum(np.abs(np.diff(seconds)), 1.0)
+    speeds = np.maximum(0.0, metres - slack[:-1] - slack[1:]) / gaps
+    return bool((speeds <= max_speed_mps).all())
 
 
 def _is_leading_spike(
