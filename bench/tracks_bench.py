@@ -6,13 +6,14 @@ gridops_bench_tracks) with the demo district, ``--staff`` department staff each 
 every 10 s for 8 hours (2,880 fixes; 2.88 million for 1,000 staff), walking between and
 around their two grids at about 1.3 m/s with GPS noise. Then, in the same run, it prints:
 
-1. the baseline: a raw ``COPY`` of exactly those rows into ``track_fixes`` (psycopg's
-   ``copy.write_row``; the primary key is the only index, as in production);
+1. the baseline: a raw binary ``COPY`` of exactly those rows into ``track_fixes`` (psycopg's
+   ``copy.write_row`` with the column types set; the primary key is the only index, as in
+   production); about one fix in a thousand is a 2 km GPS jump, which COPY stores as is;
 2. the table emptied, the same fixes through the ingestion service
    (``server.staff.services.ingest_fixes``) the way phones send them: one batch of an hour
    (360 fixes) per transaction, each person's batches in shuffled order (late and out of
    order), every batch also filtered for impossible fixes against the stored neighbours;
-   fixes/s and the ratio to the COPY;
+   fixes/s (fixes received, including those dropped) and the ratio to the COPY;
 3. a replay of 10 % of the batches (phones retrying after lost answers): nothing stored twice;
 4. the time to compute time inside, distance and visits per (person, grid) for the day
    (``server.staff.compliance.dwell_for``: one streamed query in primary-key order, then
@@ -168,6 +169,10 @@ def make_rows(posted: dict[uuid.UUID, list], seed: int) -> dict[uuid.UUID, list[
     for user_id, grids in posted.items():
         lons, lats = synthetic_day(grids, rng)
         acc = rng.uniform(4.0, 25.0, FIXES_PER_DAY).round(1)
+        # About one fix in a thousand is a GPS jump of ~2 km (multipath near tall buildings).
+        jumps = rng.random(FIXES_PER_DAY) < 0.001
+        jumps[0] = False
+        lats = np.where(jumps, lats + 0.02, lats)
         rows[user_id] = [
             (user_id, times[i], float(lons[i]), float(lats[i]), float(acc[i]), 1.3, received)
             for i in range(FIXES_PER_DAY)
@@ -183,9 +188,13 @@ def copy_rows(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]]) -> float:
             raw.cursor() as cur,
             cur.copy(
                 "COPY track_fixes (user_id, fixed_at, lon, lat, accuracy_m, speed_mps, "
-                "received_at) FROM STDIN"
+                "received_at) FROM STDIN (FORMAT BINARY)"
             ) as copy,
         ):
+            # Binary with the types set: three times faster than a text COPY from Python.
+            copy.set_types(
+                ["uuid", "timestamptz", "float8", "float8", "float8", "float8", "timestamptz"]
+            )
             for person in rows.values():
                 for row in person:
                     copy.write_row(row)
