@@ -244,8 +244,9 @@ def import_postings(
 ) -> list[Posting]:
     """Create postings from a CSV, all or nothing: every row's problems in one answer.
 
-    Two reads whatever the size (the users and the grids named), then each row is checked
-    like a single posting, including overlaps with stored postings and earlier rows.
+    The users and grids named are read once; then each row is checked like a single posting
+    (two small reads per row: its grids in the actor's territory, overlaps with stored
+    postings), and against earlier rows of the file.
     """
     actor.require(MANAGE_POSTINGS, "post department staff to grids")
     if len(file.rows) > MAX_POSTINGS_PER_IMPORT:
