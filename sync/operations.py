@@ -39,7 +39,8 @@ from server.cases.services import (
 )
 from server.core.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied
 from server.grids.assignment import GridIndexCache
-from sync import conflicts, whistle_operations
+from server.staff.rules import FieldLimits
+from sync import conflicts, staff_operations, whistle_operations
 from sync.conflicts import CaseState, TimelineEntry
 from sync.ledger import OpStatus, SyncOperation
 from sync.photos import link_photo, photo_status
@@ -72,6 +73,7 @@ class Limits:
     grid_index: GridIndexCache
     tolerance_m: float
     arrive_near_m: float
+    staff: FieldLimits = FieldLimits()  # check-ins and tracks (sync.staff_operations)
 
 
 @dataclass
@@ -318,6 +320,9 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
     Operation("complete_task", OpKind.CHANGE, complete_task),
     Operation("request_return", OpKind.CHANGE, request_return),
     Operation("request_extension", OpKind.CHANGE, request_extension),
+    Operation("check_in", OpKind.FACT, staff_operations.check_in),
+    Operation("check_out", OpKind.FACT, staff_operations.check_out),
+    Operation("upload_track", OpKind.FACT, staff_operations.upload_track),
     Operation("whistle_arrival", OpKind.FACT, whistle_operations.whistle_arrival),
     Operation("whistle_action", OpKind.FACT, whistle_operations.whistle_action),
     Operation("whistle_rating", OpKind.CHANGE, whistle_operations.whistle_rating),

@@ -37,10 +37,12 @@ from server.grids.models import Grid, GridMember
 from server.grids.queries import visible_grids
 from server.org.models import Unit, User, UserRole
 from server.org.rules import Reach
+from server.staff.models import Posting
 from server.supervision.models import Notification
 from server.supervision.queries import visible_notifications
 from server.whistle.models import WhistleCall
 from sync.protocol import Tier
+from sync.staff_scope import posting_records, postings
 from sync.tables import SyncContext, SyncedTable, register, watch
 from sync.whistle_scope import whistle_call_records, whistle_calls
 
@@ -222,6 +224,7 @@ register(SyncedTable("case_events", CaseEvent, _events, _event_records, rank=41,
 register(SyncedTable("whistle_calls", WhistleCall, whistle_calls, whistle_call_records, rank=45))
 register(SyncedTable("notifications", Notification, _notifications, _notification_records,
                      rank=50))
+register(SyncedTable("postings", Posting, postings, posting_records, rank=25))
 # Not sent, but they decide what a user's phone should hold.
 watch(GridMember, name="grid_members", user_key="user_id")
 watch(UserRole, name="user_roles", user_key="user_id")

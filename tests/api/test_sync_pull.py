@@ -20,7 +20,7 @@ from tests.api.test_auth import assert_error
 from tests.fixtures.cases import IN_T1_A1, IN_T1_B2, act
 
 TABLES = {"units", "grids", "catalogue_items", "cases", "case_events", "notifications",
-          "rejected_operations", "whistle_calls"}
+          "rejected_operations", "whistle_calls", "postings"}
 
 
 class Phone:

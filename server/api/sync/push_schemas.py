@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 from geo.crs import CRS
 from server.api.cases.schemas import CaseCreateSchema
 from server.api.schemas import StrictSchema
+from server.api.staff import schemas as staff
 from server.api.whistle import schemas as whistle
 from server.cases.rules import Channel
 from server.core.errors import Invalid
@@ -114,6 +115,9 @@ ARGS: dict[str, ma.Schema] = {
     "complete_task": CompleteArgs(),
     "request_return": ReasonArgs(),
     "request_extension": ExtensionArgs(),
+    "check_in": staff.FieldCheckArgsSchema(),
+    "check_out": staff.FieldCheckArgsSchema(),
+    "upload_track": staff.TrackBatchSchema(),
     "whistle_arrival": whistle.WhistleArrivalArgs(),
     "whistle_action": whistle.WhistleActionArgs(),
     "whistle_rating": whistle.WhistleRatingArgs(),
