@@ -81,6 +81,9 @@ def _install_transaction_boundary(app: Flask) -> None:
         db.session.info.pop(GRIDS_CHANGED, None)
         db.session.info.pop(TOKENS_REVOKED, None)
         g.pop("actor", None)
+        # The request's clock (api.context.request_now): tests run many requests in one app
+        # context, whose g would otherwise hand the first request's time to all the others.
+        g.pop("now", None)
 
 
 def _prepare_sqlite(app: Flask) -> None:

@@ -38,6 +38,7 @@ class PhotoSubject(StrEnum):
     """What a photo can be linked to; each kind says, in sync.photos, who may see it."""
 
     CASE = "case"
+    WHISTLE_CALL = "whistle_call"  # the call's own photos and its joint-action records'
 
 
 # HEIF brands an iPhone or Android camera writes for HEIC stills (ISO/IEC 23008-12).

@@ -24,6 +24,8 @@ from server.cases.queries import visible_cases
 from server.core.db import Base, UTCDateTime, str_enum
 from server.core.errors import Invalid, NotFound
 from server.core.ids import new_id
+from server.whistle.models import WhistleCall
+from server.whistle.queries import visible_calls
 from sync.photo_rules import (
     SNIFF_BYTES,
     UPLOAD_ROLES,
@@ -112,6 +114,8 @@ SubjectVisibility = Callable[[Session, Actor, sa.ColumnElement[uuid.UUID] | uuid
 SUBJECT_VISIBILITY: dict[PhotoSubject, SubjectVisibility] = {
     PhotoSubject.CASE: lambda session, actor, subject_id: sa.exists().where(
         Case.id == subject_id, visible_cases(session, actor)),
+    PhotoSubject.WHISTLE_CALL: lambda session, actor, subject_id: sa.exists().where(
+        WhistleCall.id == subject_id, visible_calls(session, actor)),
 }
 
 
@@ -331,6 +335,14 @@ def link_photo(session: Session, *, sha256: str, subject_type: str, subject_id: 
         sha256=sha256, subject_type=kind, subject_id=subject_id, linked_by_user_id=user_id,
         linked_at=now), *match)
     return link
+
+
+def link_photos(session: Session, sha256s: Iterable[str], *, subject_type: str,
+                subject_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> None:
+    """``link_photo`` for each distinct photo named (a record's list of photos)."""
+    for sha256 in dict.fromkeys(s.lower() for s in sha256s):
+        link_photo(session, sha256=sha256, subject_type=subject_type, subject_id=subject_id,
+                   user_id=user_id, now=now)
 
 
 def photo_status(session: Session, sha256: str) -> PhotoStatus:

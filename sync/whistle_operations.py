@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from geo.crs import CRS
 from server.whistle import queries, services
 from server.whistle.models import WhistleCall
+from sync.photos import link_photos
 
 if TYPE_CHECKING:
     from sync.operations import OpContext
@@ -59,6 +60,8 @@ def whistle_action(ctx: OpContext, *, call_id: uuid.UUID, description: str,
     outcome = services.record_action(ctx.session, ctx.actor, call, action_id=ctx.op_id,
                                      description=description, result=result, photos=photos,
                                      device_time=ctx.acted_at, via="sync", now=ctx.now)
+    link_photos(ctx.session, outcome.record.photos, subject_type="whistle_call",
+                subject_id=call.id, user_id=ctx.actor.user_id, now=ctx.now)
     return _result(call, action_id=str(outcome.record.id))
 
 

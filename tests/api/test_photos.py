@@ -322,3 +322,22 @@ def test_the_openapi_document_describes_the_photo_endpoints(client):
     assert {"patch", "get"} <= set(paths["/api/v1/photos/uploads/{upload_id}"])
     assert "Upload-Offset" in paths["/api/v1/photos/uploads/{upload_id}"]["patch"][
         "responses"]["204"]["headers"]
+
+
+def test_a_whistle_calls_photos_are_linked_to_it_and_seen_by_those_who_see_the_call(
+        client, world, login, photo_dir, raise_call):
+    raiser = login("t1.dispatcher")
+    assert put(client, raiser, PNG).status_code == 201
+    # Before the call, only its uploader may fetch it.
+    assert_error(download(client, login("d1.dispatcher"), sha(PNG)), 404, "photo_not_found")
+    call = raise_call("t1.dispatcher", photos=[sha(PNG), sha(JPEG)])
+    listed = client.get(f"/api/v1/photos?subject_type=whistle_call&subject_id={call['id']}",
+                        headers=login("d1.dispatcher"))
+    assert sorted((p["sha256"], p["status"]) for p in listed.get_json()) == sorted(
+        [(sha(PNG), "available"), (sha(JPEG), "missing")])
+    assert download(client, login("d1.dispatcher"), sha(PNG)).data == PNG  # sees the call
+    for stranger in ("t2.dispatcher", "d2.dispatcher"):
+        assert_error(download(client, login(stranger), sha(PNG)), 404, "photo_not_found")
+        assert_error(client.get(
+            f"/api/v1/photos?subject_type=whistle_call&subject_id={call['id']}",
+            headers=login(stranger)), 404, "whistle_call_not_found")

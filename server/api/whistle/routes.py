@@ -13,6 +13,7 @@ from server.api.whistle import schemas as s
 from server.auth.actor import Actor
 from server.whistle import queries, rules, services
 from server.whistle.models import WhistleCall
+from sync.photos import link_photos
 from sync.photos import statuses as photo_statuses
 
 blp = Blueprint("whistle", __name__, url_prefix="whistle-calls",
@@ -83,6 +84,9 @@ def raise_call(body):
     outcome = services.raise_call(
         ctx.session(), actor, services.RaiseRequest(**body), grid_index=ctx.grid_index_cache(),
         tolerance_m=0.0, now=ctx.request_now())
+    # Its photos, linked to it, can be downloaded by everyone who sees the call.
+    link_photos(ctx.session(), outcome.call.photos, subject_type="whistle_call",
+                subject_id=outcome.call.id, user_id=actor.user_id, now=ctx.request_now())
     return call_view(outcome.call, now=ctx.request_now(), detail=True), (
         201 if outcome.created else 200)
 
@@ -178,6 +182,8 @@ def post_action(body, call_id: uuid.UUID):
     outcome = services.record_action(
         ctx.session(), actor, call, action_id=body["id"], description=body["description"],
         result=body["result"], photos=body["photos"], device_time=body["device_time"], now=now)
+    link_photos(ctx.session(), outcome.record.photos, subject_type="whistle_call",
+                subject_id=call.id, user_id=actor.user_id, now=now)
     return ({"action": outcome.record, "call": call_view(call, now=now)},
             201 if outcome.created else 200)
 
