@@ -61,3 +61,13 @@ class Actor:
     @property
     def read_only(self) -> bool:
         return self.roles == frozenset({Role.AUDITOR})
+
+
+def who_acted(actor: Actor | None) -> dict[str, object]:
+    """The actor columns of an append-only event (case or whistle-call timelines): who, with
+    which roles, for which unit, kept as they were at the time; ``None`` is the system."""
+    if actor is None:
+        return {"actor_user_id": None, "actor_username": "system", "actor_roles": [],
+                "actor_unit_id": None}
+    return {"actor_user_id": actor.user_id, "actor_username": actor.username,
+            "actor_roles": sorted(r.value for r in actor.roles), "actor_unit_id": actor.unit_id}

@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import CRS, in_china, to_wgs84
 from geo.measure import distance_m
-from server.auth.actor import Actor
+from server.auth.actor import Actor, who_acted
 from server.auth.services import scope_of
 from server.cases.models import Case
 from server.cases.queries import visible_cases
@@ -107,11 +107,7 @@ def new_event(call: WhistleCall, actor: Actor | None, action: str,
         call_id=call.id, seq=call.event_count, at=now, action=action,
         from_status=from_status.value if from_status else None,
         to_status=to_status.value if to_status else None,
-        actor_user_id=actor.user_id if actor else None,
-        actor_username=actor.username if actor else "system",
-        actor_roles=sorted(r.value for r in actor.roles) if actor else [],
-        actor_unit_id=actor.unit_id if actor else None,
-        data=data or {},
+        data=data or {}, **who_acted(actor),
     )
 
 
