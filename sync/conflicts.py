@@ -62,6 +62,12 @@ def state_at(timeline: Iterable[TimelineEntry], at: datetime) -> CaseState | Non
     return state
 
 
+def ever_led(timeline: Iterable[TimelineEntry], unit_path: str) -> bool:
+    """Whether a dispatch ever named the actor's unit (or a unit above it) to lead the case."""
+    return any(leads(uuid.UUID(str(e.data["lead_unit_id"])), unit_path) for e in timeline
+               if e.action == Action.DISPATCH.value and e.data.get("lead_unit_id"))
+
+
 def leads(lead_unit_id: uuid.UUID | None, unit_path: str) -> bool:
     """The actor's unit is the lead unit or under it (as ``transitions._require_lead`` asks)."""
     return lead_unit_id is not None and f"/{lead_unit_id.hex}/" in unit_path

@@ -175,6 +175,11 @@ def _refusal(ctx: OpContext, case: Case, what: str, error: DomainError) -> Domai
     how = _now_moved(ctx, case)
     if how is None:
         return error
+    if how is conflicts.Moved.REASSIGNED and not conflicts.ever_led(_timeline(ctx, case),
+                                                                    ctx.actor.unit_path):
+        # Never theirs to lead (a cooperating department acting as if it led): "sent to
+        # another unit" would be untrue; the domain's own refusal says what is wrong.
+        return error
     return CaseMovedOn(conflicts.rejection_message(how, number=case.number, what=what),
                        code=conflicts.rejection_code(how),
                        details=[{"case_id": str(case.id), "current_status": case.status.value}])

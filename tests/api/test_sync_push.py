@@ -351,3 +351,17 @@ def test_push_needs_a_device_token_and_a_bounded_batch(client, world, login, pho
     body = assert_error(client.post("/api/v1/sync/push", headers=phone(), json=naive),
                         422, "validation_failed")
     assert "sent_at" in body["errors"]["json"]
+
+
+def test_a_cooperating_department_that_never_led_the_case_is_refused_plainly(
+        client, world, login, phone, file_case):
+    case = file_case(category_code="02.01")  # led by market supervision (D1-SCJG)
+    case = act(client, login("d1.dispatcher"), case, "dispatch",
+               lead_unit_id=str(world.units["D1-SCJG"].id),
+               cooperating_unit_ids=[str(world.units["D1-CGZF"].id)])
+    answer = push(client, phone("d1.staff"),  # city management: cooperates, does not lead
+                  op("accept_case", case_id=case["id"]),
+                  op("complete_task", case_id=case["id"], result="已配合处理"))
+    assert statuses(answer) == [("rejected", "not_lead_unit"),
+                                ("rejected", "illegal_transition")]
+    assert not any("another unit" in r["message"] for r in answer["results"])
