@@ -440,24 +440,28 @@ def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uui
     radius, cap = call.arrival_radius_m or 0.0, call.arrival_accuracy_cap_m or 0.0
     tolerance = rules.arrival_tolerance_m(radius, accuracy_m, cap)
     within = rules.is_near(away, radius, accuracy_m, cap)
-    late = call.arrival_due_at is not None and now > call.arrival_due_at
+    # Two of a department's staff reporting at the same moment: the request received first
+    # may take the call's lock second. Its arrival is then recorded at the first one's time,
+    # never before it, so that the first arrival (the response time) is also the earliest.
+    at = now if row.first_arrival_at is None else max(now, row.first_arrival_at)
+    late = call.arrival_due_at is not None and at > call.arrival_due_at
     arrival = WhistleArrival(
-        id=arrival_id, call_id=call.id, unit_id=row.unit_id, user_id=actor.user_id, at=now,
+        id=arrival_id, call_id=call.id, unit_id=row.unit_id, user_id=actor.user_id, at=at,
         device_time=device_time, lon=wlon, lat=wlat, input_crs=crs.value, input_lon=lon,
         input_lat=lat, accuracy_m=accuracy_m, distance_m=away, tolerance_m=round(tolerance, 1),
         within=within, late=late, via=via)
     session.add(arrival)
     first = within and row.first_arrival_at is None
     if first:
-        row.first_arrival_at, row.first_arrival_id = now, arrival_id
+        row.first_arrival_at, row.first_arrival_id = at, arrival_id
         supervision.close_deadline(session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id,
-                                   kind=DeadlineKind.ARRIVAL, met_at=now)
+                                   kind=DeadlineKind.ARRIVAL, met_at=at)
     flags = [] if within else [OUTSIDE_RADIUS]
     _move(session, actor, call, Action.ARRIVE, before, None, now, {
         "arrival_id": str(arrival_id), "department_id": str(row.unit_id), "lon": wlon,
         "lat": wlat, "accuracy_m": accuracy_m, "distance_m": away, "within": within,
         "late": late, "first": first, "flags": flags,
-        "response_minutes": rules.response_minutes(call.judged_at, now) if first else None})
+        "response_minutes": rules.response_minutes(call.judged_at, at) if first else None})
     return Outcome(call, created=True, record=arrival, flags=flags)
 
 
