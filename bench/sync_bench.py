@@ -14,6 +14,11 @@ each) and 500 elsewhere, starts the real app under gunicorn, and prints, over HT
     ratios, so a machine busier in one stage than in the other does not count);
 (c) a first sync of the 500-case scope (a fresh device, cursor null, pages of 500 records
     until has_more is false): pages, records, total ms, records/s (median of three devices);
+(e) the same no-change pull after ``--devices`` (5,000) more devices hold the same scope:
+    their state (``sync_devices``) and held records (``sync_device_records``, ~1,550 rows a
+    device) are copied from the bench device in SQL, so the tables reach city size without
+    5,000 first syncs over HTTP; as a ratio to ``/auth/me`` and to the pull before (all of
+    them devices of the one demo worker: what grows is the tables, which is the point);
 (d) one push of 1,000 operations (notes, contacts with residents, arrivals on the worker's
     open cases; ``GRID_SYNC_MAX_PUSH_OPERATIONS=1000`` for this server) and the same push
     replayed (every operation answered ``duplicate``, nothing applied again): ms and ops/s.
@@ -156,6 +161,35 @@ def load(url: str, *, first: int, last: int, inside: bool, bulk: bool = False) -
 
 # --- HTTP ------------------------------------------------------------------------------------
 
+def clone_devices(url: str, device_id: uuid.UUID, n: int) -> tuple[float, int]:
+    """``n`` more devices of the same user, each with a copy of ``device_id``'s sync state and
+    held records (ids made from md5, so a rerun makes the same ones). (seconds, rows held)."""
+    began = time.perf_counter()
+    engine = sa.create_engine(url)
+    clones = ("SELECT md5(:seed || '-' || g)::uuid AS id FROM generate_series(1, :n) AS g")
+    params = {"seed": str(device_id), "n": n, "device": device_id}
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            f"INSERT INTO devices (user_id, id, name, registered_at, last_sign_in_at) "
+            f"SELECT d.user_id, c.id, 'bench clone', d.registered_at, d.last_sign_in_at "
+            f"FROM devices d, ({clones}) c WHERE d.id = :device"), params)
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("sync_devices")
+                   if c["name"] != "device_id"]
+        conn.execute(sa.text(
+            f"INSERT INTO sync_devices (device_id, {', '.join(columns)}) "
+            f"SELECT c.id, {', '.join('s.' + c for c in columns)} "
+            f"FROM sync_devices s, ({clones}) c WHERE s.device_id = :device"), params)
+        conn.execute(sa.text(
+            f"INSERT INTO sync_device_records (user_id, device_id, table_name, row_id, parent_id) "
+            f"SELECT r.user_id, c.id, r.table_name, r.row_id, r.parent_id "
+            f"FROM sync_device_records r, ({clones}) c WHERE r.device_id = :device"), params)
+        conn.exec_driver_sql("ANALYZE sync_devices")
+        conn.exec_driver_sql("ANALYZE sync_device_records")
+        rows = conn.exec_driver_sql("SELECT count(*) FROM sync_device_records").scalar()
+    engine.dispose()
+    return time.perf_counter() - began, rows
+
+
 def call(method: str, path: str, token: str, body: dict | None = None,
          timeout: float = 120) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
@@ -166,10 +200,10 @@ def call(method: str, path: str, token: str, body: dict | None = None,
         return response.status, json.loads(response.read() or b"{}")
 
 
-def sign_in(device: bool = True) -> str:
+def sign_in(device: bool = True, device_id: uuid.UUID | None = None) -> str:
     body = {"username": WORKER, "password": PASSWORD}
     if device:
-        body |= {"device_id": str(uuid.uuid4()), "device_name": "bench phone"}
+        body |= {"device_id": str(device_id or uuid.uuid4()), "device_name": "bench phone"}
     request = urllib.request.Request(  # noqa: S310
         f"http://127.0.0.1:{PORT}/api/v1/auth/login", data=json.dumps(body).encode(),
         method="POST", headers={"Content-Type": "application/json"})
@@ -278,10 +312,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="per endpoint and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ops", type=int, default=1000)
+    parser.add_argument("--devices", type=int, default=5000,
+                        help="synthetic devices holding the scope for stage (e) (0: skip it)")
     args = parser.parse_args()
     if args.quick:
         args.cases = min(args.cases, 100_000)
         args.seconds, args.rounds = 2.0, 2
+        args.devices = min(args.devices, 500)
 
     url = postgis_url()
     began = time.perf_counter()
@@ -332,6 +369,19 @@ def run(args: argparse.Namespace, url: str, rng: random.Random) -> None:
         print(f"(b) {args.cases:>9,} cases: {me / pull:.2f}x /auth/me (me {me:,.0f}, pull "
               f"{pull:,.0f} req/s), {me / pull / base:.2f}x the pull at 1,000 cases "
               f"(target <= 1.5); {args.cases - 2 * SCOPE_CASES:,} cases loaded in {seconds:.0f} s")
+
+    # (e) many more devices holding the same scope: the per-device tables grow.
+    if args.devices:
+        device_id = uuid.uuid4()
+        token = sign_in(device_id=device_id)
+        cursor = first_sync(token)[3]
+        me, pull = no_change_pull(token, cursor, args.seconds, args.threads, args.rounds)
+        before = me / pull
+        seconds, rows = clone_devices(url, device_id, args.devices)
+        me, pull = no_change_pull(token, cursor, args.seconds, args.threads, args.rounds)
+        print(f"(e) {args.devices + 1:,} devices ({rows:,} held records): {me / pull:.2f}x "
+              f"/auth/me (me {me:,.0f}, pull {pull:,.0f} req/s), {me / pull / before:.2f}x the "
+              f"pull with one device ({before:.2f}x); cloned in {seconds:.0f} s")
 
     # (d) one big push, then the same push again (a lost answer).
     ops = operations(token, args.ops, rng)
