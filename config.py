@@ -186,7 +186,9 @@ class Config:
                 f"got {', '.join(cls.PHOTO_TYPES) or 'none'}"
             )
         unknown = sorted(
-            name for name in os.environ if name.startswith("GRID_") and name not in KNOWN_GRID_VARIABLES
+            name
+            for name in os.environ
+            if name.startswith("GRID_") and name not in KNOWN_GRID_VARIABLES
         )
         if unknown:
             warnings.warn(f"unknown GRID_* settings ignored: {', '.join(unknown)}", stacklevel=2)

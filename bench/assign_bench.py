@@ -51,7 +51,9 @@ def build_grids(n_basic: int, n_special: int, seed: int = 7) -> list[GridShape]:
     basic = [shapely.intersection(c, extent) for c in shapely.get_parts(cells)]
     shapes = [GridShape(str(uuid.uuid4()), f"B{i:05d}", "basic", g) for i, g in enumerate(basic)]
     # Special grids: campuses and sites of 200-800 m, as 16-sided polygons.
-    centres = np.column_stack([rng.uniform(WEST, EAST, n_special), rng.uniform(SOUTH, NORTH, n_special)])
+    centres = np.column_stack(
+        [rng.uniform(WEST, EAST, n_special), rng.uniform(SOUTH, NORTH, n_special)]
+    )
     radii_deg = rng.uniform(200, 800, n_special) / 90_000
     for i, ((x, y), r) in enumerate(zip(centres, radii_deg, strict=True)):
         shape = shapely.Point(x, y).buffer(r, quad_segs=4)
@@ -111,8 +113,13 @@ def prepare_postgis(shapes: list[GridShape]) -> str | None:
         print(f"PostGIS path skipped: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
         return None
     env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     load_grids(url, shapes)
     return url
 
@@ -140,7 +147,11 @@ def load_grids(url: str, shapes: list[GridShape]) -> None:
                                kind=UnitKind.TOWNSHIP, parent_code="BJ", now=now)
         rows = []
         for s in shapes:
-            mp = shapely.MultiPolygon([s.geometry]) if s.geometry.geom_type == "Polygon" else s.geometry
+            mp = (
+                shapely.MultiPolygon([s.geometry])
+                if s.geometry.geom_type == "Polygon"
+                else s.geometry
+            )
             x0, y0, x1, y1 = mp.bounds
             rows.append(Grid(id=uuid.UUID(s.id), code=s.code, name=s.code, kind=GridKind(s.kind),
                              township_id=township.id, boundary=mp, min_lon=x0, min_lat=y0,
@@ -209,8 +220,12 @@ def _load(url: str, body: dict, headers: dict, seconds: float, threads: int) -> 
     def worker() -> int:
         done = 0
         while time.perf_counter() < deadline:
-            request = urllib.request.Request(url, data=data, method="POST",  # noqa: S310
-                                             headers={"Content-Type": "application/json", **headers})
+            request = urllib.request.Request(
+                url,
+                data=data,
+                method="POST",  # noqa: S310
+                headers={"Content-Type": "application/json", **headers},
+            )
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
                 response.read()
                 assert response.status == 200
@@ -227,7 +242,9 @@ def bench_http(url: str, workers: int, seconds: float) -> None:
     """Both servers: same gunicorn, same workers, same client; only the endpoint differs."""
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "bare_app.py").write_text(BARE_APP + "\n@app.get('/health')\ndef h():\n    return {}\n")
+        Path(tmp, "bare_app.py").write_text(
+            BARE_APP + "\n@app.get('/health')\ndef h():\n    return {}\n"
+        )
         bare = _serve("bare_app:app", 18081, workers, {**env, "PYTHONPATH": tmp}, Path(tmp))
         try:
             bare_rate = _load("http://127.0.0.1:18081/bare", {"lon": 116.4, "lat": 39.9}, {},
@@ -266,8 +283,16 @@ def _bench_token(url: str) -> str:
         passwords = Passwords(time_cost=1, memory_kib=64)
         unit = session.scalar(sa.select(Unit).where(Unit.code == "BJ-T"))
         now = datetime.now(UTC)
-        create_user(session, passwords, username="bench", password="bench-pass-1",
-                    display_name="bench", unit_id=unit.id, roles=[Role.TOWNSHIP_DISPATCHER], now=now)
+        create_user(
+            session,
+            passwords,
+            username="bench",
+            password="bench-pass-1",
+            display_name="bench",
+            unit_id=unit.id,
+            roles=[Role.TOWNSHIP_DISPATCHER],
+            now=now,
+        )
         issued = login(session, passwords, "bench", "bench-pass-1", now=now,
                        lifetime=timedelta(hours=1))
         session.commit()
@@ -289,8 +314,10 @@ def main() -> None:
     start = time.perf_counter()
     shapes = build_grids(args.basic, args.special)
     lons, lats = random_points(args.points)
-    print(f"{args.basic} basic + {args.special} special grids over lon {WEST}-{EAST}, "
-          f"lat {SOUTH}-{NORTH}; {args.points} points (built in {time.perf_counter() - start:.1f} s)")
+    print(
+        f"{args.basic} basic + {args.special} special grids over lon {WEST}-{EAST}, "
+        f"lat {SOUTH}-{NORTH}; {args.points} points (built in {time.perf_counter() - start:.1f} s)"
+    )
     index = bench_in_memory(shapes, lons, lats)
     if args.skip_postgis:
         return

@@ -66,9 +66,13 @@ def load_demo(password: str) -> None:
 
 @click.command("import-grids")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--crs", type=click.Choice([c.value for c in CRS]), default="wgs84", show_default=True)
+@click.option(
+    "--crs", type=click.Choice([c.value for c in CRS]), default="wgs84", show_default=True
+)
 @click.option("--repair", is_flag=True, help="Fix invalid rings (make_valid) and report it.")
-@click.option("--replace-existing", is_flag=True, help="Retire and replace grids with the same code.")
+@click.option(
+    "--replace-existing", is_flag=True, help="Retire and replace grids with the same code."
+)
 @with_appcontext
 def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: bool) -> None:
     """Import a GeoJSON FeatureCollection of grids (all or nothing)."""

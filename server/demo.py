@@ -62,10 +62,10 @@ DEPARTMENTS = (
 
 # (grid code, name, township, owner code suffix, owner name, box)
 SPECIAL_GRIDS = (
-    ("WJ-S01", "第一中学校园", "110199001", "SCH1", "北京示范第一中学", (116.412, 39.985, 116.418, 39.990)),
-    ("WJ-S02", "示范医院", "110199001", "HOS1", "示范区第一医院", (116.425, 39.995, 116.433, 40.001)),
-    ("WJ-S03", "望京工地三标段", "110199001", "CON1", "城建集团三标段项目部", (116.445, 40.005, 116.452, 40.012)),
-    ("SY-S01", "示范农贸市场", "110199002", "MKT1", "示范农贸市场管理公司", (116.474, 39.992, 116.481, 39.998)),
+    ("WJ-S01", "第一中学校园", "110199001", "SCH1", "北京示范第一中学", (116.412, 39.985, 116.418, 39.990)),  # noqa: E501 - a table row
+    ("WJ-S02", "示范医院", "110199001", "HOS1", "示范区第一医院", (116.425, 39.995, 116.433, 40.001)),  # noqa: E501 - a table row
+    ("WJ-S03", "望京工地三标段", "110199001", "CON1", "城建集团三标段项目部", (116.445, 40.005, 116.452, 40.012)),  # noqa: E501 - a table row
+    ("SY-S01", "示范农贸市场", "110199002", "MKT1", "示范农贸市场管理公司", (116.474, 39.992, 116.481, 39.998)),  # noqa: E501 - a table row
 )
 
 
@@ -76,7 +76,8 @@ def demo_loaded(session: Session) -> bool:
 def _grid_box(t: DemoTownship, col: int, row: int):  # noqa: ANN202
     west = t.west + col * CELL_LON
     south = t.south + row * CELL_LAT
-    return box(round(west, 6), round(south, 6), round(west + CELL_LON, 6), round(south + CELL_LAT, 6))
+    east, north = west + CELL_LON, south + CELL_LAT
+    return box(round(west, 6), round(south, 6), round(east, 6), round(north, 6))
 
 
 def load_demo_district(
@@ -110,7 +111,8 @@ def load_demo_district(
                 features.append({
                     "type": "Feature",
                     "geometry": mapping(_grid_box(t, col, row)),
-                    "properties": {"code": f"{t.prefix}-{number:03d}", "name": f"{t.name}第{number}网格",
+                    "properties": {"code": f"{t.prefix}-{number:03d}",
+                                   "name": f"{t.name}第{number}网格",
                                    "kind": "basic", "township": t.code,
                                    "community": f"{t.code}{community}"},
                 })
@@ -130,12 +132,12 @@ def load_demo_district(
     people = (
         ("admin", "系统管理员", DISTRICT_CODE, [Role.ADMIN], []),
         ("auditor", "审计员", DISTRICT_CODE, [Role.AUDITOR], []),
-        ("district.dispatcher", "区分中心派单员", f"{DISTRICT_CODE}-CC", [Role.DISTRICT_DISPATCHER], []),
+        ("district.dispatcher", "区分中心派单员", f"{DISTRICT_CODE}-CC", [Role.DISTRICT_DISPATCHER], []),  # noqa: E501 - a table row
         ("cgzf.staff", "城管下沉队员", f"{DISTRICT_CODE}-CGZF", [Role.DEPARTMENT_STAFF], []),
         ("scjg.handler", "市场监管承办人", f"{DISTRICT_CODE}-SCJG", [Role.DEPARTMENT_HANDLER], []),
         ("wj.dispatcher", "望京指挥中心派单员", "110199001-CC", [Role.TOWNSHIP_DISPATCHER], []),
         ("wj.leader", "花家地网格长", "110199001001", [Role.GRID_LEADER], ["WJ-001", "WJ-002"]),
-        ("wj.worker1", "网格员一", "110199001001", [Role.GRID_WORKER], ["WJ-001", "WJ-002", "WJ-003"]),
+        ("wj.worker1", "网格员一", "110199001001", [Role.GRID_WORKER], ["WJ-001", "WJ-002", "WJ-003"]),  # noqa: E501 - a table row
         ("wj.worker2", "网格员二", "110199001002", [Role.GRID_WORKER], ["WJ-011", "WJ-012"]),
         ("sy.dispatcher", "示范乡指挥中心派单员", "110199002-CC", [Role.TOWNSHIP_DISPATCHER], []),
         ("sy.worker1", "示范乡网格员", "110199002001", [Role.GRID_WORKER], ["SY-001", "SY-002"]),

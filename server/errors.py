@@ -1,4 +1,5 @@
-"""One JSON error shape for every failure: {code, status, message, errors?, details?, request_id}."""
+"""One JSON error shape for every failure:
+{code, status, message, errors?, details?, request_id}."""
 
 from __future__ import annotations
 

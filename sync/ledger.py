@@ -23,8 +23,8 @@ from server.auth.services import scope_of
 from server.cases.models import Case
 from server.cases.queries import visible_cases
 from server.cases.rules import DISPATCHER_ROLES, mask_name, mask_phone
-from server.core.db import Base, UTCDateTime, str_enum
 from server.core.cursors import decode_time_cursor, encode_cursor
+from server.core.db import Base, UTCDateTime, str_enum
 from server.org.models import Unit, User
 from server.org.rules import Role
 from sync.tables import SyncContext, SyncedTable, Tier, register

@@ -254,7 +254,9 @@ def _load_scope(session: Session, actor: Actor) -> Scope:
     grid_ids: frozenset[uuid.UUID] = frozenset()
     if reach is Reach.OWN_GRIDS:
         grid_ids = frozenset(
-            session.scalars(sa.select(GridMember.grid_id).where(GridMember.user_id == actor.user_id))
+            session.scalars(
+                sa.select(GridMember.grid_id).where(GridMember.user_id == actor.user_id)
+            )
         )
         township_ids = frozenset(
             session.scalars(sa.select(Grid.township_id).where(Grid.id.in_(grid_ids)).distinct())

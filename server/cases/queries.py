@@ -118,8 +118,12 @@ def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: dat
     if f.grid_code is not None:
         query = query.where(_in_grid(session, f.grid_code))
     if f.category_prefix is not None:
-        query = query.where(sa.or_(Case.category_code == f.category_prefix,
-                                   Case.category_code.startswith(f.category_prefix + ".", autoescape=True)))
+        query = query.where(
+            sa.or_(
+                Case.category_code == f.category_prefix,
+                Case.category_code.startswith(f.category_prefix + ".", autoescape=True),
+            )
+        )
     if f.channel is not None:
         query = query.where(Case.channel == f.channel)
     if f.needs_triage is not None:

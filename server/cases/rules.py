@@ -115,26 +115,36 @@ TRANSITIONS: dict[Action, Transition] = {
     # Dispatch from the queue, re-dispatch while handled, or the district after escalation.
     Action.DISPATCH: Transition(
         frozenset({S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS, S.ESCALATED}),
-        S.DISPATCHED, Party.DISPATCHER),
+        S.DISPATCHED,
+        Party.DISPATCHER,
+    ),
     Action.ACCEPT: Transition(frozenset({S.DISPATCHED}), S.ACCEPTED, Party.LEAD),
     Action.CONTACT: Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.IN_PROGRESS, Party.LEAD),
     Action.NOTE: Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, Party.LEAD),
     Action.COMPLETE: Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.COMPLETED, Party.LEAD),
     Action.REQUEST_RETURN: Transition(
-        frozenset({S.DISPATCHED, S.ACCEPTED}), S.RETURN_REQUESTED, Party.LEAD),
-    Action.APPROVE_RETURN: Transition(frozenset({S.RETURN_REQUESTED}), S.RECEIVED, Party.DISPATCHER),
+        frozenset({S.DISPATCHED, S.ACCEPTED}), S.RETURN_REQUESTED, Party.LEAD
+    ),
+    Action.APPROVE_RETURN: Transition(
+        frozenset({S.RETURN_REQUESTED}), S.RECEIVED, Party.DISPATCHER
+    ),
     # Refusing puts the case back where it was; the service restores the previous status.
     Action.REFUSE_RETURN: Transition(frozenset({S.RETURN_REQUESTED}), None, Party.DISPATCHER),
     Action.ESCALATE: Transition(
-        frozenset({S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS}), S.ESCALATED,
-        Party.DISPATCHER),
+        frozenset({S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS}),
+        S.ESCALATED,
+        Party.DISPATCHER,
+    ),
     Action.HAND_DOWN: Transition(
-        frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.HANDED_DOWN, Party.DISPATCHER),
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.HANDED_DOWN, Party.DISPATCHER
+    ),
     Action.RECORD_REVIEW: Transition(frozenset({S.HANDED_DOWN}), S.CLOSED, Party.DISPATCHER),
     # Callback: 双是 closes; anything else sends it back to the lead unit (the service decides).
     Action.CALLBACK: Transition(frozenset({S.COMPLETED}), S.CLOSED, Party.DISPATCHER),
     Action.REQUEST_EXTENSION: Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, Party.LEAD),
-    Action.DECIDE_EXTENSION: Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, Party.DISPATCHER),
+    Action.DECIDE_EXTENSION: Transition(
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, Party.DISPATCHER
+    ),
     Action.REQUEST_EXEMPTION: Transition(frozenset(CaseStatus), None, Party.LEAD),
     Action.DECIDE_EXEMPTION: Transition(frozenset(CaseStatus), None, Party.DISPATCHER),
     Action.LINK: Transition(frozenset(OPEN_STATUSES), None, Party.DISPATCHER),
@@ -157,7 +167,8 @@ def returnable(channel: Channel, lead_is_township: bool, item_returnable: bool) 
     returns.
     """
     if channel is Channel.CITY_DIRECT and lead_is_township:
-        return "A city-direct order sent to a township cannot be returned: the first receiver handles it to the end."
+        return ("A city-direct order sent to a township cannot be returned: the first receiver "
+                "handles it to the end.")
     if not item_returnable:
         return "The dispatch catalogue does not allow returns for this kind of case."
     return None

@@ -189,8 +189,11 @@ def _locate(session: Session, case: Case, request: IntakeRequest, *, grid_index:
             tolerance_m: float) -> None:
     if request.lon is None or request.lat is None:
         if request.lon is not None or request.lat is not None:
-            raise Invalid.for_field("lat" if request.lat is None else "lon",
-                                    "Give both lon and lat, or neither.", code="location_incomplete")
+            raise Invalid.for_field(
+                "lat" if request.lat is None else "lon",
+                "Give both lon and lat, or neither.",
+                code="location_incomplete",
+            )
         _territory_from_actor(session, case)
         return
     if not in_china(request.lon, request.lat):
@@ -259,7 +262,9 @@ def new_event(case: Case, actor: Actor | None, action: str, from_status: CaseSta
     )
 
 
-def case_limits(session: Session, case: Case, plan: DispatchPlan | None) -> tuple[timedelta, timedelta]:
+def case_limits(
+    session: Session, case: Case, plan: DispatchPlan | None
+) -> tuple[timedelta, timedelta]:
     if plan is None and case.category_code:
         plan_item = get_item(session, case.category_code)
         response = timedelta(hours=plan_item.response_limit_hours)

@@ -110,7 +110,10 @@ def dispatch(session: Session, actor: Actor, case: Case, *, version: int,
     before = _begin(session, actor, case, Action.DISPATCH, version)
     units = {u.id: u for u in session.scalars(
         sa.select(Unit).where(Unit.id.in_([lead_unit_id, *cooperating_unit_ids])))}
-    for field, ids in (("lead_unit_id", [lead_unit_id]), ("cooperating_unit_ids", cooperating_unit_ids)):
+    for field, ids in (
+        ("lead_unit_id", [lead_unit_id]),
+        ("cooperating_unit_ids", cooperating_unit_ids),
+    ):
         for unit_id in ids:
             unit = units.get(unit_id)
             if unit is None or unit.kind not in (UnitKind.TOWNSHIP, UnitKind.DEPARTMENT,
@@ -139,8 +142,16 @@ def contact(session: Session, actor: Actor, case: Case, *, version: int, note: s
         case.responded_at = now
         supervision.close_deadline(session, subject_type=SUBJECT, subject_id=case.id,
                                    kind=DeadlineKind.RESPONSE, met_at=now)
-    return _move(session, actor, case, Action.CONTACT, before, CaseStatus.IN_PROGRESS, now,
-                 {"note": note, "on_time": case.response_due_at is None or now <= case.response_due_at})
+    return _move(
+        session,
+        actor,
+        case,
+        Action.CONTACT,
+        before,
+        CaseStatus.IN_PROGRESS,
+        now,
+        {"note": note, "on_time": case.response_due_at is None or now <= case.response_due_at},
+    )
 
 
 def add_note(session: Session, actor: Actor, case: Case, *, version: int, note: str,
@@ -362,7 +373,11 @@ def _close_linked(session: Session, actor: Actor, master: Case, now: datetime) -
     for case in linked:
         before = case.status
         cancel_case_deadlines(session, case, now)
-        case.result, case.resolved, case.satisfaction = master.result, master.resolved, master.satisfaction
+        case.result, case.resolved, case.satisfaction = (
+            master.result,
+            master.resolved,
+            master.satisfaction,
+        )
         case.closed_at = now
         _move(session, actor, case, Action.LINK, before, CaseStatus.CLOSED, now,
               {"closed_with_master": master.number})

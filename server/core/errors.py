@@ -33,7 +33,9 @@ class DomainError(Exception):
         super().__init__(self.message)
 
     @classmethod
-    def for_field(cls, field: str, message: str, *, location: str = "json", **kw: Any) -> DomainError:
+    def for_field(
+        cls, field: str, message: str, *, location: str = "json", **kw: Any
+    ) -> DomainError:
         """An error that names the one input field at fault."""
         return cls(message, errors={location: {field: [message]}}, **kw)
 

@@ -83,7 +83,9 @@ def list_grids(
             sa.or_(Grid.code > after_code, sa.and_(Grid.code == after_code, Grid.id > after_id))
         )
     rows = list(session.scalars(query.order_by(Grid.code, Grid.id).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].code, rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = (
+        encode_cursor(rows[limit - 1].code, rows[limit - 1].id) if len(rows) > limit else None
+    )
     return GridPage(grids=rows[:limit], next_cursor=next_cursor)
 
 

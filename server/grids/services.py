@@ -117,7 +117,9 @@ def import_grids(
     codes = [f.properties.get("code") for f in parsed if isinstance(f.properties.get("code"), str)]
     active = {
         g.code: g
-        for g in session.scalars(sa.select(Grid).where(Grid.code.in_(codes), Grid.retired_at.is_(None)))
+        for g in session.scalars(
+            sa.select(Grid).where(Grid.code.in_(codes), Grid.retired_at.is_(None))
+        )
     }
     problems: list[FeatureProblem] = []
     candidates: list[_Candidate] = []
@@ -134,7 +136,9 @@ def import_grids(
         candidate, changes = found
         candidates.append(candidate)
         if changes:
-            repairs.append({"index": candidate.index, "grid_code": candidate.code, "changes": changes})
+            repairs.append(
+                {"index": candidate.index, "grid_code": candidate.code, "changes": changes}
+            )
     if problems:
         raise _rejection(problems, total=len(parsed))
 
@@ -290,7 +294,9 @@ def _new_grid(c: _Candidate, now: datetime, *, replaces: Grid | None) -> Grid:
 
 
 def _move_members(session: Session, old_id: uuid.UUID, new_id: uuid.UUID) -> None:
-    session.execute(sa.update(GridMember).where(GridMember.grid_id == old_id).values(grid_id=new_id))
+    session.execute(
+        sa.update(GridMember).where(GridMember.grid_id == old_id).values(grid_id=new_id)
+    )
 
 
 def retire_grid(session: Session, grid: Grid, *, now: datetime) -> Grid:

@@ -40,7 +40,9 @@ class Unit(Base):
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
 
-    __table_args__ = (sa.CheckConstraint("population IS NULL OR population >= 0", name="population"),)
+    __table_args__ = (
+        sa.CheckConstraint("population IS NULL OR population >= 0", name="population"),
+    )
 
 
 class User(Base):

@@ -133,5 +133,7 @@ def inbox(session: Session, actor: Actor, *, unread_only: bool = False, limit: i
     ).unique())
     unread = session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
         visible, Notification.acknowledged_at.is_(None)))
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = (
+        encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    )
     return InboxPage(items=rows[:limit], next_cursor=next_cursor, unread_count=unread or 0)

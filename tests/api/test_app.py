@@ -57,4 +57,5 @@ def test_the_demo_command_loads_a_township_through_the_import(app, db_session):
     assert sorted(c.status.value for c in cases) == ["dispatched"] * 4 + ["received"]
     assert all(c.basic_grid_code for c in cases if c.status.value == "dispatched")
     again = app.test_cli_runner().invoke(args=["demo"])
-    assert again.exit_code == 2 and "duplicate_unit_code" in again.output
+    assert again.exit_code == 2
+    assert "duplicate_unit_code" in again.output

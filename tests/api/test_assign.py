@@ -20,7 +20,9 @@ def assign(client, headers, lon, lat, *, crs="wgs84", via="index"):  # noqa: ANN
 
 
 @pytest.mark.parametrize("via", VIAS)
-def test_a_point_inside_gets_its_basic_grid_and_the_special_grids_over_it(client, world, login, via):
+def test_a_point_inside_gets_its_basic_grid_and_the_special_grids_over_it(
+    client, world, login, via
+):
     found = assign(client, login("t1.worker"), 116.306, 39.904, via=via)
     assert found["method"] == "inside"
     assert found["basic_grid"]["code"] == "T1-A1"
@@ -47,7 +49,8 @@ def test_a_point_in_another_crs_lands_where_its_wgs84_twin_does(client, world, l
     wgs = assign(client, headers, 116.325, 39.915)
     lon, lat = from_wgs84(116.325, 39.915, crs)
     twin = assign(client, headers, float(lon), float(lat), crs=crs.value)
-    assert twin["basic_grid"] == wgs["basic_grid"] and wgs["basic_grid"]["code"] == "T1-C2"
+    assert twin["basic_grid"] == wgs["basic_grid"]
+    assert wgs["basic_grid"]["code"] == "T1-C2"
     assert twin["wgs84"] == pytest.approx(wgs["wgs84"], abs=1e-7)
     if crs is CRS.GCJ02:
         # Read as WGS-84 by mistake, the same numbers land hundreds of metres away.

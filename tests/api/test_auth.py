@@ -23,7 +23,9 @@ def assert_error(response, status: int, code: str) -> dict:  # noqa: ANN001
 
 
 def test_login_returns_a_token_that_identifies_the_user(client, world):
-    response = client.post("/api/v1/auth/login", json={"username": "t1.worker", "password": PASSWORD})
+    response = client.post(
+        "/api/v1/auth/login", json={"username": "t1.worker", "password": PASSWORD}
+    )
     assert response.status_code == 201
     token = response.get_json()["token"]
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
@@ -84,7 +86,10 @@ def test_logout_revokes_only_the_current_token(client, world):
                        headers={"Authorization": f"Bearer {first}"}).status_code == 204
     assert_error(client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {first}"}),
                  401, "invalid_token")
-    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {second}"}).status_code
+        == 200
+    )
 
 
 def test_a_phone_signing_in_again_replaces_its_own_token_only(client, world):
@@ -100,7 +105,10 @@ def test_a_phone_signing_in_again_replaces_its_own_token_only(client, world):
     assert_error(client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old_phone}"}),
                  401, "invalid_token")
     for token in (new_phone, tablet_token):
-        assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert (
+            client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
 
 
 def test_one_device_can_be_revoked_and_others_tokens_are_not_found(client, world):

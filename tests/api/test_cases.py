@@ -19,16 +19,20 @@ def test_intake_assigns_grids_and_dispatches_by_the_catalogue(client, world, log
     case = file_case("t1.worker", channel="patrol")
     assert case["number"].count("-") == 1
     assert case["status"] == "dispatched"
-    assert case["basic_grid"]["code"] == "T1-A1" and case["special_grids"] == ["T1-S1"]
+    assert case["basic_grid"]["code"] == "T1-A1"
+    assert case["special_grids"] == ["T1-S1"]
     assert case["lead_unit"]["code"] == "T1"  # 属地: the township holding the grid
     assert case["cooperating_unit_ids"] == [str(world.units["D1-SCJG"].id)]
     received = iso(case["received_at"])
     assert iso(case["response_due_at"]) - received == timedelta(hours=24)
     assert iso(case["completion_due_at"]) - received == timedelta(hours=168)
-    events = client.get(f"/api/v1/cases/{case['id']}/timeline", headers=login("t1.worker")).get_json()
+    events = client.get(
+        f"/api/v1/cases/{case['id']}/timeline", headers=login("t1.worker")
+    ).get_json()
     assert [(e["action"], e["to_status"]) for e in events] == [
         ("received", "received"), ("dispatch", "dispatched")]
-    assert events[0]["actor_username"] == "t1.worker" and events[1]["data"]["auto"] is True
+    assert events[0]["actor_username"] == "t1.worker"
+    assert events[1]["data"]["auto"] is True
 
 
 def test_a_retried_intake_returns_the_same_case(client, world, login, file_case):
@@ -50,7 +54,8 @@ def test_without_a_rule_or_a_grid_a_case_waits_for_triage_then_goes_to_several_u
     assert (no_rule["status"], no_rule["needs_triage"], no_rule["triage_reason"]) == \
         ("received", True, "no_category")
     nowhere = file_case(at=NOWHERE)
-    assert nowhere["needs_triage"] and nowhere["triage_reason"] == "no_grid"
+    assert nowhere["needs_triage"]
+    assert nowhere["triage_reason"] == "no_grid"
     assert nowhere["township"]["code"] == "T1"  # the receiving dispatcher's queue
     queue = client.get("/api/v1/cases?needs_triage=true", headers=login("t1.dispatcher")).get_json()
     assert {c["id"] for c in queue["items"]} == {no_rule["id"], nowhere["id"]}
@@ -58,7 +63,8 @@ def test_without_a_rule_or_a_grid_a_case_waits_for_triage_then_goes_to_several_u
     dispatched = act(client, login("t1.dispatcher"), no_rule, "dispatch",
                      lead_unit_id=str(units["D1-CGZF"].id),
                      cooperating_unit_ids=[str(units["D1-SCJG"].id), str(units["T1"].id)])
-    assert dispatched["status"] == "dispatched" and not dispatched["needs_triage"]
+    assert dispatched["status"] == "dispatched"
+    assert not dispatched["needs_triage"]
     assert dispatched["lead_unit"]["code"] == "D1-CGZF"
     assert len(dispatched["cooperating_unit_ids"]) == 2
 
@@ -71,10 +77,13 @@ def test_a_city_direct_order_to_a_township_cannot_be_returned(client, world, log
                 reason="不属于本街道")
     assert error["code"] == "case_not_returnable"
     again = client.get(f"/api/v1/cases/{case['id']}", headers=login("t1.dispatcher")).get_json()
-    assert again["status"] == "accepted" and again["version"] == case["version"]
+    assert again["status"] == "accepted"
+    assert again["version"] == case["version"]
 
 
-def test_a_return_needs_approval_and_is_counted_with_or_without_fault(client, world, login, file_case):
+def test_a_return_needs_approval_and_is_counted_with_or_without_fault(
+    client, world, login, file_case
+):
     case = file_case(channel="internet", category_code="02.01")
     assert case["lead_unit"]["code"] == "D1-SCJG"
     handler = login("d1.handler")
@@ -104,7 +113,8 @@ def test_an_escalated_case_is_redispatched_by_the_district(client, world, login,
     assert refused["code"] == "district_only"
     case = act(client, login("d1.dispatcher"), case, "dispatch",
                lead_unit_id=str(world.units["D1-CGZF"].id))
-    assert case["status"] == "dispatched" and case["lead_unit"]["code"] == "D1-CGZF"
+    assert case["status"] == "dispatched"
+    assert case["lead_unit"]["code"] == "D1-CGZF"
 
 
 def test_a_group_review_outcome_closes_the_case(client, world, login, file_case):
@@ -115,7 +125,8 @@ def test_a_group_review_outcome_closes_the_case(client, world, login, file_case)
                community_unit_id=str(world.units["T1-C1"].id))
     assert case["status"] == "handed_down"
     case = act(client, dispatcher, case, "review", outcome="mediated", note="议事会调解")
-    assert case["status"] == "closed" and "mediated" in case["result"]
+    assert case["status"] == "closed"
+    assert "mediated" in case["result"]
 
 
 def test_a_callback_that_is_not_double_yes_reopens_the_case(client, world, login, file_case):
@@ -123,14 +134,16 @@ def test_a_callback_that_is_not_double_yes_reopens_the_case(client, world, login
     dispatcher = login("t1.dispatcher")
     case = act(client, dispatcher, case, "accept")
     case = act(client, dispatcher, case, "contact", note="已电话联系")
-    assert case["responded_at"] is not None and case["status"] == "in_progress"
+    assert case["responded_at"] is not None
+    assert case["status"] == "in_progress"
     case = act(client, dispatcher, case, "complete", result="已清理")
     case = act(client, dispatcher, case, "callback", resolved=True,
                satisfaction="basically_satisfied", comment="还会再来")
     assert (case["status"], case["rehandle_count"]) == ("in_progress", 1)
     case = act(client, dispatcher, case, "complete", result="已设置隔离桩")
     case = act(client, dispatcher, case, "callback", resolved=True, satisfaction="satisfied")
-    assert case["status"] == "closed" and case["closed_at"]
+    assert case["status"] == "closed"
+    assert case["closed_at"]
 
 
 def test_illegal_moves_and_stale_versions_answer_409_and_change_nothing(client, world, login,
@@ -157,7 +170,9 @@ def test_only_the_lead_unit_handles_and_only_dispatchers_dispatch(client, world,
     assert error["code"] == "permission_denied"
 
 
-def test_personal_data_is_masked_shown_or_hidden_by_role(client, world, login, file_case, db_session):
+def test_personal_data_is_masked_shown_or_hidden_by_role(
+    client, world, login, file_case, db_session
+):
     case = file_case()  # led by T1; D1-SCJG cooperates
     url = f"/api/v1/cases/{case['id']}"
     worker = client.get(url, headers=login("t1.worker")).get_json()["resident"]
@@ -168,7 +183,8 @@ def test_personal_data_is_masked_shown_or_hidden_by_role(client, world, login, f
     assert dispatcher == {"view": "shown", "name": "张三", "phone": "13812341234"}
     logged = db_session.scalars(sa.select(PersonalDataAccess).where(
         PersonalDataAccess.user_id == world.users["t1.dispatcher"].id)).all()
-    assert len(logged) >= 1 and all(row.purpose == "view" for row in logged)
+    assert len(logged) >= 1
+    assert all(row.purpose == "view" for row in logged)
     assert not db_session.scalars(sa.select(PersonalDataAccess).where(
         PersonalDataAccess.user_id == world.users["t1.worker"].id)).all()
 
@@ -204,7 +220,8 @@ def test_a_nearby_duplicate_is_listed_linked_and_closed_with_its_master(client, 
     master = act(client, dispatcher, master, "complete", result="已清理")
     master = act(client, dispatcher, master, "callback", resolved=True, satisfaction="satisfied")
     dup = client.get(f"/api/v1/cases/{dup['id']}", headers=dispatcher).get_json()
-    assert dup["status"] == "closed" and dup["result"] == "已清理"
+    assert dup["status"] == "closed"
+    assert dup["result"] == "已清理"
 
 
 def test_extension_and_exemption_need_a_dispatchers_decision(client, world, login, file_case):
@@ -232,7 +249,8 @@ def test_lists_filter_and_page_in_a_stable_order(client, world, login, file_case
         seen += [c["id"] for c in page["items"]]
         if not (cursor := page["next_cursor"]):
             break
-    assert sorted(seen) == sorted(c["id"] for c in made) and len(seen) == len(set(seen))
+    assert sorted(seen) == sorted(c["id"] for c in made)
+    assert len(seen) == len(set(seen))
     by_grid = client.get("/api/v1/cases?grid=T1-B2", headers=dispatcher).get_json()["items"]
     assert len(by_grid) == 3
     by_category = client.get("/api/v1/cases?category=01", headers=dispatcher).get_json()["items"]

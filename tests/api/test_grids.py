@@ -52,7 +52,8 @@ def test_a_self_intersecting_polygon_rejects_the_whole_file(client, world, login
     error = assert_error(response, 422, "grid_import_rejected")
     assert "nothing was imported" in error["message"]
     [problem] = error["details"]
-    assert problem["index"] == 1 and problem["grid_code"] == "T2-BAD"
+    assert problem["index"] == 1
+    assert problem["grid_code"] == "T2-BAD"
     assert problem["code"] == "geometry_invalid"
     assert "crosses or touches itself" in problem["reason"]
     assert problem["location"] == pytest.approx([116.335, 39.905])
@@ -66,7 +67,8 @@ def test_repair_stores_a_valid_grid_and_reports_the_change(client, world, login,
     response = client.post("/api/v1/grids/import?repair=true", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     [repair] = response.get_json()["repairs"]
-    assert repair["grid_code"] == "T2-BAD" and repair["changes"]
+    assert repair["grid_code"] == "T2-BAD"
+    assert repair["changes"]
     grid_id = response.get_json()["grids"][0]["id"]
     stored = client.get(f"/api/v1/grids/{grid_id}", headers=headers).get_json()
     repaired = shape(stored["geometry"])
@@ -79,14 +81,14 @@ def test_repair_stores_a_valid_grid_and_reports_the_change(client, world, login,
 @pytest.mark.parametrize(
     ("feature", "field", "code"),
     [
-        (grid_feature("X-1", "T2", box(2.0, 48.0, 2.01, 48.01)), "geometry", "coordinates_outside_china"),
-        (grid_feature("X-1", "NOPE", box(116.40, 39.91, 116.41, 39.92)), "properties.township", "unknown_township"),
-        (grid_feature("X-1", "T2", box(116.40, 39.91, 116.41, 39.92), community="T1-C1"), "properties.community", "unknown_community"),
-        (grid_feature("T2-A1", "T2", box(116.40, 39.91, 116.41, 39.92)), "properties.code", "duplicate_grid_code"),
-        (grid_feature("bad code!", "T2", box(116.40, 39.91, 116.41, 39.92)), "properties.code", "grid_code_invalid"),
-        (grid_feature("X-1", "T2", box(116.40, 39.91, 116.41, 39.92), kind="round"), "properties.kind", "grid_kind_invalid"),
-        (grid_feature("X-1", "T2", {"type": "LineString", "coordinates": [[116.4, 39.9], [116.41, 39.91]]}), "geometry", "geometry_wrong_type"),
-        (grid_feature("X-1", "T2", {"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.400001, 39.9], [116.4, 39.900001], [116.4, 39.9]]]}), "geometry", "geometry_degenerate"),
+        (grid_feature("X-1", "T2", box(2.0, 48.0, 2.01, 48.01)), "geometry", "coordinates_outside_china"),  # noqa: E501 - a table row
+        (grid_feature("X-1", "NOPE", box(116.40, 39.91, 116.41, 39.92)), "properties.township", "unknown_township"),  # noqa: E501 - a table row
+        (grid_feature("X-1", "T2", box(116.40, 39.91, 116.41, 39.92), community="T1-C1"), "properties.community", "unknown_community"),  # noqa: E501 - a table row
+        (grid_feature("T2-A1", "T2", box(116.40, 39.91, 116.41, 39.92)), "properties.code", "duplicate_grid_code"),  # noqa: E501 - a table row
+        (grid_feature("bad code!", "T2", box(116.40, 39.91, 116.41, 39.92)), "properties.code", "grid_code_invalid"),  # noqa: E501 - a table row
+        (grid_feature("X-1", "T2", box(116.40, 39.91, 116.41, 39.92), kind="round"), "properties.kind", "grid_kind_invalid"),  # noqa: E501 - a table row
+        (grid_feature("X-1", "T2", {"type": "LineString", "coordinates": [[116.4, 39.9], [116.41, 39.91]]}), "geometry", "geometry_wrong_type"),  # noqa: E501 - a table row
+        (grid_feature("X-1", "T2", {"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.400001, 39.9], [116.4, 39.900001], [116.4, 39.9]]]}), "geometry", "geometry_degenerate"),  # noqa: E501 - a table row
     ],
 )
 def test_each_kind_of_bad_feature_has_its_own_code(client, world, login, feature, field, code):
@@ -129,7 +131,8 @@ def test_coordinates_in_gcj02_are_stored_in_wgs84(client, world, login):
     wgs = box(116.40, 39.91, 116.41, 39.92)
     lons, lats = from_wgs84([116.40, 116.41, 116.41, 116.40, 116.40],
                             [39.91, 39.91, 39.92, 39.92, 39.91], CRS.GCJ02)
-    gcj = {"type": "Polygon", "coordinates": [[[float(x), float(y)] for x, y in zip(lons, lats, strict=True)]]}
+    ring = [[float(x), float(y)] for x, y in zip(lons, lats, strict=True)]
+    gcj = {"type": "Polygon", "coordinates": [ring]}
     body = collection(grid_feature("T2-G1", "T2", gcj))
     response = client.post("/api/v1/grids/import?crs=gcj02", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
@@ -168,7 +171,8 @@ def test_retiring_a_grid_twice_conflicts(client, world, login):
     headers = login("admin")
     url = f"/api/v1/grids/{world.grid_id('T2-B1')}/retire"
     retired = client.post(url, headers=headers)
-    assert retired.status_code == 200 and retired.get_json()["retired_at"]
+    assert retired.status_code == 200
+    assert retired.get_json()["retired_at"]
     assert_error(client.post(url, headers=headers), 409, "grid_already_retired")
     assert "T2-B1" not in codes(client, headers)
 
@@ -183,7 +187,8 @@ def test_listing_pages_through_every_grid_once(client, world, login):
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == sorted(seen) and len(seen) == len(set(seen)) == 10
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen)) == 10
     assert_error(client.get("/api/v1/grids?cursor=garbage", headers=headers), 422, "invalid_cursor")
 
 

@@ -61,7 +61,8 @@ def patch(client, headers, upload_id: str, offset: int, chunk: bytes, **kw):
 def assert_error(response, status: int, code: str) -> dict:
     body = response.get_json()
     assert response.status_code == status, body
-    assert body["code"] == code and body["status"] == status and body["message"], body
+    assert (body["code"], body["status"]) == (code, status), body
+    assert body["message"], body
     assert "request_id" in body
     return body
 
@@ -100,13 +101,15 @@ def test_a_resumable_upload_cut_in_the_middle_resumes_from_the_reported_offset(
     started = start(client, worker, JPEG, content_type="image/jpeg")
     assert started.status_code == 201, started.get_json()
     upload_id = started.get_json()["upload_id"]
-    assert started.get_json()["offset"] == 0 and started.headers["Upload-Offset"] == "0"
+    assert started.get_json()["offset"] == 0
+    assert started.headers["Upload-Offset"] == "0"
     assert started.headers["Location"].endswith(f"/api/v1/photos/uploads/{upload_id}")
     assert client.get(f"/api/v1/photos/{sha(JPEG)}/status",
                       headers=worker).get_json()["status"] == "partial"
 
     first = patch(client, worker, upload_id, 0, JPEG[:1000])
-    assert first.status_code == 204 and first.headers["Upload-Offset"] == "1000"
+    assert first.status_code == 204
+    assert first.headers["Upload-Offset"] == "1000"
     # The connection breaks 700 bytes into a 1,500-byte chunk: what arrived is kept.
     cut = client.patch(f"/api/v1/photos/uploads/{upload_id}",
                        input_stream=io.BytesIO(JPEG[1000:1700]),
@@ -114,7 +117,8 @@ def test_a_resumable_upload_cut_in_the_middle_resumes_from_the_reported_offset(
                        headers={**worker, "Upload-Offset": "1000"})
     assert cut.status_code == 400
     head = client.head(f"/api/v1/photos/uploads/{upload_id}", headers=worker)
-    assert head.status_code == 200 and head.headers["Upload-Offset"] == "1700"
+    assert head.status_code == 200
+    assert head.headers["Upload-Offset"] == "1700"
     # Asking to start again finds the same upload and the same offset.
     restarted = start(client, worker, JPEG, content_type="image/jpeg")
     assert restarted.status_code == 200
@@ -122,7 +126,8 @@ def test_a_resumable_upload_cut_in_the_middle_resumes_from_the_reported_offset(
     assert restarted.get_json()["offset"] == 1700
 
     last = patch(client, worker, upload_id, 1700, JPEG[1700:])
-    assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(JPEG))
+    assert last.status_code == 204
+    assert last.headers["Upload-Offset"] == str(len(JPEG))
     assert [p.read_bytes() for p in blobs(photo_dir)] == [JPEG]
     assert partials(photo_dir) == []
     state = client.get(f"/api/v1/photos/uploads/{upload_id}", headers=worker).get_json()
@@ -130,10 +135,13 @@ def test_a_resumable_upload_cut_in_the_middle_resumes_from_the_reported_offset(
                      "offset": len(JPEG), "size": len(JPEG), "content_type": "image/jpeg"}
     # The answer to the last chunk was lost and the phone sends it again: nothing changes.
     retried = patch(client, worker, upload_id, 1700, JPEG[1700:])
-    assert retried.status_code == 204 and retried.headers["Upload-Offset"] == str(len(JPEG))
+    assert retried.status_code == 204
+    assert retried.headers["Upload-Offset"] == str(len(JPEG))
     got = download(client, worker, sha(JPEG))
-    assert got.status_code == 200 and got.data == JPEG
-    assert got.mimetype == "image/jpeg" and got.headers["ETag"] == f'"{sha(JPEG)}"'
+    assert got.status_code == 200
+    assert got.data == JPEG
+    assert got.mimetype == "image/jpeg"
+    assert got.headers["ETag"] == f'"{sha(JPEG)}"'
     assert "private" in got.headers["Cache-Control"]
 
 
@@ -159,7 +167,8 @@ def test_bytes_that_do_not_match_their_hash_are_refused_and_nothing_is_kept(
     worker = login("t1.worker")
     tampered = PNG[:-1] + b"!"
     assert_error(put(client, worker, tampered, name=sha(PNG)), 422, "photo_hash_mismatch")
-    assert blobs(photo_dir) == [] and partials(photo_dir) == []
+    assert blobs(photo_dir) == []
+    assert partials(photo_dir) == []
     assert client.get(f"/api/v1/photos/{sha(PNG)}/status",
                       headers=worker).get_json()["status"] == "missing"
 
@@ -167,7 +176,8 @@ def test_bytes_that_do_not_match_their_hash_are_refused_and_nothing_is_kept(
     assert patch(client, worker, upload_id, 0, tampered[:1000]).status_code == 204
     assert_error(patch(client, worker, upload_id, 1000, tampered[1000:]), 422,
                  "photo_hash_mismatch")
-    assert blobs(photo_dir) == [] and partials(photo_dir) == []
+    assert blobs(photo_dir) == []
+    assert partials(photo_dir) == []
     # The upload starts over from byte 0.
     assert client.head(f"/api/v1/photos/uploads/{upload_id}",
                        headers=worker).headers["Upload-Offset"] == "0"
@@ -189,7 +199,8 @@ def test_photos_over_the_size_limit_are_refused_before_they_are_read(
     # A chunk may not run past the size declared for its upload.
     upload_id = start(client, worker, PNG[:1000], name=sha(PNG[:1000])).get_json()["upload_id"]
     assert_error(patch(client, worker, upload_id, 0, PNG[:1001]), 413, "upload_exceeds_size")
-    assert blobs(photo_dir) == [] and partials(photo_dir) == []
+    assert blobs(photo_dir) == []
+    assert partials(photo_dir) == []
 
 
 def test_the_type_is_decided_by_the_bytes_not_by_the_content_type_header(
@@ -207,10 +218,12 @@ def test_the_type_is_decided_by_the_bytes_not_by_the_content_type_header(
     # Refused with the first chunk, before the phone sends the rest.
     assert_error(patch(client, worker, upload_id, 0, NOT_AN_IMAGE[:100]), 415,
                  "photo_type_unsupported")
-    assert blobs(photo_dir) == [] and partials(photo_dir) == []
+    assert blobs(photo_dir) == []
+    assert partials(photo_dir) == []
     # A PNG labelled as JPEG (phones mislabel) is stored as what it is.
     mislabelled = put(client, worker, PNG, content_type="image/jpeg")
-    assert mislabelled.status_code == 201 and mislabelled.get_json()["content_type"] == "image/png"
+    assert mislabelled.status_code == 201
+    assert mislabelled.get_json()["content_type"] == "image/png"
 
 
 def test_malformed_hashes_are_422_on_every_photo_endpoint(client, world, login, photo_dir):
@@ -306,13 +319,15 @@ def test_two_phones_uploading_the_same_photo_store_it_once(client, world, login,
     assert patch(client, worker, mine, 0, PNG).status_code == 204
     # The other phone learns with its next chunk that nothing more is needed.
     rest = patch(client, leader, theirs, 100, PNG[100:200])
-    assert rest.status_code == 204 and rest.headers["Upload-Offset"] == str(len(PNG))
+    assert rest.status_code == 204
+    assert rest.headers["Upload-Offset"] == str(len(PNG))
     again = start(client, login("t1.dispatcher"), PNG)
     assert again.status_code == 200
     assert again.get_json() | {"upload_id": None} == {
         "upload_id": None, "sha256": sha(PNG), "status": "available", "offset": len(PNG),
         "size": len(PNG), "content_type": "image/png"}
-    assert len(blobs(photo_dir)) == 1 and partials(photo_dir) == []
+    assert len(blobs(photo_dir)) == 1
+    assert partials(photo_dir) == []
 
 
 def test_the_openapi_document_describes_the_photo_endpoints(client):

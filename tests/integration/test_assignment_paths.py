@@ -22,7 +22,9 @@ latitude = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(points=st.lists(st.tuples(coordinate, latitude), min_size=1, max_size=40))
 def test_index_and_database_paths_give_identical_answers(db_session, world, points):
     lons = [p[0] for p in points]
@@ -43,10 +45,12 @@ def test_a_fresh_cache_rebuilds_only_when_the_generation_moves(db_session, world
 
     cache = GridIndexCache()
     first = cache.get(db_session)
-    assert cache.get(db_session) is first and cache.rebuilds == 1
+    assert cache.get(db_session) is first
+    assert cache.rebuilds == 1
     retire_grid(db_session, db_session.get(Grid, world.grids["T2-B1"].id), now=NOW)
     second = cache.get(db_session)
-    assert second is not first and cache.rebuilds == 2
+    assert second is not first
+    assert cache.rebuilds == 2
     assert len(second) == len(first) - 1
 
 

@@ -70,5 +70,6 @@ def test_two_dispatchers_at_once_one_wins_and_nothing_is_half_applied(committing
         # Through the API the loser's answer is a 409 with the stable code.
         stale = client.post(f"/api/v1/cases/{case_id}/dispatch", headers=headers, json={
             "version": version, "lead_unit_id": str(leads[winner])})
-        assert stale.status_code == 409 and stale.get_json()["code"] == "stale_version"
+        assert stale.status_code == 409
+        assert stale.get_json()["code"] == "stale_version"
         db.session.remove()

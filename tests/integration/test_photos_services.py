@@ -54,11 +54,14 @@ def put(session, store, actor, data: bytes, **kw):  # noqa: ANN001, ANN003, ANN2
 
 def test_a_stored_photo_is_answered_without_reading_the_body(db_session, store, actor):
     photo, created = put(db_session, store, actor("t1.worker"), PNG)
-    assert created and photo.content_type is PhotoType.PNG and photo.size == len(PNG)
+    assert created
+    assert photo.content_type is PhotoType.PNG
+    assert photo.size == len(PNG)
     again, created = photos.put_photo(
         db_session, store, actor("t1.leader"), sha256=sha(PNG), content_type=None,
         data=Unreadable(), length=None, limits=LIMITS, now=NOW + timedelta(minutes=1))
-    assert again is photo and not created
+    assert again is photo
+    assert not created
     assert again.uploaded_by_user_id == actor("t1.worker").user_id
     assert db_session.scalar(sa.select(sa.func.count()).select_from(photos.Photo)) == 1
 
@@ -72,16 +75,19 @@ def test_a_link_works_before_the_photo_arrives_and_twice_is_once(db_session, sto
     same = photos.link_photo(db_session, sha256=sha(JPEG), subject_type="case",
                              subject_id=case_id, user_id=actor("t1.leader").user_id,
                              now=NOW + timedelta(hours=1))
-    assert same.id == link.id and same.linked_by_user_id == worker.user_id
+    assert same.id == link.id
+    assert same.linked_by_user_id == worker.user_id
     assert [x.id for x in photos.links_for(db_session, "case", case_id)] == [link.id]
 
     state = photos.start_upload(db_session, store, worker, sha256=sha(JPEG), size=len(JPEG),
                                 content_type="image/jpeg", limits=LIMITS, now=NOW)
-    assert state.created and state.offset == 0
+    assert state.created
+    assert state.offset == 0
     assert photos.photo_status(db_session, sha(JPEG)) is PhotoStatus.PARTIAL
     done = photos.append_chunk(db_session, store, worker, upload_id=state.upload.id, offset=0,
                                data=io.BytesIO(JPEG), length=len(JPEG), limits=LIMITS, now=NOW)
-    assert done.status is PhotoStatus.AVAILABLE and done.photo.content_type is PhotoType.JPEG
+    assert done.status is PhotoStatus.AVAILABLE
+    assert done.photo.content_type is PhotoType.JPEG
     assert photos.photo_status(db_session, sha(JPEG)) is PhotoStatus.AVAILABLE
     assert photos.statuses(db_session, [sha(JPEG), sha(PNG)]) == {
         sha(JPEG): "available", sha(PNG): "missing"}

@@ -29,7 +29,8 @@ def store(tmp_path) -> LocalDiskStore:  # noqa: ANN001
 
 
 def test_a_partial_is_filled_from_an_offset_and_cut_there_first(store):
-    assert store.partial_size("u1") == 0 and store.read_partial("u1", 12) == b""
+    assert store.partial_size("u1") == 0
+    assert store.read_partial("u1", 12) == b""
     assert store.append("u1", 0, io.BytesIO(DATA[:3000]), limit=len(DATA)) == 3000
     # Resending from 2000 replaces what lay beyond it.
     assert store.append("u1", 2000, io.BytesIO(DATA[2000:2500]), limit=len(DATA)) == 2500
@@ -37,7 +38,8 @@ def test_a_partial_is_filled_from_an_offset_and_cut_there_first(store):
     assert store.append("u1", 2500, io.BytesIO(DATA[2500:]), limit=len(DATA) - 2500) == len(DATA)
     assert store.read_partial("u1", 4) == DATA[:4]
     assert store.commit("u1", SHA.upper())
-    assert store.exists(SHA) and store.partial_size("u1") == 0
+    assert store.exists(SHA)
+    assert store.partial_size("u1") == 0
     with store.open(SHA) as f:
         assert f.read() == DATA
     assert (store.root / "blobs" / SHA[:2] / SHA).is_file()
@@ -60,7 +62,8 @@ def test_bytes_that_arrived_before_a_connection_broke_are_kept(store):
 def test_a_commit_under_the_wrong_hash_keeps_nothing(store):
     store.append("u1", 0, io.BytesIO(DATA[:-1]), limit=len(DATA))
     assert not store.commit("u1", SHA)
-    assert store.partial_size("u1") == 0 and not store.exists(SHA)
+    assert store.partial_size("u1") == 0
+    assert not store.exists(SHA)
 
 
 def test_committing_bytes_already_stored_only_drops_the_partial(store):

@@ -87,17 +87,20 @@ def test_the_size_limit_is_inclusive_and_says_the_limit():
     check_size(None, LIMITS)  # unknown length (chunked): the store counts instead
     with pytest.raises(PhotoTooLarge, match="1000 bytes") as raised:
         check_size(1001, LIMITS)
-    assert isinstance(raised.value, TooLarge) and raised.value.code == "photo_too_large"
+    assert isinstance(raised.value, TooLarge)
+    assert raised.value.code == "photo_too_large"
 
 
 def test_a_chunk_must_start_where_the_server_copy_ends():
     check_offset(sent=500, current=500, upload_id="u")
     with pytest.raises(OffsetMismatch) as raised:
         check_offset(sent=0, current=500, upload_id="u")
-    assert isinstance(raised.value, Conflict) and raised.value.code == "offset_mismatch"
+    assert isinstance(raised.value, Conflict)
+    assert raised.value.code == "offset_mismatch"
     assert raised.value.details == [{"upload_id": "u", "offset": 500}]
     overrun = chunk_overrun(offset=900, size=1000, length=200)
-    assert overrun.code == "upload_exceeds_size" and "1000 bytes" in overrun.message
+    assert overrun.code == "upload_exceeds_size"
+    assert "1000 bytes" in overrun.message
 
 
 def test_status_follows_what_is_stored_and_what_is_under_way():
@@ -107,9 +110,11 @@ def test_status_follows_what_is_stored_and_what_is_under_way():
 
 
 def test_people_who_handle_or_receive_cases_may_upload_admins_and_auditors_may_not():
-    assert Role.GRID_WORKER in UPLOAD_ROLES and Role.DEPARTMENT_STAFF in UPLOAD_ROLES
+    assert Role.GRID_WORKER in UPLOAD_ROLES
+    assert Role.DEPARTMENT_STAFF in UPLOAD_ROLES
     assert Role.DISTRICT_DISPATCHER in UPLOAD_ROLES
-    assert Role.ADMIN not in UPLOAD_ROLES and Role.AUDITOR not in UPLOAD_ROLES
+    assert Role.ADMIN not in UPLOAD_ROLES
+    assert Role.AUDITOR not in UPLOAD_ROLES
 
 
 def test_the_settings_offer_exactly_the_types_the_rules_recognise():

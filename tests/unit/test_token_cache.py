@@ -28,7 +28,8 @@ def test_a_cached_token_is_served_as_a_fresh_actor_until_it_expires():
     original = actor()
     cache.put("h", original, NOW + timedelta(minutes=5))
     served = cache.get("h", now=NOW)
-    assert served == original and served is not original
+    assert served == original
+    assert served is not original
     assert cache.get("h", now=NOW + timedelta(minutes=5)) is None  # token expiry still applies
 
 

@@ -24,8 +24,14 @@ class PointSchema(StrictSchema):
 
 
 class AssignPointSchema(PointSchema):
-    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84,
-                      metadata={"description": "Coordinate system of lon/lat (GCJ-02 for AMap/Tencent, BD-09 for Baidu)"})
+    crs = fields.Enum(
+        CRS,
+        by_value=True,
+        load_default=CRS.WGS84,
+        metadata={
+            "description": "Coordinate system of lon/lat (GCJ-02 for AMap/Tencent, BD-09 for Baidu)"
+        },
+    )
 
 
 class AssignBatchSchema(StrictSchema):
@@ -35,8 +41,14 @@ class AssignBatchSchema(StrictSchema):
 
 
 class AssignQuerySchema(StrictSchema):
-    via = fields.String(load_default="index", validate=validate.OneOf(VIA),
-                        metadata={"description": "index (in-memory STRtree, default) or database (PostGIS SQL); both give the same answer"})
+    via = fields.String(
+        load_default="index",
+        validate=validate.OneOf(VIA),
+        metadata={
+            "description": "index (in-memory STRtree, default) or database (PostGIS SQL); "
+            "both give the same answer"
+        },
+    )
 
 
 class GridRefSchema(ma.Schema):
@@ -52,7 +64,9 @@ class AssignmentSchema(ma.Schema):
     boundary_grid_codes = fields.List(fields.String())
     needs_triage = fields.Boolean(metadata={"description": "No basic grid: send to manual triage"})
     explanation = fields.String()
-    wgs84 = fields.List(fields.Float(), metadata={"description": "The point as stored: [lon, lat] WGS-84"})
+    wgs84 = fields.List(
+        fields.Float(), metadata={"description": "The point as stored: [lon, lat] WGS-84"}
+    )
 
 
 class AssignBatchResultSchema(ma.Schema):

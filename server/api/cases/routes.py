@@ -70,7 +70,9 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
 @blp.route("", methods=["POST"])
 @blp.arguments(s.CaseCreateSchema)
 @blp.response(201, s.IntakeResultSchema)
-@blp.alt_response(200, schema=s.IntakeResultSchema, description="A retried request: the case it created")
+@blp.alt_response(
+    200, schema=s.IntakeResultSchema, description="A retried request: the case it created"
+)
 def create_case(body):
     """Receive a case: assign its grids, number it, dispatch it by the catalogue"""
     actor = ctx.current_actor()
@@ -134,7 +136,12 @@ def returns_by_unit():
 
 # One endpoint per action: (path, schema, service function, argument names from the body).
 ACTIONS = (
-    ("dispatch", s.DispatchSchema, transitions.dispatch, ("lead_unit_id", "cooperating_unit_ids", "note")),
+    (
+        "dispatch",
+        s.DispatchSchema,
+        transitions.dispatch,
+        ("lead_unit_id", "cooperating_unit_ids", "note"),
+    ),
     ("accept", s.VersionedSchema, transitions.accept, ()),
     ("contact", s.NoteSchema, transitions.contact, ("note",)),
     ("arrive", s.ArriveSchema, transitions.arrive, ("lon", "lat", "accuracy_m", "crs")),
@@ -147,7 +154,12 @@ ACTIONS = (
     ("hand-down", s.HandDownSchema, transitions.hand_down, ("community_unit_id", "reason")),
     ("review", s.ReviewSchema, transitions.record_review, ("outcome", "note")),
     ("callback", s.CallbackSchema, transitions.callback, ("resolved", "satisfaction", "comment")),
-    ("extension-request", s.ExtensionRequestSchema, transitions.request_extension, ("new_due_at", "reason")),
+    (
+        "extension-request",
+        s.ExtensionRequestSchema,
+        transitions.request_extension,
+        ("new_due_at", "reason"),
+    ),
     ("extension-decision", s.DecisionSchema, transitions.decide_extension, ("approve", "note")),
     ("exemption-request", s.ReasonSchema, transitions.request_exemption, ("reason",)),
     ("exemption-decision", s.DecisionSchema, transitions.decide_exemption, ("approve", "note")),

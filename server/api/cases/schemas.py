@@ -147,7 +147,10 @@ class CaseOutSchema(ma.Schema):
     urgency = fields.String()
     status = fields.String()
     version = fields.Integer()
-    location = fields.Dict(allow_none=True, metadata={"description": "lon, lat (WGS-84) and the input crs and coordinates"})
+    location = fields.Dict(
+        allow_none=True,
+        metadata={"description": "lon, lat (WGS-84) and the input crs and coordinates"},
+    )
     address = fields.String(allow_none=True)
     basic_grid = fields.Nested(RefSchema, allow_none=True)
     assignment = fields.Dict(allow_none=True)

@@ -19,7 +19,11 @@ class GridSummarySchema(ma.Schema):
     community = fields.Nested(UnitRefSchema, dump_only=True, allow_none=True)
     owner_unit = fields.Nested(UnitRefSchema, dump_only=True, allow_none=True)
     area_m2 = fields.Float(dump_only=True)
-    bbox = fields.Method("_bbox", dump_only=True, metadata={"description": "[min_lon, min_lat, max_lon, max_lat] in WGS-84"})
+    bbox = fields.Method(
+        "_bbox",
+        dump_only=True,
+        metadata={"description": "[min_lon, min_lat, max_lon, max_lat] in WGS-84"},
+    )
     created_at = fields.AwareDateTime(dump_only=True)
     retired_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     replaces_id = fields.UUID(dump_only=True, allow_none=True)
@@ -29,7 +33,9 @@ class GridSummarySchema(ma.Schema):
 
 
 class GridSchema(GridSummarySchema):
-    geometry = GeoJSONGeometry(dump_only=True, metadata={"description": "GeoJSON in the requested crs"})
+    geometry = GeoJSONGeometry(
+        dump_only=True, metadata={"description": "GeoJSON in the requested crs"}
+    )
     crs = fields.Enum(CRS, by_value=True, dump_only=True)
 
 
@@ -55,8 +61,14 @@ class GridExportQuerySchema(CRSQuerySchema):
 class GridImportQuerySchema(StrictSchema):
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84,
                       metadata={"description": "Coordinate system of the file's coordinates"})
-    repair = fields.Boolean(load_default=False, metadata={"description": "Fix invalid rings with make_valid and report the change"})
-    replace_existing = fields.Boolean(load_default=False, metadata={"description": "Retire the active grid of the same code and replace it"})
+    repair = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Fix invalid rings with make_valid and report the change"},
+    )
+    replace_existing = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Retire the active grid of the same code and replace it"},
+    )
 
 
 class FeatureCollectionSchema(ma.Schema):
