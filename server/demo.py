@@ -25,6 +25,10 @@ from server.grids.services import import_grids
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
 from server.org.services import create_unit, create_user
+from server.staff.rules import LOCAL_TZ, PostingMode, VisitPeriod
+from server.staff.services import PostingRequest, create_posting
+from server.whistle.rules import WhistleKind
+from server.whistle.services import RaiseRequest, raise_call
 
 DISTRICT_CODE = "110199"
 
@@ -152,10 +156,12 @@ def load_demo_district(
             session.add(GridMember(grid_id=grids[code].id, user_id=user.id, created_at=now))
     session.flush()
     cases = _load_sample_cases(session, now=now)
+    _load_field_work(session, now=now)
     basic = sum(t.columns * t.rows for t in TOWNSHIPS)
     return (
         f"demo district {district.code} loaded: {len(TOWNSHIPS)} townships, {basic} basic grids, "
-        f"{len(SPECIAL_GRIDS)} special grids, {len(DEPARTMENTS)} departments, {cases} cases; users "
+        f"{len(SPECIAL_GRIDS)} special grids, {len(DEPARTMENTS)} departments, {cases} cases, "
+        f"a patrol posting of cgzf.staff, a whistle call awaiting the 望京 command centre; users "
         f"{', '.join(p[0] for p in people)} (password: {password})"
     )
 
@@ -175,14 +181,37 @@ SAMPLE_CASES = (
 )
 
 
+def _actor(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, unit_id=user.unit_id,
+                 unit_path=user.unit.path, roles=user.roles)
+
+
+def _load_field_work(session: Session, *, now: datetime) -> None:
+    """Through the real services: city management's staff member patrols three 望京 grids
+    (three visits a week each), and 望京's dispatcher has raised a whistle call."""
+    users = {u.username: u for u in session.scalars(sa.select(User))}
+    grids = {g.code: g.id for g in session.scalars(sa.select(Grid).where(
+        Grid.code.in_(("WJ-001", "WJ-002", "WJ-003")), Grid.retired_at.is_(None)))}
+    create_posting(session, _actor(users["district.dispatcher"]), PostingRequest(
+        staff_user_id=users["cgzf.staff"].id, grid_ids=[grids[c] for c in sorted(grids)],
+        mode=PostingMode.PATROLLING, valid_from=now.astimezone(LOCAL_TZ).date(),
+        visits_required=3, visit_period=VisitPeriod.WEEK, note="示范:巡格"), now=now)
+    departments = {u.code: u.id for u in session.scalars(sa.select(Unit).where(
+        Unit.kind == UnitKind.DEPARTMENT))}
+    raise_call(session, _actor(users["wj.dispatcher"]), RaiseRequest(
+        kind=WhistleKind.ENFORCEMENT,
+        description="河道旁违章搭建彩钢房，需城管、市场监管联合执法。",
+        lon=116.405, lat=39.984, address="望京示范街道河道北岸",
+        department_ids=[departments[f"{DISTRICT_CODE}-{d}"] for d in ("CGZF", "SCJG")]),
+        grid_index=GridIndexCache(), tolerance_m=0.0, now=now)
+
+
 def _load_sample_cases(session: Session, *, now: datetime) -> int:
     """A few cases through the real intake: auto-dispatched, urgent, and one for triage."""
     users = {u.username: u for u in session.scalars(sa.select(User))}
     index = GridIndexCache()
     for username, channel, appeal, category, title, lon, lat, resident, urgency in SAMPLE_CASES:
-        user = users[username]
-        actor = Actor(user_id=user.id, username=user.username, unit_id=user.unit_id,
-                      unit_path=user.unit.path, roles=user.roles)
+        actor = _actor(users[username])
         name, phone = resident or (None, None)
         intake(session, actor, IntakeRequest(
             channel=channel, appeal_type=appeal, title=title, description=title,

@@ -9,6 +9,8 @@ from server.core.db import Base
 from server.extensions import db
 from server.grids.models import Grid
 from server.org.models import User
+from server.staff.models import Posting
+from server.whistle.models import WhistleCall
 
 
 def test_flask_sqlalchemy_shares_the_declarative_metadata():
@@ -56,6 +58,10 @@ def test_the_demo_command_loads_a_township_through_the_import(app, db_session):
     assert len(cases) == 5
     assert sorted(c.status.value for c in cases) == ["dispatched"] * 4 + ["received"]
     assert all(c.basic_grid_code for c in cases if c.status.value == "dispatched")
+    [posting] = db_session.scalars(sa.select(Posting)).all()
+    assert (posting.mode.value, len(posting.grid_ids)) == ("patrolling", 3)
+    [call] = db_session.scalars(sa.select(WhistleCall)).all()
+    assert (call.status.value, call.grid_code) == ("raised", "WJ-001")
     again = app.test_cli_runner().invoke(args=["demo"])
     assert again.exit_code == 2
     assert "duplicate_unit_code" in again.output
