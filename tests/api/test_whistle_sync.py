@@ -134,3 +134,23 @@ def test_bad_arguments_reject_only_that_operation(client, whistle_world, login, 
     assert (bad["status"], bad["code"]) == ("rejected", "invalid_arguments")
     assert set(bad["result"]["errors"]["args"]) == {"department_id", "effect", "timeliness"}
     assert (unknown["status"], unknown["code"]) == ("rejected", "whistle_call_not_found")
+
+
+def test_joint_action_photos_from_web_and_phone_are_linked_to_the_call(
+        client, whistle_world, login, raise_call, clock):
+    zrzy, cgzf = (str(whistle_world.units[c].id) for c in ("D1-ZRZY", "D1-CGZF"))
+    call = whistle(client, login("d1.dispatcher"), raise_call(department_ids=[cgzf]), "accept",
+                   lead_department_id=zrzy, cooperating_department_ids=[cgzf],
+                   arrival_due_at=(START + timedelta(hours=2)).isoformat(),
+                   completion_due_at=(START + timedelta(hours=24)).isoformat())
+    web_photo, phone_photo = "c1" * 32, "d2" * 32
+    whistle(client, login("d1.zrzy"), call, "actions", expect=201, id=str(uuid.uuid4()),
+            description="现场测量", result=None, photos=[web_photo])
+    staff = Phone(client, login, "d1.staff")
+    [outcome] = push(client, staff, clock, op(
+        "whistle_action", clock.now, call_id=call["id"], description="协助拆除",
+        result="已拆除", photos=[phone_photo.upper()]))
+    assert outcome["status"] == "applied", outcome
+    listed = client.get(f"/api/v1/photos?subject_type=whistle_call&subject_id={call['id']}",
+                        headers=login("t1.dispatcher")).get_json()
+    assert sorted(p["sha256"] for p in listed) == sorted([web_photo, phone_photo])
