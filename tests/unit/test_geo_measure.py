@@ -158,10 +158,24 @@ def test_point_distance_agrees_with_dense_geodesic_sampling_to_a_tenth_of_a_mill
     lon, lat = 116.4 + point[0], 40.0 + point[1]
     ours = point_to_geometry_distance_m(lon, lat, polygon)
     if ours == 0.0:
-        assert polygon.intersects(shapely.Point(lon, lat))
+        # Covered, or on the outline to within floating point (see the test below).
+        assert polygon.distance(shapely.Point(lon, lat)) < 1e-12
         return
     reference = _dense_min_distance_m(lon, lat, polygon)
     assert ours == pytest.approx(reference, abs=1e-4)
+
+
+def test_a_point_on_an_edge_to_within_floating_point_is_at_zero_metres():
+    # Found by hypothesis: the midpoint of an edge lies 3.6e-15 degrees (0.4 nm) off it, so
+    # shapely's exact predicate says "outside" while the distance is 0 m. Zero is the right
+    # answer for assignment, which compares distances at centimetre resolution.
+    offsets = [(0.0, 0.015625), (0.0, 0.002145966906757075), (0.015625, 0.0017223706723664862)]
+    polygon = shapely.convex_hull(shapely.MultiPoint([(116.4 + x, 40.0 + y) for x, y in offsets]))
+    (ax, ay), (bx, by) = polygon.exterior.coords[0], polygon.exterior.coords[1]
+    lon, lat = ax + 0.5 * (bx - ax), ay + 0.5 * (by - ay)
+    assert not polygon.intersects(shapely.Point(lon, lat))  # the predicate's exact answer
+    assert polygon.distance(shapely.Point(lon, lat)) < 1e-12
+    assert point_to_geometry_distance_m(lon, lat, polygon) == 0.0
 
 
 def test_outlines_answer_many_pairs_like_the_single_point_function():
