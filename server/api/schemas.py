@@ -1,4 +1,5 @@
-"""Schemas several areas share: the base with unknown=RAISE, units, users, CRS, GeoJSON."""
+"""Schemas several areas share: the base with unknown=RAISE, points and GPS fixes, versioned
+actions, units, users, CRS, GeoJSON."""
 
 from __future__ import annotations
 
@@ -14,6 +15,33 @@ class StrictSchema(ma.Schema):
 
     class Meta:
         unknown = ma.RAISE
+
+
+class LonLatSchema(StrictSchema):
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+
+
+class PointSchema(LonLatSchema):
+    """A point as a client sends it: lon, lat, and the system they are in."""
+
+    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
+
+
+class GpsFixSchema(PointSchema):
+    """A phone's position: the point and the accuracy its GPS reports."""
+
+    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0),
+                              metadata={"description": "The GPS accuracy, metres"})
+
+
+class VersionedSchema(StrictSchema):
+    version = fields.Integer(required=True, metadata={"description": "The version you read; "
+                                                      "a stale one answers 409 stale_version"})
+
+
+class ReasonSchema(VersionedSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class CRSQuerySchema(StrictSchema):

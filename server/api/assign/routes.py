@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from geo.crs import CRS, in_china, to_wgs84
 from server.api import context as ctx
-from server.api.schemas import StrictSchema
+from server.api.schemas import LonLatSchema, PointSchema, StrictSchema
 from server.core.errors import Invalid
 from server.grids.assignment import assign_in_database, assign_with_index
 from server.grids.explain import assignment_as_dict
@@ -16,11 +16,6 @@ from server.grids.explain import assignment_as_dict
 blp = Blueprint("assign", __name__, url_prefix="assign", description="Point-to-grid assignment")
 
 VIA = ("index", "database")
-
-
-class PointSchema(StrictSchema):
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
 
 
 class AssignPointSchema(PointSchema):
@@ -36,7 +31,7 @@ class AssignPointSchema(PointSchema):
 
 class AssignBatchSchema(StrictSchema):
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
-    points = fields.List(fields.Nested(PointSchema), required=True,
+    points = fields.List(fields.Nested(LonLatSchema), required=True,
                          validate=validate.Length(min=1))
 
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from geo.crs import CRS
-from server.api.schemas import StrictSchema
+from server.api.schemas import GpsFixSchema, ReasonSchema, StrictSchema, VersionedSchema
 from server.cases.rules import AppealType, CaseStatus, Channel, Satisfaction, Urgency
 
 
@@ -39,11 +39,6 @@ class CaseCreateSchema(StrictSchema):
                               validate=validate.Length(max=50))
 
 
-class VersionedSchema(StrictSchema):
-    version = fields.Integer(required=True, metadata={"description": "The version you read; "
-                                                      "a stale one answers 409 stale_version"})
-
-
 class DispatchSchema(VersionedSchema):
     lead_unit_id = fields.UUID(required=True)
     cooperating_unit_ids = fields.List(fields.UUID(), load_default=list)
@@ -56,10 +51,6 @@ class NoteSchema(VersionedSchema):
 
 class CompleteSchema(VersionedSchema):
     result = fields.String(required=True, validate=validate.Length(min=1, max=5000))
-
-
-class ReasonSchema(VersionedSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class ApproveReturnSchema(VersionedSchema):
@@ -87,14 +78,8 @@ class ExtensionRequestSchema(ReasonSchema):
     new_due_at = fields.AwareDateTime(required=True)
 
 
-class ArriveSchema(VersionedSchema):
+class ArriveSchema(VersionedSchema, GpsFixSchema):
     """到场 from the web app: where the handler is (the phone's GPS, in the CRS it reports)."""
-
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0),
-                              metadata={"description": "The GPS accuracy, metres"})
-    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
 
 
 class DecisionSchema(VersionedSchema):

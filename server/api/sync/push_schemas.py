@@ -7,9 +7,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from geo.crs import CRS
 from server.api.cases.schemas import CaseCreateSchema
-from server.api.schemas import StrictSchema
+from server.api.schemas import GpsFixSchema, StrictSchema
 from server.api.staff import schemas as staff
 from server.api.whistle import schemas as whistle
 from server.cases.rules import Channel
@@ -71,11 +70,8 @@ class NoteArgs(CaseRefArgs):
     note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
-class ArriveArgs(CaseRefArgs):
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0))
-    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
+class ArriveArgs(CaseRefArgs, GpsFixSchema):
+    pass
 
 
 class CompleteArgs(CaseRefArgs):

@@ -9,6 +9,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from server.api import context as ctx
+from server.api.schemas import ReasonSchema
 from server.api.whistle import schemas as s
 from server.auth.actor import Actor
 from server.whistle import queries, rules, services
@@ -143,7 +144,7 @@ def accept_call(body, call_id: uuid.UUID):
 
 
 @blp.route("/<uuid:call_id>/reject", methods=["POST"])
-@blp.arguments(s.WhistleRejectSchema)
+@blp.arguments(ReasonSchema)
 @blp.response(200, s.WhistleCallDetailSchema)
 def reject_call(body, call_id: uuid.UUID):
     """Judge: reject the call with a reason"""

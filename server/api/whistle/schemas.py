@@ -5,21 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from geo.crs import CRS
-from server.api.schemas import StrictSchema
+from server.api.schemas import GpsFixSchema, PointSchema, StrictSchema, VersionedSchema
 from server.cases.rules import Urgency
 from server.whistle.rules import RATING_MAX, RATING_MIN, WhistleKind, WhistleStatus
 
 SHA256 = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="64 hex digits (the photo's SHA-256)")
 
 
-class WhistlePointSchema(StrictSchema):
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
-
-
-class WhistleRaiseSchema(WhistlePointSchema):
+class WhistleRaiseSchema(PointSchema):
     client_request_id = fields.String(
         load_default=None, validate=validate.Length(min=8, max=64),
         metadata={"description": "Idempotency key: a retry with the same id returns the same call"})
@@ -37,12 +30,7 @@ class WhistleRaiseSchema(WhistlePointSchema):
                          validate=validate.Length(max=20))
 
 
-class WhistleVersionedSchema(StrictSchema):
-    version = fields.Integer(required=True, metadata={"description": "The version you read; "
-                                                      "a stale one answers 409 stale_version"})
-
-
-class WhistleAcceptSchema(WhistleVersionedSchema):
+class WhistleAcceptSchema(VersionedSchema):
     lead_department_id = fields.UUID(required=True)
     cooperating_department_ids = fields.List(fields.UUID(), load_default=list)
     arrival_due_at = fields.AwareDateTime(required=True, metadata={
@@ -55,15 +43,11 @@ class WhistleAcceptSchema(WhistleVersionedSchema):
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
-class WhistleRejectSchema(WhistleVersionedSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-class WhistleCloseSchema(WhistleVersionedSchema):
+class WhistleCloseSchema(VersionedSchema):
     result = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
-class WhistleRateSchema(WhistleVersionedSchema):
+class WhistleRateSchema(VersionedSchema):
     department_id = fields.UUID(required=True)
     timeliness = fields.Integer(required=True, strict=True,
                                 validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
@@ -76,10 +60,9 @@ class WhistleUnjustifiedSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class WhistleArrivalSchema(WhistlePointSchema):
+class WhistleArrivalSchema(GpsFixSchema):
     id = fields.UUID(required=True, metadata={"description": "Made by the phone; a retry with "
                                               "the same id is recorded once"})
-    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0))
     device_time = fields.AwareDateTime(load_default=None, metadata={
         "description": "When it happened by the phone's clock (kept; deadlines use server time)"})
 
@@ -247,11 +230,8 @@ class WhistleRefArgs(StrictSchema):
     call_id = fields.UUID(required=True)
 
 
-class WhistleArrivalArgs(WhistleRefArgs):
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0))
-    crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
+class WhistleArrivalArgs(WhistleRefArgs, GpsFixSchema):
+    pass
 
 
 class WhistleActionArgs(WhistleRefArgs):
