@@ -19,13 +19,14 @@ from server.auth.passwords import Passwords
 from server.cases.rules import AppealType, Channel, Urgency
 from server.cases.services import IntakeRequest, intake
 from server.catalogue.demo_items import load_demo_catalogue
+from server.core.clock import LOCAL_TZ
 from server.grids.assignment import GridIndexCache
 from server.grids.models import Grid, GridMember
 from server.grids.services import import_grids
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
 from server.org.services import create_unit, create_user
-from server.staff.rules import LOCAL_TZ, PostingMode, VisitPeriod
+from server.staff.rules import PostingMode, VisitPeriod
 from server.staff.services import PostingRequest, create_posting
 from server.whistle.rules import WhistleKind
 from server.whistle.services import RaiseRequest, raise_call

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, lazyload
 
-from server.org.rules import Role
+from server.org.rules import Role, path_ids
 from server.whistle import rules
 from server.whistle.models import WhistleCall, WhistleDepartment
 from server.whistle.queries import visible_calls
@@ -40,7 +40,7 @@ def _clause(session: Session, ctx: SyncContext) -> sa.ColumnElement[bool]:
     actor = ctx.actor
     clauses: list[sa.ColumnElement[bool]] = []
     if actor.has_any(rules.DEPARTMENT_ROLES):
-        mine = [uuid.UUID(p) for p in actor.unit_path.strip("/").split("/") if p]
+        mine = path_ids(actor.unit_path)
         clauses.append(sa.and_(
             WhistleCall.status == WhistleStatus.ACCEPTED,
             WhistleCall.id.in_(sa.select(WhistleDepartment.call_id).where(

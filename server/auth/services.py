@@ -18,7 +18,7 @@ from server.core.errors import NotFound, Unauthenticated
 from server.core.ids import new_secret
 from server.grids.models import Grid, GridMember
 from server.org.models import Unit, User
-from server.org.rules import Reach, UnitKind
+from server.org.rules import Reach, UnitKind, path_ids
 
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -217,10 +217,6 @@ def revoke_user_device(
     return result.rowcount
 
 
-def _path_ids(path: str) -> list[uuid.UUID]:
-    return [uuid.UUID(part) for part in path.strip("/").split("/") if part]
-
-
 def scope_of(session: Session, actor: Actor) -> Scope:
     """What the actor may see, computed once per request and cached on the actor."""
     if actor._scope is None:
@@ -232,7 +228,7 @@ def _load_scope(session: Session, actor: Actor) -> Scope:
     reach = actor.reach
     if reach is Reach.ALL:
         return Scope(reach=reach, unit_paths=None, township_ids=None)
-    ancestor_ids = _path_ids(actor.unit_path)
+    ancestor_ids = path_ids(actor.unit_path)
     chain = {
         u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(ancestor_ids)))
     }

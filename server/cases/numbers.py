@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.cases.models import CaseNumberCounter
+from server.core.clock import LOCAL_TZ
 from server.core.db import is_postgres
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DIGITS = 7
 
 

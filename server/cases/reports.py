@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -12,9 +11,8 @@ from sqlalchemy.orm import Session
 from server.auth.actor import Actor
 from server.auth.services import scope_of
 from server.cases.models import CaseReturn
+from server.core.clock import LOCAL_TZ
 from server.org.models import Unit
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # months are local calendar months
 
 
 def return_counts(session: Session, actor: Actor) -> list[dict[str, Any]]:

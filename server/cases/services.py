@@ -19,7 +19,7 @@ from shapely.geometry import Point
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
-from geo.crs import CRS, in_china, to_wgs84
+from geo.crs import CRS
 from server.auth.actor import Actor, who_acted
 from server.cases.models import (
     Case,
@@ -41,10 +41,11 @@ from server.cases.rules import (
 from server.catalogue.queries import DispatchPlan, get_item, plan_dispatch
 from server.core.errors import Conflict, Invalid, StaleVersion
 from server.core.ids import new_id
+from server.core.points import wgs84_in_china
 from server.grids.assignment import GridIndexCache, assign_with_index
 from server.grids.models import Grid
 from server.org.models import Unit
-from server.org.rules import Role, UnitKind
+from server.org.rules import Role, UnitKind, path_ids
 from server.supervision import services as supervision
 from server.supervision.rules import DeadlineKind
 
@@ -196,10 +197,7 @@ def _locate(session: Session, case: Case, request: IntakeRequest, *, grid_index:
             )
         _territory_from_actor(session, case)
         return
-    if not in_china(request.lon, request.lat):
-        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
-                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
-    lon, lat = (float(v) for v in to_wgs84(request.lon, request.lat, request.crs))
+    lon, lat = wgs84_in_china(request.lon, request.lat, request.crs)
     case.lon, case.lat, case.location = lon, lat, Point(lon, lat)
     case.input_crs, case.input_lon, case.input_lat = request.crs.value, request.lon, request.lat
     [found] = assign_with_index(session, grid_index, [lon], [lat], tolerance_m=tolerance_m)
@@ -223,7 +221,7 @@ def _locate(session: Session, case: Case, request: IntakeRequest, *, grid_index:
 def _territory_from_actor(session: Session, case: Case) -> None:
     """No grid: the case waits in the receiving unit's township (or district) queue."""
     unit = session.get(Unit, case.received_by_unit_id)
-    chain = [uuid.UUID(p) for p in unit.path.strip("/").split("/")]
+    chain = path_ids(unit.path)
     kinds = dict(session.execute(sa.select(Unit.id, Unit.kind).where(Unit.id.in_(chain))).all())
     for unit_id in reversed(chain):
         if kinds.get(unit_id) is UnitKind.TOWNSHIP and case.township_id is None:

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from geo.crs import CRS, in_china, to_wgs84
+from geo.crs import CRS
 from geo.measure import distance_m
 from server.auth.actor import Actor
 from server.auth.services import scope_of
@@ -38,6 +38,7 @@ from server.cases.services import (
     record_event,
 )
 from server.core.errors import Invalid, NotFound, PermissionDenied, StaleVersion
+from server.core.points import wgs84_in_china
 from server.org.models import Unit
 from server.org.rules import Role, UnitKind
 from server.supervision import services as supervision
@@ -185,10 +186,7 @@ def arrive(session: Session, actor: Actor, case: Case, *, version: int, lon: flo
 def arrival_data(case: Case, *, lon: float, lat: float, accuracy_m: float | None,
                  crs: CRS = CRS.WGS84) -> dict[str, Any]:
     """What an arrival records: the point in WGS-84, as sent, and how far it is from the case."""
-    if not in_china(lon, lat):
-        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
-                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
-    wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
+    wlon, wlat = wgs84_in_china(lon, lat, crs)
     away = None if case.lon is None else round(distance_m(wlon, wlat, case.lon, case.lat), 1)
     return {"lon": wlon, "lat": wlat, "input_crs": crs.value, "input_lon": lon, "input_lat": lat,
             "accuracy_m": accuracy_m, "distance_m": away}

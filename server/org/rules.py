@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 
 
@@ -60,6 +61,11 @@ ROLE_REACH: dict[Role, Reach] = {
 }
 
 _REACH_ORDER = [Reach.OWN_GRIDS, Reach.TOWNSHIP, Reach.DISTRICT, Reach.ALL]
+
+
+def path_ids(path: str) -> list[uuid.UUID]:
+    """The unit ids of a materialised path (``/root/…/unit/``), root first."""
+    return [uuid.UUID(part) for part in path.strip("/").split("/") if part]
 
 
 def widest_reach(roles: frozenset[Role]) -> Reach:

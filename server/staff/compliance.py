@@ -173,8 +173,8 @@ def compliance_report(
             p for p in postings if any(grids[g].township.code == township for g in p.grid_ids)
         ]
     workers = [] if department_id else _grid_workers(session, actor, township)
-    for _, member_grids in workers:
-        grids.update(queries.grids_by_id(session, set(member_grids) - grids.keys()))
+    grids.update(queries.grids_by_id(
+        session, {g for _, member_grids in workers for g in member_grids} - grids.keys()))
     grids_by_user: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for p in postings:
         grids_by_user[p.staff_user_id].update(p.grid_ids)

@@ -13,11 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from server.core.clock import LOCAL_TZ
 from server.org.rules import Role
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class PostingMode(StrEnum):

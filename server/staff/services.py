@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -13,13 +14,14 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo.crs import CRS, in_china, to_wgs84
+from geo.crs import CRS, to_wgs84
 from geo.measure import point_to_geometry_distance_m
 from geo.track import Dropped, Fix, filter_fixes
 from server.auth.actor import Actor
 from server.auth.services import scope_of
 from server.core.db import is_postgres
 from server.core.errors import Conflict, Invalid, TooLarge
+from server.core.points import wgs84_in_china
 from server.grids.models import Grid
 from server.grids.queries import visible_grids
 from server.org.models import Unit, User
@@ -41,6 +43,7 @@ from server.staff.rules import (
     checkin_tolerance_m,
     is_inside,
     local_date,
+    overlap,
 )
 
 MAX_POSTINGS_PER_IMPORT = 5000
@@ -275,7 +278,8 @@ def import_postings(
     }
     problems = list(file.problems)
     accepted: list[tuple[PostingRequest, User]] = []
-    seen: dict[tuple[uuid.UUID, uuid.UUID], tuple[date, date]] = {}
+    # Every span earlier rows of the file post each (person, grid) for, not only the last.
+    seen: dict[tuple[uuid.UUID, uuid.UUID], list[tuple[date, date]]] = defaultdict(list)
     for row in file.rows:
 
         def problem(name: str, slug: str, reason: str, row=row) -> None:  # noqa: ANN001
@@ -302,9 +306,7 @@ def import_postings(
         clash = _overlapping(session, req) + [
             grids_code
             for grids_code, g in zip(row.grid_codes, req.grid_ids, strict=True)
-            if (user.id, g) in seen
-            and seen[(user.id, g)][0] <= span[1]
-            and span[0] <= seen[(user.id, g)][1]
+            if any(overlap(span[0], span[1], *earlier) for earlier in seen[(user.id, g)])
         ]
         if clash:
             problem(
@@ -313,7 +315,7 @@ def import_postings(
                 f"{row.staff} is already posted to {', '.join(sorted(set(clash)))} then.",
             )
         for g in req.grid_ids:
-            seen[(user.id, g)] = span
+            seen[(user.id, g)].append(span)
         accepted.append((req, user))
     if problems:
         raise _rejection(problems)
@@ -375,13 +377,7 @@ def record_check(
     existing = session.get(FieldCheck, req.id)
     if existing is not None:
         return _replayed(actor, existing), False
-    if not in_china(req.lon, req.lat):
-        raise Invalid(
-            "These coordinates are outside China.",
-            code="coordinates_outside_china",
-            errors={"json": {"lon": ["Outside China."], "lat": ["Outside China."]}},
-        )
-    lon, lat = to_wgs84(req.lon, req.lat, req.crs)
+    lon, lat = wgs84_in_china(req.lon, req.lat, req.crs)
     field_grids = queries.field_grid_ids(session, actor, local_date(now))
     grid, distance, flags = _grid_for(session, actor, req, lon, lat, field_grids)
     tolerance = checkin_tolerance_m(req.accuracy_m, limits)

@@ -15,7 +15,7 @@ from server.auth.actor import Actor
 from server.auth.services import scope_of
 from server.core.cursors import decode_time_cursor, encode_cursor
 from server.core.errors import NotFound
-from server.org.rules import Role
+from server.org.rules import Role, path_ids
 from server.whistle import rules
 from server.whistle.models import (
     WhistleAction,
@@ -25,10 +25,6 @@ from server.whistle.models import (
     WhistleEvent,
 )
 from server.whistle.rules import WhistleKind, WhistleStatus
-
-
-def _path_ids(path: str) -> list[uuid.UUID]:
-    return [uuid.UUID(p) for p in path.strip("/").split("/") if p]
 
 
 def visible_calls(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
@@ -42,11 +38,11 @@ def visible_calls(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     if actor.has_any({Role.TOWNSHIP_DISPATCHER, Role.GRID_LEADER, Role.DISTRICT_DISPATCHER}):
         clauses.append(WhistleCall.township_id.in_(scope.township_ids))
     if actor.has_any({Role.DISTRICT_DISPATCHER}):
-        district_ids = [_path_ids(p)[-1] for p in scope.unit_paths or ()]
+        district_ids = [path_ids(p)[-1] for p in scope.unit_paths or ()]
         clauses.append(WhistleCall.district_id.in_(district_ids))
     if actor.has_any(rules.DEPARTMENT_ROLES):
         clauses.append(WhistleCall.id.in_(sa.select(WhistleDepartment.call_id).where(
-            WhistleDepartment.unit_id.in_(_path_ids(actor.unit_path)))))
+            WhistleDepartment.unit_id.in_(path_ids(actor.unit_path)))))
     return sa.or_(*clauses)
 
 

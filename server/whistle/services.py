@@ -20,7 +20,7 @@ from shapely.geometry import Point
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
-from geo.crs import CRS, in_china, to_wgs84
+from geo.crs import CRS
 from geo.measure import distance_m
 from server.auth.actor import Actor, who_acted
 from server.auth.services import scope_of
@@ -30,10 +30,11 @@ from server.cases.rules import Urgency
 from server.catalogue.queries import get_item
 from server.core.errors import Conflict, Invalid, PermissionDenied, StaleVersion
 from server.core.ids import new_id
+from server.core.points import wgs84_in_china
 from server.grids.assignment import GridIndexCache, assign_with_index
 from server.grids.models import Grid
 from server.org.models import Unit
-from server.org.rules import Role, UnitKind
+from server.org.rules import Role, UnitKind, path_ids
 from server.supervision import services as supervision
 from server.supervision.rules import DeadlineKind
 from server.whistle import rules
@@ -193,16 +194,11 @@ def require_caller(session: Session, actor: Actor, call: WhistleCall) -> None:
                            code="not_caller")
 
 
-def _actor_unit_ids(actor: Actor) -> set[uuid.UUID]:
-    return {uuid.UUID(p) for p in actor.unit_path.strip("/").split("/") if p}
-
-
-def department_of(actor: Actor, call: WhistleCall, *, named_only: bool = True) -> WhistleDepartment:
-    """The department row the actor acts for: a department on the call that is the actor's
-    unit or above it, with a department role."""
-    mine = _actor_unit_ids(actor)
-    rows = [d for d in call.departments if d.unit_id in mine
-            and (d.role is not None or not named_only)]
+def department_of(actor: Actor, call: WhistleCall) -> WhistleDepartment:
+    """The department row the actor acts for: a department named on the call that is the
+    actor's unit or above it, with a department role."""
+    mine = set(path_ids(actor.unit_path))
+    rows = [d for d in call.departments if d.unit_id in mine and d.role is not None]
     if not rows or not actor.has_any(rules.DEPARTMENT_ROLES):
         raise PermissionDenied("Only staff of a department named on this whistle call may do "
                                "this.", code="not_named_department")
@@ -262,10 +258,7 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
             return Outcome(existing, created=False)
     if request.category_code is not None:
         get_item(session, request.category_code)  # unknown_category for a code it lacks
-    if not in_china(request.lon, request.lat):
-        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
-                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
-    lon, lat = (float(v) for v in to_wgs84(request.lon, request.lat, request.crs))
+    lon, lat = wgs84_in_china(request.lon, request.lat, request.crs)
     [found] = assign_with_index(session, grid_index, [lon], [lat], tolerance_m=tolerance_m)
     grid = (session.get(Grid, uuid.UUID(found.basic), options=[defer(Grid.boundary)])
             if found.basic is not None else None)
@@ -432,10 +425,7 @@ def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uui
     if (found := retried()) is not None:  # a concurrent retry committed while we waited
         return found
     row = department_of(actor, call)
-    if not in_china(lon, lat):
-        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
-                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
-    wlon, wlat = (float(v) for v in to_wgs84(lon, lat, crs))
+    wlon, wlat = wgs84_in_china(lon, lat, crs)
     away = round(distance_m(wlon, wlat, call.lon, call.lat), 1)
     radius, cap = call.arrival_radius_m or 0.0, call.arrival_accuracy_cap_m or 0.0
     tolerance = rules.arrival_tolerance_m(radius, accuracy_m, cap)

@@ -176,6 +176,25 @@ def test_csv_import_dry_run_writes_nothing(client, world, login, frozen_now):
     text = CSV_HEADER + "d1.staff,T1-A1,stationed,1-5,08:30,17:30,,,2026-11-01,,\n"
     body = _import(client, login("d1.dispatcher"), text, dry_run="true").get_json()
     assert body == {"imported": 0, "dry_run": True, "postings": []}
+    listed = client.get("/api/v1/postings?status=all", headers=login("d1.dispatcher"))
+    assert listed.get_json()["items"] == []
+    bad = CSV_HEADER + "nobody,T1-A1,stationed,1-5,08:30,17:30,,,2026-11-01,,\n"
+    assert_error(_import(client, login("d1.dispatcher"), bad, dry_run="true"), 422,
+                 "posting_import_rejected")
+
+
+def test_csv_import_finds_an_overlap_with_any_earlier_row_not_only_the_last(
+        client, world, login, frozen_now):
+    text = CSV_HEADER + (
+        "d1.staff,T1-A1,patrolling,,,,1,week,2026-11-01,2026-11-30,\n"
+        "d1.staff,T1-A1,patrolling,,,,1,week,2026-12-01,2026-12-31,\n"
+        "d1.staff,T1-A1,patrolling,,,,1,week,2026-11-15,2026-11-20,\n"  # inside line 2's span
+    )
+    body = assert_error(_import(client, login("d1.dispatcher"), text), 422,
+                        "posting_import_rejected")
+    rows = body["errors"]["csv"]["rows"]
+    assert set(rows) == {"4"}
+    assert rows["4"]["grids"][0].startswith("posting_overlaps")
 
 
 def test_csv_import_needs_csv(client, world, login, frozen_now):

@@ -290,3 +290,31 @@ def test_only_named_departments_report_and_act(client, whistle_world, login, rai
     # Only the caller closes.
     error = whistle(client, login("d1.zrzy"), call, "close", expect=403, result="x")
     assert error["code"] == "not_caller"
+
+
+def test_refusals_after_judgement_retries_and_ratings(client, whistle_world, login,
+                                                       raise_call, clock):
+    zrzy, cgzf, scjg = (str(whistle_world.units[c].id) for c in ("D1-ZRZY", "D1-CGZF", "D1-SCJG"))
+    dispatcher = login("t1.dispatcher")
+    call = whistle(client, dispatcher, raise_call(department_ids=[zrzy, cgzf]), "accept",
+                   lead_department_id=zrzy, cooperating_department_ids=[cgzf],
+                   arrival_due_at=(START + timedelta(hours=2)).isoformat(),
+                   completion_due_at=(START + timedelta(hours=8)).isoformat())
+    # An arrival id is the phone's: another person (or another call) reusing it is refused.
+    reused = str(uuid.uuid4())
+    arrival(client, login("d1.zrzy"), call, PLACE, arrival_id=reused)
+    error = arrival(client, login("d1.staff"), call, PLACE, arrival_id=reused, expect=409)
+    assert error["code"] == "idempotency_key_reused"
+    # 双考评, the department's half, once.
+    whistle(client, login("d1.staff"), call, "unjustified", reason="非本部门职责")
+    error = whistle(client, login("d1.staff"), call, "unjustified", expect=409, reason="again")
+    assert error["code"] == "already_marked"
+    # The caller's half: only named departments, ratings within 1-5.
+    call = client.get(f"/api/v1/whistle-calls/{call['id']}", headers=dispatcher).get_json()
+    call = whistle(client, dispatcher, call, "close", result="已处置")
+    error = whistle(client, dispatcher, call, "ratings", expect=422, department_id=scjg,
+                    timeliness=3, effect=3)
+    assert error["code"] == "unknown_department"
+    error = whistle(client, dispatcher, call, "ratings", expect=422, department_id=zrzy,
+                    timeliness=6, effect=3)
+    assert "timeliness" in error["errors"]["json"]

@@ -10,6 +10,7 @@ from geo.crs import CRS, in_china, to_wgs84
 from server.api import context as ctx
 from server.api.schemas import LonLatSchema, PointSchema, StrictSchema
 from server.core.errors import Invalid
+from server.core.points import wgs84_in_china
 from server.grids.assignment import assign_in_database, assign_with_index
 from server.grids.explain import assignment_as_dict
 
@@ -90,9 +91,7 @@ def _assign(lons, lats, crs: CRS, via: str):
 def assign_point(args, body):
     """The basic grid and the special grids that hold a point, and how that was decided"""
     ctx.current_actor()
-    if not in_china(body["lon"], body["lat"]):
-        raise Invalid("These coordinates are outside China.", code="coordinates_outside_china",
-                      errors={"json": {"lon": ["outside China"], "lat": ["outside China"]}})
+    wgs84_in_china(body["lon"], body["lat"], body["crs"])  # refuses a point outside China
     return _assign([body["lon"]], [body["lat"]], body["crs"], args["via"])[0]
 
 

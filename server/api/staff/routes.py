@@ -16,6 +16,7 @@ from geo.track import Fix, dwell_by_grid, segment_lengths_m, simplify
 from server.api import context as ctx
 from server.api.staff import schemas as s
 from server.core.errors import Invalid
+from server.grids.models import Grid
 from server.staff import compliance, queries, services
 from server.staff.models import FieldCheck, Posting
 from server.staff.postings_csv import COLUMNS, read_csv
@@ -104,7 +105,7 @@ def posting_view(p: Posting) -> dict[str, Any]:
 def check_view(c: FieldCheck) -> dict[str, Any]:
     grid = None
     if c.grid_id:
-        g = queries.grids_by_id(ctx.session(), [c.grid_id])[c.grid_id]
+        g = ctx.session().get(Grid, c.grid_id)  # loaded by the check-in: the identity map
         grid = {"id": str(g.id), "code": g.code, "name": g.name}
     return {
         "id": str(c.id),
