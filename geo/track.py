@@ -19,6 +19,8 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.crs import in_china
+
 _GEOD = pyproj.Geod(ellps="WGS84")
 _EARTH_RADIUS_M = 6_371_008.8  # mean radius, for the speed check only
 _METRES_PER_DEG_LAT = 111_320.0
@@ -29,6 +31,7 @@ class DropReason(StrEnum):
     TOO_FAST = "too_fast"  # reaching it needs a speed no vehicle in a city has
     DUPLICATE = "duplicate_time"  # a second fix with the same time in the same batch
     FUTURE = "in_future"  # later than the server's clock allows
+    OUTSIDE_CHINA = "outside_china"  # no grid can hold it (a GPS cold start reports 0, 0)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def filter_fixes(
     for i, fix in enumerate(batch):
         if latest_allowed is not None and fix.at > latest_allowed:
             dropped.append(Dropped(i, DropReason.FUTURE))
+        elif not in_china(fix.lon, fix.lat):
+            dropped.append(Dropped(i, DropReason.OUTSIDE_CHINA))
         elif fix.accuracy_m is not None and fix.accuracy_m > max_accuracy_m:
             dropped.append(Dropped(i, DropReason.ACCURACY))
         elif fix.at in known_times:

@@ -142,3 +142,11 @@ def test_simplify_keeps_the_ends_and_never_adds_points(points, tolerance_m):
 def test_simplify_removes_points_of_a_straight_line():
     lons = [116.30 + i * 0.0001 for i in range(50)]
     assert len(simplify(lons, [39.905] * 50, 1.0)) == 2
+
+
+def test_a_fix_outside_china_is_dropped_and_does_not_break_the_track():
+    fixes = walk(4)
+    fixes[2] = Fix(fixes[2].at, 0.0, 0.0, 5.0)  # a GPS cold start's null island
+    kept, dropped = filter_fixes(fixes, **LIMITS)
+    assert [(d.index, d.reason) for d in dropped] == [(2, DropReason.OUTSIDE_CHINA)]
+    assert kept == [0, 1, 3]
