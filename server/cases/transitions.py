@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,86 +14,47 @@ from sqlalchemy.orm import Session
 from geo.crs import CRS
 from geo.measure import distance_m
 from server.auth.actor import Actor
-from server.auth.services import scope_of
+from server.cases import standing
 from server.cases.models import Case, CaseRating, CaseReturn
 from server.cases.rules import (
-    DISPATCHER_ROLES,
-    HANDLER_ROLES,
-    TRANSITIONS,
+    DEFAULT_REVIEW_LIMIT,
+    URGENT_COMPLETION_LIMIT,
     Action,
     CaseStatus,
-    Party,
     RatingChannel,
     RatingSource,
+    ReviewOutcome,
     Satisfaction,
+    first_receiver_refusal,
     is_double_yes,
-    returnable,
 )
 from server.cases.services import (
     SUBJECT,
-    CaseNotReturnable,
-    IllegalTransition,
     apply_dispatch,
     cancel_case_deadlines,
     case_limits,
     flush_case,
     record_event,
+    supervisor_for,
 )
 from server.core.errors import Invalid, NotFound, PermissionDenied, StaleVersion
 from server.core.points import wgs84_in_china
 from server.org.models import Unit
-from server.org.rules import Role, UnitKind
+from server.org.rules import UnitKind
 from server.supervision import services as supervision
 from server.supervision.rules import DeadlineKind
 
 
 def _begin(session: Session, actor: Actor, case: Case, action: Action, version: int) -> CaseStatus:
-    """Check the version, the state and the actor's standing; return the status before."""
+    """Check the version, then the one rule (state, who, pending requests); return the status
+    before."""
     if version != case.version:
         raise StaleVersion(
             f"Case {case.number} is at version {case.version}, you sent {version}; reload it.",
             errors={"json": {"version": [f"current version is {case.version}"]}},
         )
-    rule = TRANSITIONS[action]
-    if case.status not in rule.sources:
-        raise IllegalTransition(
-            f"Cannot {action.value.replace('_', ' ')} a case that is {case.status.value}.",
-            details=[{"current_status": case.status.value, "version": case.version}],
-        )
-    if rule.by is Party.LEAD:
-        _require_lead(actor, case, action)
-    else:
-        _require_dispatcher(session, actor, case, action)
+    standing.require(session, actor, case, action)
     return case.status
-
-
-def _require_lead(actor: Actor, case: Case, action: Action) -> None:
-    in_lead = case.lead_unit_id is not None and f"/{case.lead_unit_id.hex}/" in actor.unit_path
-    if not (in_lead and actor.has_any(HANDLER_ROLES)):
-        raise PermissionDenied(
-            f"Only the lead unit of case {case.number} may {action.value.replace('_', ' ')} it.",
-            code="not_lead_unit",
-        )
-
-
-def _require_dispatcher(session: Session, actor: Actor, case: Case, action: Action) -> None:
-    needs_district = action is Action.DISPATCH and case.status is CaseStatus.ESCALATED
-    if needs_district and not actor.has_any({Role.DISTRICT_DISPATCHER}):
-        raise PermissionDenied("Only the district may re-dispatch an escalated case.",
-                               code="district_only")
-    actor.require(DISPATCHER_ROLES, f"{action.value.replace('_', ' ')} cases")
-    scope = scope_of(session, actor)
-    if scope.township_ids is None:
-        return
-    in_township = case.township_id is not None and case.township_id in scope.township_ids
-    in_district = case.district_id is not None and any(
-        f"/{case.district_id.hex}/" in p for p in scope.unit_paths or ()
-    ) and actor.has_any({Role.DISTRICT_DISPATCHER})
-    if needs_district and not in_district:
-        raise PermissionDenied("Only the district may re-dispatch an escalated case.",
-                               code="district_only")
-    if not (in_township or in_district):
-        raise PermissionDenied("This case is outside your territory.", code="outside_territory")
 
 
 def _move(session: Session, actor: Actor, case: Case, action: Action, before: CaseStatus,
@@ -108,7 +69,8 @@ def _move(session: Session, actor: Actor, case: Case, action: Action, before: Ca
 
 def dispatch(session: Session, actor: Actor, case: Case, *, version: int,
              lead_unit_id: uuid.UUID, cooperating_unit_ids: Sequence[uuid.UUID] = (),
-             note: str | None = None, now: datetime) -> Case:
+             note: str | None = None, urgent_completion: timedelta = URGENT_COMPLETION_LIMIT,
+             now: datetime) -> Case:
     """Dispatch by hand, re-dispatch, or (the district) dispatch an escalated case (一单多派)."""
     before = _begin(session, actor, case, Action.DISPATCH, version)
     units = {u.id: u for u in session.scalars(
@@ -123,8 +85,17 @@ def dispatch(session: Session, actor: Actor, case: Case, *, version: int,
                                                  UnitKind.COMMUNITY, UnitKind.OWNER_UNIT):
                 raise Invalid.for_field(field, "Dispatch to a township, community, department "
                                         "or owner unit that exists.", code="unknown_unit")
+    if case.lead_unit_id is not None:
+        refused = first_receiver_refusal(
+            standing.standing_of(session, actor, case).not_returnable,
+            dispatcher_in_lead=f"/{case.lead_unit_id.hex}/" in actor.unit_path,
+            same_lead=lead_unit_id == case.lead_unit_id)
+        if refused is not None:
+            raise standing.as_error(refused, case)
+    supervisor = supervisor_for(session, case, units[lead_unit_id],
+                                dispatcher_path=actor.unit_path)
     apply_dispatch(session, case, lead_unit_id, cooperating_unit_ids, None,
-                    dispatched_by=actor.unit_id, now=now)
+                   dispatched_by=supervisor, urgent_completion=urgent_completion, now=now)
     return _move(session, actor, case, Action.DISPATCH, before, CaseStatus.DISPATCHED, now, {
         "lead_unit_id": str(lead_unit_id),
         "cooperating_unit_ids": [str(u) for u in cooperating_unit_ids], "note": note,
@@ -198,10 +169,6 @@ def request_return(session: Session, actor: Actor, case: Case, *, version: int, 
                    now: datetime) -> Case:
     """退单: ask the dispatcher to take the case back; never for city-direct orders to townships."""
     before = _begin(session, actor, case, Action.REQUEST_RETURN, version)
-    lead = session.get(Unit, case.lead_unit_id)
-    why_not = returnable(case.channel, lead.kind is UnitKind.TOWNSHIP, case.returnable)
-    if why_not:
-        raise CaseNotReturnable(why_not)
     session.add(CaseReturn(case_id=case.id, unit_id=case.lead_unit_id, reason=reason,
                            requested_at=now, requested_by_user_id=actor.user_id))
     case.status_before_return = before
@@ -254,8 +221,12 @@ def escalate(session: Session, actor: Actor, case: Case, *, version: int, reason
 
 
 def hand_down(session: Session, actor: Actor, case: Case, *, version: int,
-              community_unit_id: uuid.UUID, reason: str, now: datetime) -> Case:
-    """下交群评: unreasonable and unresolved, the case goes to the community for review."""
+              community_unit_id: uuid.UUID, reason: str,
+              review_limit: timedelta = DEFAULT_REVIEW_LIMIT, now: datetime) -> Case:
+    """下交群评: unreasonable and unresolved, the case goes to the community for review.
+
+    The community is told (its inbox) and its review runs against a deadline with the usual
+    reminders, supervised by the unit that handed the case down."""
     before = _begin(session, actor, case, Action.HAND_DOWN, version)
     community = session.get(Unit, community_unit_id)
     if community is None or community.kind is not UnitKind.COMMUNITY or (
@@ -263,17 +234,32 @@ def hand_down(session: Session, actor: Actor, case: Case, *, version: int,
         raise Invalid.for_field("community_unit_id", "Name a community of the case's township.",
                                 code="unknown_community")
     cancel_case_deadlines(session, case, now)
+    case.handed_down_to_unit_id, case.review_due_at = community.id, now + review_limit
+    case.review_outcome = case.review_note = case.reviewed_at = None
+    supervision.open_deadline(
+        session, subject_type=SUBJECT, subject_id=case.id, kind=DeadlineKind.REVIEW,
+        label=f"{case.number} group review", starts_at=now, due_at=case.review_due_at,
+        unit_id=community.id, supervisor_unit_id=actor.unit_id, now=now)
+    supervision.notify(session, unit_id=community.id, kind="case_handed_down",
+                       subject_type=SUBJECT, subject_id=case.id,
+                       title=f"Group review: {case.number}", body=reason, now=now)
     return _move(session, actor, case, Action.HAND_DOWN, before, CaseStatus.HANDED_DOWN, now,
-                 {"community_unit_id": str(community_unit_id), "reason": reason})
+                 {"community_unit_id": str(community_unit_id), "reason": reason,
+                  "review_due_at": case.review_due_at.isoformat()})
 
 
-def record_review(session: Session, actor: Actor, case: Case, *, version: int, outcome: str,
-                  note: str, now: datetime) -> Case:
-    """The group review's outcome closes the case."""
+def record_review(session: Session, actor: Actor, case: Case, *, version: int,
+                  outcome: ReviewOutcome, note: str, now: datetime) -> Case:
+    """The community records its group review's outcome, which closes the case; the lead
+    unit's own result is kept beside it."""
     before = _begin(session, actor, case, Action.RECORD_REVIEW, version)
-    case.result, case.closed_at = f"Group review: {outcome}. {note}".strip(), now
+    case.review_outcome, case.review_note, case.reviewed_at = outcome, note or None, now
+    case.closed_at = now
+    supervision.close_deadline(session, subject_type=SUBJECT, subject_id=case.id,
+                               kind=DeadlineKind.REVIEW, met_at=now)
     _move(session, actor, case, Action.RECORD_REVIEW, before, CaseStatus.CLOSED, now,
-          {"outcome": outcome, "note": note})
+          {"outcome": outcome.value, "note": note,
+           "on_time": case.review_due_at is None or now <= case.review_due_at})
     _close_linked(session, actor, case, now)
     return case
 
@@ -282,11 +268,13 @@ def callback(session: Session, actor: Actor, case: Case, *, version: int, resolv
              satisfaction: Satisfaction, comment: str | None,
              source: RatingSource = RatingSource.SUPERVISOR, rater: str | None = None,
              rated_at: datetime | None = None, channel: RatingChannel | None = None,
-             now: datetime) -> Case:
+             urgent_completion: timedelta = URGENT_COMPLETION_LIMIT, now: datetime) -> Case:
     """回访: 双是 closes the case; anything else sends it back to the lead unit (二次办理).
 
     Every callback is kept as a ``CaseRating`` row, the fact the 三率 are computed from."""
     before = _begin(session, actor, case, Action.CALLBACK, version)
+    if source is RatingSource.CITY_PLATFORM:
+        _require_platform_rating(session, actor, case, rated_at, now)
     case.resolved, case.satisfaction = resolved, satisfaction
     double_yes = is_double_yes(resolved, satisfaction)
     _record_rating(session, actor, case, resolved=resolved, satisfaction=satisfaction,
@@ -300,7 +288,7 @@ def callback(session: Session, actor: Actor, case: Case, *, version: int, resolv
         _close_linked(session, actor, case, now)
         return case
     case.rehandle_count += 1
-    _, completion = case_limits(session, case, None)
+    _, completion = case_limits(session, case, None, urgent_completion=urgent_completion)
     case.completion_due_at, case.completed_at = now + completion, None
     supervision.open_deadline(
         session, subject_type=SUBJECT, subject_id=case.id, kind=DeadlineKind.COMPLETION,
@@ -311,6 +299,17 @@ def callback(session: Session, actor: Actor, case: Case, *, version: int, resolv
                        title=f"Handle again: {case.number}", body=comment or "", now=now)
     return _move(session, actor, case, Action.CALLBACK, before, CaseStatus.IN_PROGRESS, now,
                  {**data, "rehandle": case.rehandle_count})
+
+
+def _require_platform_rating(session: Session, actor: Actor, case: Case,
+                             rated_at: datetime | None, now: datetime) -> None:
+    """A city-platform rating is entered by the district 12345 centre, which receives it."""
+    if not standing.standing_of(session, actor, case).is_district:
+        raise PermissionDenied("Only a district dispatcher (the 12345 centre) records a "
+                               "rating from the city platform.", code="city_platform_district_only")
+    if rated_at is None or rated_at > now:
+        raise Invalid.for_field("rated_at", "Give when the resident rated; it cannot be later "
+                                "than now.", code="rated_at_invalid")
 
 
 def _record_rating(session: Session, actor: Actor, case: Case, *, now: datetime,
@@ -329,8 +328,6 @@ def request_extension(session: Session, actor: Actor, case: Case, *, version: in
     if case.completion_due_at is not None and new_due_at <= case.completion_due_at:
         raise Invalid.for_field("new_due_at", "Ask for a deadline later than the current one.",
                                 code="extension_not_later")
-    if case.extension_state == "requested":
-        raise IllegalTransition("An extension request is already waiting for a decision.")
     case.extension_state, case.extension_requested_due_at = "requested", new_due_at
     case.extension_requested_by_user_id = actor.user_id
     case.extension_requested_by_unit_id = actor.unit_id
@@ -341,8 +338,6 @@ def request_extension(session: Session, actor: Actor, case: Case, *, version: in
 def decide_extension(session: Session, actor: Actor, case: Case, *, version: int, approve: bool,
                      note: str | None, now: datetime) -> Case:
     before = _begin(session, actor, case, Action.DECIDE_EXTENSION, version)
-    if case.extension_state != "requested":
-        raise IllegalTransition("No extension request is waiting for a decision.")
     case.extension_state = "approved" if approve else "refused"
     if approve:
         case.completion_due_at = case.extension_requested_due_at
@@ -357,8 +352,6 @@ def request_exemption(session: Session, actor: Actor, case: Case, *, version: in
                       now: datetime) -> Case:
     """剔除: ask that the case not count in the unit's scores."""
     before = _begin(session, actor, case, Action.REQUEST_EXEMPTION, version)
-    if case.exemption_state in ("requested", "approved"):
-        raise IllegalTransition(f"An exemption is already {case.exemption_state}.")
     case.exemption_state = "requested"
     case.exemption_requested_by_user_id = actor.user_id
     case.exemption_requested_by_unit_id = actor.unit_id
@@ -369,8 +362,6 @@ def request_exemption(session: Session, actor: Actor, case: Case, *, version: in
 def decide_exemption(session: Session, actor: Actor, case: Case, *, version: int, approve: bool,
                      note: str | None, now: datetime) -> Case:
     before = _begin(session, actor, case, Action.DECIDE_EXEMPTION, version)
-    if case.exemption_state != "requested":
-        raise IllegalTransition("No exemption request is waiting for a decision.")
     case.exemption_state = "approved" if approve else "refused"
     if approve:
         case.exempted_at = now
