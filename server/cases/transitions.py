@@ -1,5 +1,6 @@
-"""Every move of a case after intake: dispatch, accept, handle, return, escalate, hand down,
-callback, extensions, exemptions and links. One function per action, one rule table."""
+"""Every move of a case after intake but the supervisor's decisions (``decisions.py``):
+dispatch, accept, handle, request a return, escalate, hand down and review, request an
+extension or exemption, link. One function per action; ``begin`` checks the one rule."""
 
 from __future__ import annotations
 
@@ -15,29 +16,24 @@ from geo.crs import CRS
 from geo.measure import distance_m
 from server.auth.actor import Actor
 from server.cases import standing
-from server.cases.models import Case, CaseRating, CaseReturn
+from server.cases.models import Case, CaseReturn
 from server.cases.rules import (
     DEFAULT_REVIEW_LIMIT,
     URGENT_COMPLETION_LIMIT,
     Action,
     CaseStatus,
-    RatingChannel,
-    RatingSource,
     ReviewOutcome,
-    Satisfaction,
     first_receiver_refusal,
-    is_double_yes,
 )
 from server.cases.services import (
     SUBJECT,
     apply_dispatch,
     cancel_case_deadlines,
-    case_limits,
     flush_case,
     record_event,
     supervisor_for,
 )
-from server.core.errors import Invalid, NotFound, PermissionDenied, StaleVersion
+from server.core.errors import Invalid, NotFound, StaleVersion
 from server.core.points import wgs84_in_china
 from server.org.models import Unit
 from server.org.rules import UnitKind
@@ -45,7 +41,7 @@ from server.supervision import services as supervision
 from server.supervision.rules import DeadlineKind
 
 
-def _begin(session: Session, actor: Actor, case: Case, action: Action, version: int) -> CaseStatus:
+def begin(session: Session, actor: Actor, case: Case, action: Action, version: int) -> CaseStatus:
     """Check the version, then the one rule (state, who, pending requests); return the status
     before."""
     if version != case.version:
@@ -57,8 +53,8 @@ def _begin(session: Session, actor: Actor, case: Case, action: Action, version: 
     return case.status
 
 
-def _move(session: Session, actor: Actor, case: Case, action: Action, before: CaseStatus,
-          after: CaseStatus | None, now: datetime, data: dict[str, Any] | None = None) -> Case:
+def move(session: Session, actor: Actor, case: Case, action: Action, before: CaseStatus,
+         after: CaseStatus | None, now: datetime, data: dict[str, Any] | None = None) -> Case:
     if after is not None:
         case.status = after
     case.updated_at = now
@@ -72,7 +68,7 @@ def dispatch(session: Session, actor: Actor, case: Case, *, version: int,
              note: str | None = None, urgent_completion: timedelta = URGENT_COMPLETION_LIMIT,
              now: datetime) -> Case:
     """Dispatch by hand, re-dispatch, or (the district) dispatch an escalated case (一单多派)."""
-    before = _begin(session, actor, case, Action.DISPATCH, version)
+    before = begin(session, actor, case, Action.DISPATCH, version)
     units = {u.id: u for u in session.scalars(
         sa.select(Unit).where(Unit.id.in_([lead_unit_id, *cooperating_unit_ids])))}
     for field, ids in (
@@ -96,7 +92,7 @@ def dispatch(session: Session, actor: Actor, case: Case, *, version: int,
                                 dispatcher_path=actor.unit_path)
     apply_dispatch(session, case, lead_unit_id, cooperating_unit_ids, None,
                    dispatched_by=supervisor, urgent_completion=urgent_completion, now=now)
-    return _move(session, actor, case, Action.DISPATCH, before, CaseStatus.DISPATCHED, now, {
+    return move(session, actor, case, Action.DISPATCH, before, CaseStatus.DISPATCHED, now, {
         "lead_unit_id": str(lead_unit_id),
         "cooperating_unit_ids": [str(u) for u in cooperating_unit_ids], "note": note,
         "redispatch": before is not CaseStatus.RECEIVED})
@@ -104,19 +100,19 @@ def dispatch(session: Session, actor: Actor, case: Case, *, version: int,
 
 def accept(session: Session, actor: Actor, case: Case, *, version: int, now: datetime) -> Case:
     """签收: the lead unit acknowledges the order."""
-    before = _begin(session, actor, case, Action.ACCEPT, version)
-    return _move(session, actor, case, Action.ACCEPT, before, CaseStatus.ACCEPTED, now)
+    before = begin(session, actor, case, Action.ACCEPT, version)
+    return move(session, actor, case, Action.ACCEPT, before, CaseStatus.ACCEPTED, now)
 
 
 def contact(session: Session, actor: Actor, case: Case, *, version: int, note: str,
             now: datetime) -> Case:
     """响应: the resident was contacted; meets the response deadline the first time."""
-    before = _begin(session, actor, case, Action.CONTACT, version)
+    before = begin(session, actor, case, Action.CONTACT, version)
     if case.responded_at is None:
         case.responded_at = now
         supervision.close_deadline(session, subject_type=SUBJECT, subject_id=case.id,
                                    kind=DeadlineKind.RESPONSE, met_at=now)
-    return _move(
+    return move(
         session,
         actor,
         case,
@@ -130,30 +126,30 @@ def contact(session: Session, actor: Actor, case: Case, *, version: int, note: s
 
 def add_note(session: Session, actor: Actor, case: Case, *, version: int, note: str,
              now: datetime) -> Case:
-    before = _begin(session, actor, case, Action.NOTE, version)
-    return _move(session, actor, case, Action.NOTE, before, None, now, {"note": note})
+    before = begin(session, actor, case, Action.NOTE, version)
+    return move(session, actor, case, Action.NOTE, before, None, now, {"note": note})
 
 
 def complete(session: Session, actor: Actor, case: Case, *, version: int, result: str,
              now: datetime) -> Case:
     """报结: the lead unit reports the case handled; it now waits for the callback."""
-    before = _begin(session, actor, case, Action.COMPLETE, version)
+    before = begin(session, actor, case, Action.COMPLETE, version)
     case.result, case.completed_at = result, now
     for kind in (DeadlineKind.RESPONSE, DeadlineKind.COMPLETION):
         supervision.close_deadline(session, subject_type=SUBJECT, subject_id=case.id, kind=kind,
                                    met_at=now)
     on_time = case.completion_due_at is None or now <= case.completion_due_at
-    return _move(session, actor, case, Action.COMPLETE, before, CaseStatus.COMPLETED, now,
-                 {"result": result, "on_time": on_time})
+    return move(session, actor, case, Action.COMPLETE, before, CaseStatus.COMPLETED, now,
+                {"result": result, "on_time": on_time})
 
 
 def arrive(session: Session, actor: Actor, case: Case, *, version: int, lon: float, lat: float,
            accuracy_m: float | None, crs: CRS = CRS.WGS84, now: datetime) -> Case:
     """到场: a handler of the lead unit is on site; the GPS point, its accuracy and the
     distance to the case's location (metres, geodesic) go on the timeline."""
-    before = _begin(session, actor, case, Action.ARRIVE, version)
+    before = begin(session, actor, case, Action.ARRIVE, version)
     data = arrival_data(case, lon=lon, lat=lat, accuracy_m=accuracy_m, crs=crs)
-    return _move(session, actor, case, Action.ARRIVE, before, CaseStatus.IN_PROGRESS, now, data)
+    return move(session, actor, case, Action.ARRIVE, before, CaseStatus.IN_PROGRESS, now, data)
 
 
 def arrival_data(case: Case, *, lon: float, lat: float, accuracy_m: float | None,
@@ -168,56 +164,26 @@ def arrival_data(case: Case, *, lon: float, lat: float, accuracy_m: float | None
 def request_return(session: Session, actor: Actor, case: Case, *, version: int, reason: str,
                    now: datetime) -> Case:
     """退单: ask the dispatcher to take the case back; never for city-direct orders to townships."""
-    before = _begin(session, actor, case, Action.REQUEST_RETURN, version)
+    before = begin(session, actor, case, Action.REQUEST_RETURN, version)
     session.add(CaseReturn(case_id=case.id, unit_id=case.lead_unit_id, reason=reason,
                            requested_at=now, requested_by_user_id=actor.user_id))
     case.status_before_return = before
-    return _move(session, actor, case, Action.REQUEST_RETURN, before, CaseStatus.RETURN_REQUESTED,
-                 now, {"reason": reason})
-
-
-def _pending_return(session: Session, case: Case) -> CaseReturn:
-    return session.scalars(
-        sa.select(CaseReturn).where(CaseReturn.case_id == case.id, CaseReturn.decided_at.is_(None))
-        .order_by(CaseReturn.requested_at.desc())
-    ).first()
-
-
-def approve_return(session: Session, actor: Actor, case: Case, *, version: int, with_fault: bool,
-                   note: str | None = None, now: datetime) -> Case:
-    """The dispatcher takes the case back to its queue, marking the return with or without fault."""
-    before = _begin(session, actor, case, Action.APPROVE_RETURN, version)
-    pending = _pending_return(session, case)
-    pending.decided_at, pending.approved, pending.with_fault = now, True, with_fault
-    cancel_case_deadlines(session, case, now)
-    returned_by = case.lead_unit_id
-    case.lead_unit, case.cooperators = None, []
-    case.needs_triage, case.triage_reason = True, "returned"
-    return _move(session, actor, case, Action.APPROVE_RETURN, before, CaseStatus.RECEIVED, now,
-                 {"with_fault": with_fault, "note": note, "returned_by": str(returned_by)})
-
-
-def refuse_return(session: Session, actor: Actor, case: Case, *, version: int, note: str,
-                  now: datetime) -> Case:
-    before = _begin(session, actor, case, Action.REFUSE_RETURN, version)
-    pending = _pending_return(session, case)
-    pending.decided_at, pending.approved = now, False
-    back_to = case.status_before_return or CaseStatus.DISPATCHED
-    return _move(session, actor, case, Action.REFUSE_RETURN, before, back_to, now, {"note": note})
+    return move(session, actor, case, Action.REQUEST_RETURN, before, CaseStatus.RETURN_REQUESTED,
+                now, {"reason": reason})
 
 
 def escalate(session: Session, actor: Actor, case: Case, *, version: int, reason: str,
              now: datetime) -> Case:
     """上交: the township cannot solve it; the district coordinates and re-dispatches."""
-    before = _begin(session, actor, case, Action.ESCALATE, version)
+    before = begin(session, actor, case, Action.ESCALATE, version)
     cancel_case_deadlines(session, case, now)
     district = case.district_id
     if district is not None:
         supervision.notify(session, unit_id=district, kind="case_escalated", subject_type=SUBJECT,
                            subject_id=case.id, title=f"Escalated: {case.number}", body=reason,
                            now=now)
-    return _move(session, actor, case, Action.ESCALATE, before, CaseStatus.ESCALATED, now,
-                 {"reason": reason})
+    return move(session, actor, case, Action.ESCALATE, before, CaseStatus.ESCALATED, now,
+                {"reason": reason})
 
 
 def hand_down(session: Session, actor: Actor, case: Case, *, version: int,
@@ -227,7 +193,7 @@ def hand_down(session: Session, actor: Actor, case: Case, *, version: int,
 
     The community is told (its inbox) and its review runs against a deadline with the usual
     reminders, supervised by the unit that handed the case down."""
-    before = _begin(session, actor, case, Action.HAND_DOWN, version)
+    before = begin(session, actor, case, Action.HAND_DOWN, version)
     community = session.get(Unit, community_unit_id)
     if community is None or community.kind is not UnitKind.COMMUNITY or (
             case.township_id is not None and community.parent_id != case.township_id):
@@ -243,136 +209,55 @@ def hand_down(session: Session, actor: Actor, case: Case, *, version: int,
     supervision.notify(session, unit_id=community.id, kind="case_handed_down",
                        subject_type=SUBJECT, subject_id=case.id,
                        title=f"Group review: {case.number}", body=reason, now=now)
-    return _move(session, actor, case, Action.HAND_DOWN, before, CaseStatus.HANDED_DOWN, now,
-                 {"community_unit_id": str(community_unit_id), "reason": reason,
-                  "review_due_at": case.review_due_at.isoformat()})
+    return move(session, actor, case, Action.HAND_DOWN, before, CaseStatus.HANDED_DOWN, now,
+                {"community_unit_id": str(community_unit_id), "reason": reason,
+                 "review_due_at": case.review_due_at.isoformat()})
 
 
 def record_review(session: Session, actor: Actor, case: Case, *, version: int,
                   outcome: ReviewOutcome, note: str, now: datetime) -> Case:
     """The community records its group review's outcome, which closes the case; the lead
     unit's own result is kept beside it."""
-    before = _begin(session, actor, case, Action.RECORD_REVIEW, version)
+    before = begin(session, actor, case, Action.RECORD_REVIEW, version)
     case.review_outcome, case.review_note, case.reviewed_at = outcome, note or None, now
     case.closed_at = now
     supervision.close_deadline(session, subject_type=SUBJECT, subject_id=case.id,
                                kind=DeadlineKind.REVIEW, met_at=now)
-    _move(session, actor, case, Action.RECORD_REVIEW, before, CaseStatus.CLOSED, now,
-          {"outcome": outcome.value, "note": note,
-           "on_time": case.review_due_at is None or now <= case.review_due_at})
-    _close_linked(session, actor, case, now)
+    move(session, actor, case, Action.RECORD_REVIEW, before, CaseStatus.CLOSED, now,
+         {"outcome": outcome.value, "note": note,
+          "on_time": case.review_due_at is None or now <= case.review_due_at})
+    close_linked(session, actor, case, now)
     return case
-
-
-def callback(session: Session, actor: Actor, case: Case, *, version: int, resolved: bool,
-             satisfaction: Satisfaction, comment: str | None,
-             source: RatingSource = RatingSource.SUPERVISOR, rater: str | None = None,
-             rated_at: datetime | None = None, channel: RatingChannel | None = None,
-             urgent_completion: timedelta = URGENT_COMPLETION_LIMIT, now: datetime) -> Case:
-    """回访: 双是 closes the case; anything else sends it back to the lead unit (二次办理).
-
-    Every callback is kept as a ``CaseRating`` row, the fact the 三率 are computed from."""
-    before = _begin(session, actor, case, Action.CALLBACK, version)
-    if source is RatingSource.CITY_PLATFORM:
-        _require_platform_rating(session, actor, case, rated_at, now)
-    case.resolved, case.satisfaction = resolved, satisfaction
-    double_yes = is_double_yes(resolved, satisfaction)
-    _record_rating(session, actor, case, resolved=resolved, satisfaction=satisfaction,
-                   double_yes=double_yes, source=source, rater=rater,
-                   rated_at=rated_at or now, channel=channel, comment=comment, now=now)
-    data = {"resolved": resolved, "satisfaction": satisfaction.value, "comment": comment,
-            "source": source.value}
-    if double_yes:
-        case.closed_at = now
-        _move(session, actor, case, Action.CALLBACK, before, CaseStatus.CLOSED, now, data)
-        _close_linked(session, actor, case, now)
-        return case
-    case.rehandle_count += 1
-    _, completion = case_limits(session, case, None, urgent_completion=urgent_completion)
-    case.completion_due_at, case.completed_at = now + completion, None
-    supervision.open_deadline(
-        session, subject_type=SUBJECT, subject_id=case.id, kind=DeadlineKind.COMPLETION,
-        label=f"{case.number} (re-handling)", starts_at=now, due_at=case.completion_due_at,
-        unit_id=case.lead_unit_id, supervisor_unit_id=case.dispatched_by_unit_id, now=now)
-    supervision.notify(session, unit_id=case.lead_unit_id, kind="case_rehandle",
-                       subject_type=SUBJECT, subject_id=case.id,
-                       title=f"Handle again: {case.number}", body=comment or "", now=now)
-    return _move(session, actor, case, Action.CALLBACK, before, CaseStatus.IN_PROGRESS, now,
-                 {**data, "rehandle": case.rehandle_count})
-
-
-def _require_platform_rating(session: Session, actor: Actor, case: Case,
-                             rated_at: datetime | None, now: datetime) -> None:
-    """A city-platform rating is entered by the district 12345 centre, which receives it."""
-    if not standing.standing_of(session, actor, case).is_district:
-        raise PermissionDenied("Only a district dispatcher (the 12345 centre) records a "
-                               "rating from the city platform.", code="city_platform_district_only")
-    if rated_at is None or rated_at > now:
-        raise Invalid.for_field("rated_at", "Give when the resident rated; it cannot be later "
-                                "than now.", code="rated_at_invalid")
-
-
-def _record_rating(session: Session, actor: Actor, case: Case, *, now: datetime,
-                   **facts: Any) -> None:
-    """Append the case's next rating; ``seq`` counts the case's callbacks from 1."""
-    seq = session.scalar(sa.select(sa.func.count()).where(CaseRating.case_id == case.id)) + 1
-    session.add(CaseRating(case_id=case.id, seq=seq, recorded_at=now,
-                           lead_unit_id=case.lead_unit_id, recorded_by_user_id=actor.user_id,
-                           recorded_by_unit_id=actor.unit_id,
-                           rehandle_count=case.rehandle_count, **facts))
 
 
 def request_extension(session: Session, actor: Actor, case: Case, *, version: int,
                       new_due_at: datetime, reason: str, now: datetime) -> Case:
-    before = _begin(session, actor, case, Action.REQUEST_EXTENSION, version)
+    before = begin(session, actor, case, Action.REQUEST_EXTENSION, version)
     if case.completion_due_at is not None and new_due_at <= case.completion_due_at:
         raise Invalid.for_field("new_due_at", "Ask for a deadline later than the current one.",
                                 code="extension_not_later")
     case.extension_state, case.extension_requested_due_at = "requested", new_due_at
     case.extension_requested_by_user_id = actor.user_id
     case.extension_requested_by_unit_id = actor.unit_id
-    return _move(session, actor, case, Action.REQUEST_EXTENSION, before, None, now,
-                 {"new_due_at": new_due_at.isoformat(), "reason": reason})
-
-
-def decide_extension(session: Session, actor: Actor, case: Case, *, version: int, approve: bool,
-                     note: str | None, now: datetime) -> Case:
-    before = _begin(session, actor, case, Action.DECIDE_EXTENSION, version)
-    case.extension_state = "approved" if approve else "refused"
-    if approve:
-        case.completion_due_at = case.extension_requested_due_at
-        supervision.extend_deadline(session, subject_type=SUBJECT, subject_id=case.id,
-                                    kind=DeadlineKind.COMPLETION,
-                                    new_due_at=case.completion_due_at, now=now)
-    return _move(session, actor, case, Action.DECIDE_EXTENSION, before, None, now,
-                 {"approved": approve, "note": note})
+    return move(session, actor, case, Action.REQUEST_EXTENSION, before, None, now,
+                {"new_due_at": new_due_at.isoformat(), "reason": reason})
 
 
 def request_exemption(session: Session, actor: Actor, case: Case, *, version: int, reason: str,
                       now: datetime) -> Case:
     """剔除: ask that the case not count in the unit's scores."""
-    before = _begin(session, actor, case, Action.REQUEST_EXEMPTION, version)
+    before = begin(session, actor, case, Action.REQUEST_EXEMPTION, version)
     case.exemption_state = "requested"
     case.exemption_requested_by_user_id = actor.user_id
     case.exemption_requested_by_unit_id = actor.unit_id
-    return _move(session, actor, case, Action.REQUEST_EXEMPTION, before, None, now,
-                 {"reason": reason})
-
-
-def decide_exemption(session: Session, actor: Actor, case: Case, *, version: int, approve: bool,
-                     note: str | None, now: datetime) -> Case:
-    before = _begin(session, actor, case, Action.DECIDE_EXEMPTION, version)
-    case.exemption_state = "approved" if approve else "refused"
-    if approve:
-        case.exempted_at = now
-    return _move(session, actor, case, Action.DECIDE_EXEMPTION, before, None, now,
-                 {"approved": approve, "note": note})
+    return move(session, actor, case, Action.REQUEST_EXEMPTION, before, None, now,
+                {"reason": reason})
 
 
 def link_to_master(session: Session, actor: Actor, case: Case, master: Case, *, version: int,
                    now: datetime) -> Case:
     """A nearby duplicate follows its master case: closing the master closes it too."""
-    before = _begin(session, actor, case, Action.LINK, version)
+    before = begin(session, actor, case, Action.LINK, version)
     if master.id == case.id or master.master_case_id is not None:
         raise Invalid.for_field("master_case_id", "Link to a master case, not to itself or to "
                                 "a case that is itself linked.", code="invalid_master")
@@ -380,11 +265,11 @@ def link_to_master(session: Session, actor: Actor, case: Case, master: Case, *, 
         raise Invalid.for_field("master_case_id", "The master case is already closed.",
                                 code="master_closed")
     case.master_case_id, case.linked_at = master.id, now
-    return _move(session, actor, case, Action.LINK, before, None, now,
-                 {"master_case_id": str(master.id), "master_number": master.number})
+    return move(session, actor, case, Action.LINK, before, None, now,
+                {"master_case_id": str(master.id), "master_number": master.number})
 
 
-def _close_linked(session: Session, actor: Actor, master: Case, now: datetime) -> None:
+def close_linked(session: Session, actor: Actor, master: Case, now: datetime) -> None:
     linked = session.scalars(
         sa.select(Case).where(Case.master_case_id == master.id, Case.status != CaseStatus.CLOSED))
     for case in linked:
@@ -396,8 +281,8 @@ def _close_linked(session: Session, actor: Actor, master: Case, now: datetime) -
             master.satisfaction,
         )
         case.closed_at = now
-        _move(session, actor, case, Action.LINK, before, CaseStatus.CLOSED, now,
-              {"closed_with_master": master.number})
+        move(session, actor, case, Action.LINK, before, CaseStatus.CLOSED, now,
+             {"closed_with_master": master.number})
 
 
 def get_case(session: Session, case_id: uuid.UUID) -> Case:

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from server.api import context as ctx
 from server.api.cases import schemas as s
 from server.auth.actor import Actor
-from server.cases import queries, transitions
+from server.cases import decisions, queries, transitions
 from server.cases.models import Case
 from server.cases.reports import return_counts
 from server.cases.rules import PersonalDataView, mask_name, mask_phone
@@ -153,15 +153,15 @@ ACTIONS = (
     ("notes", s.NoteSchema, transitions.add_note, ("note",)),
     ("complete", s.CompleteSchema, transitions.complete, ("result",)),
     ("return-request", s.ReasonSchema, transitions.request_return, ("reason",)),
-    ("return-approval", s.ApproveReturnSchema, transitions.approve_return, ("with_fault", "note")),
-    ("return-refusal", s.NoteSchema, transitions.refuse_return, ("note",)),
+    ("return-approval", s.ApproveReturnSchema, decisions.approve_return, ("with_fault", "note")),
+    ("return-refusal", s.NoteSchema, decisions.refuse_return, ("note",)),
     ("escalate", s.ReasonSchema, transitions.escalate, ("reason",)),
     ("hand-down", s.HandDownSchema, transitions.hand_down, ("community_unit_id", "reason")),
     ("review", s.ReviewSchema, transitions.record_review, ("outcome", "note")),
     (
         "callback",
         s.CallbackSchema,
-        transitions.callback,
+        decisions.callback,
         ("resolved", "satisfaction", "comment", "source", "rater", "rated_at", "channel"),
     ),
     (
@@ -170,9 +170,9 @@ ACTIONS = (
         transitions.request_extension,
         ("new_due_at", "reason"),
     ),
-    ("extension-decision", s.DecisionSchema, transitions.decide_extension, ("approve", "note")),
+    ("extension-decision", s.DecisionSchema, decisions.decide_extension, ("approve", "note")),
     ("exemption-request", s.ReasonSchema, transitions.request_exemption, ("reason",)),
-    ("exemption-decision", s.DecisionSchema, transitions.decide_exemption, ("approve", "note")),
+    ("exemption-decision", s.DecisionSchema, decisions.decide_exemption, ("approve", "note")),
 )
 
 
@@ -187,7 +187,7 @@ def _review_limit() -> timedelta:
 # Settings some actions need, passed in like tolerance_m (services never read the config).
 SETTINGS_OF = {
     transitions.dispatch: {"urgent_completion": _urgent_completion},
-    transitions.callback: {"urgent_completion": _urgent_completion},
+    decisions.callback: {"urgent_completion": _urgent_completion},
     transitions.hand_down: {"review_limit": _review_limit},
 }
 
