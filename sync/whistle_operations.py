@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 
 def _call(ctx: OpContext, call_id: uuid.UUID) -> WhistleCall:
-    return queries.get_call_for(ctx.session, ctx.actor, call_id)
+    return queries.get_call_for_update(ctx.session, ctx.actor, call_id)
 
 
 def _result(call: WhistleCall, **extra: Any) -> dict[str, Any]:

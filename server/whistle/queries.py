@@ -55,6 +55,24 @@ def get_call_for(session: Session, actor: Actor, call_id: uuid.UUID) -> WhistleC
     return call
 
 
+def get_call_for_update(session: Session, actor: Actor, call_id: uuid.UUID) -> WhistleCall:
+    """Like get_call_for, the call's row locked first (PostgreSQL; SQLite has one writer), for
+    every write of a call (as cases.queries.get_case_for_update).
+
+    Arrivals of several departments at once then queue up instead of failing on the version
+    column, and the call and its department rows are read after the lock: two staff of one
+    department arriving at once cannot both take "first arrival" from a copy read before it.
+    The version check in the service still answers a client that read an older version.
+    """
+    session.execute(sa.select(WhistleCall.id).where(WhistleCall.id == call_id).with_for_update())
+    call = session.scalar(sa.select(WhistleCall).where(
+        WhistleCall.id == call_id, visible_calls(session, actor))
+        .execution_options(populate_existing=True))
+    if call is None:
+        raise NotFound("No such whistle call.", code="whistle_call_not_found")
+    return call
+
+
 @dataclass(frozen=True)
 class CallFilters:
     status: tuple[WhistleStatus, ...] = ()

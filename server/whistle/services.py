@@ -37,6 +37,7 @@ from server.org.models import Unit
 from server.org.rules import Role, UnitKind, path_ids
 from server.supervision import services as supervision
 from server.supervision.rules import DeadlineKind
+from server.supervision.services import DeadlineSpec
 from server.whistle import rules
 from server.whistle.models import (
     WhistleAction,
@@ -121,20 +122,13 @@ def _flush(session: Session, call: WhistleCall) -> None:
             f"Whistle call {call_id} was changed by someone else; reload it.") from exc
 
 
-def _lock(session: Session, call: WhistleCall) -> WhistleCall:
-    """Re-read the call under a row lock (PostgreSQL), so facts from several departments at
-    once (arrivals, joint action) queue up instead of failing on the version column."""
-    session.execute(sa.select(WhistleCall.id).where(WhistleCall.id == call.id).with_for_update())
-    # Reloads the department rows too (selectin): two staff of one department arriving at
-    # once must not both take "first arrival" from a copy read before the lock.
-    session.refresh(call)
-    return call
-
-
 def _begin(session: Session, actor: Actor, call: WhistleCall, action: Action,
            version: int | None) -> WhistleStatus:
-    """Lock, check the version (if the client sent one), the state and the actor's standing."""
-    _lock(session, call)
+    """Check the version (if the client sent one), the state and the actor's standing.
+
+    The call was loaded with ``queries.get_call_for_update``: its row is locked (PostgreSQL),
+    so facts from several departments at once (arrivals, joint action) queue up instead of
+    failing on the version column, and its department rows were read after the lock."""
     if version is not None and version != call.version:
         raise StaleVersion(
             f"The whistle call is at version {call.version}, you sent {version}; reload it.",
@@ -357,19 +351,17 @@ def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
         "arrival_due_at": arrival_due_at.isoformat(),
         "completion_due_at": completion_due_at.isoformat(),
         "arrival_radius_m": call.arrival_radius_m, "note": note})
-    for row in call.departments:
-        if row.role is None:
-            continue
-        supervision.open_deadline(
-            session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id, kind=DeadlineKind.ARRIVAL,
-            label=label(call), starts_at=now, due_at=arrival_due_at, unit_id=row.unit_id,
-            supervisor_unit_id=actor.unit_id, now=now)
+    named_rows = [row for row in call.departments if row.role is not None]
+    supervision.open_deadline_set(
+        session, specs=[
+            *(DeadlineSpec(ARRIVAL_SUBJECT, row.id, DeadlineKind.ARRIVAL, arrival_due_at,
+                           row.unit_id) for row in named_rows),
+            DeadlineSpec(SUBJECT, call.id, DeadlineKind.COMPLETION, completion_due_at,
+                         lead_department_id)],
+        label=label(call), starts_at=now, supervisor_unit_id=actor.unit_id, now=now)
+    for row in named_rows:
         _notify(session, row.unit_id, call, "whistle_assigned",
                 f"吹哨报到 ({row.role.value}): {call.description[:60]}", now)
-    supervision.open_deadline(
-        session, subject_type=SUBJECT, subject_id=call.id, kind=DeadlineKind.COMPLETION,
-        label=label(call), starts_at=now, due_at=completion_due_at, unit_id=lead_department_id,
-        supervisor_unit_id=actor.unit_id, now=now)
     return call
 
 
@@ -419,11 +411,10 @@ def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uui
         return Outcome(call, created=False, record=existing,
                        flags=[] if existing.within else [OUTSIDE_RADIUS])
 
+    # After the loader's lock: a concurrent retry that committed while we waited is found.
     if (found := retried()) is not None:
         return found
     before = _begin(session, actor, call, Action.ARRIVE, None)
-    if (found := retried()) is not None:  # a concurrent retry committed while we waited
-        return found
     row = department_of(actor, call)
     wlon, wlat = wgs84_in_china(lon, lat, crs)
     away = round(distance_m(wlon, wlat, call.lon, call.lat), 1)
@@ -463,13 +454,10 @@ def record_action(session: Session, actor: Actor, call: WhistleCall, *, action_i
                   device_time: datetime | None = None, via: str = "api",
                   now: datetime) -> Outcome:
     """A joint-action record by a named department: what was done, photos, result."""
-    existing = _retry(session, WhistleAction, action_id, actor, call)
-    if existing is not None:
-        return Outcome(call, created=False, record=existing)
-    before = _begin(session, actor, call, Action.ACT, None)
     existing = _retry(session, WhistleAction, action_id, actor, call)  # after the lock
     if existing is not None:
         return Outcome(call, created=False, record=existing)
+    before = _begin(session, actor, call, Action.ACT, None)
     row = department_of(actor, call)
     record = WhistleAction(id=action_id, call_id=call.id, unit_id=row.unit_id,
                            user_id=actor.user_id, at=now, device_time=device_time,
