@@ -389,6 +389,67 @@ def _deliver(session: Session, reminder: Reminder, deadline: Deadline, *, now: d
         deadline.escalated_at = now
 
 
+def _claim_overdue(session: Session, deadline: Deadline, *, now: datetime) -> Reminder | None:
+    """This deadline's overdue escalation if it is due and still pending, claimed like
+    ``_claim`` does (a scheduler sending it at this moment keeps it: skipped, not waited for)."""
+    due = sa.and_(Reminder.deadline_id == deadline.id, Reminder.node == OVERDUE,
+                  Reminder.generation == deadline.generation,
+                  Reminder.state == ReminderState.PENDING, Reminder.fire_at <= now)
+    if is_postgres(session):
+        reminder = session.scalar(
+            sa.select(Reminder).where(due).with_for_update(skip_locked=True, of=Reminder)
+            .execution_options(populate_existing=True))
+        if reminder is not None:
+            reminder.state, reminder.sent_at = ReminderState.SENT, now
+            session.flush()
+        return reminder
+    claimed = session.scalar(
+        sa.update(Reminder).where(due).values(state=ReminderState.SENT, sent_at=now)
+        .returning(Reminder.id).execution_options(synchronize_session=False))
+    if claimed is None:
+        return None
+    return session.scalar(sa.select(Reminder).where(Reminder.id == claimed)
+                          .execution_options(populate_existing=True))
+
+
+def settle_deadline(
+    session: Session,
+    *,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    kind: DeadlineKind,
+    met_at: datetime | None,
+    now: datetime,
+) -> Deadline | None:
+    """End a deadline without losing what the scheduler had not yet sent: an overdue
+    escalation whose time has come (the limit passed, the job has not run since) is sent
+    now, the other pending reminders are cancelled (a "75% used" note is pointless once the
+    obligation ended). Then the deadline closes as ``close_deadline`` (``met_at`` given: met
+    or missed) or ``cancel_deadline`` (``met_at`` None: the limit no longer applies; one
+    already missed stays missed). None if none was open."""
+    deadline = queries.open_deadline_for(session, subject_type, subject_id, kind)
+    if deadline is None:
+        return None
+    # The lock order of this module: reminders first (claim, then cancel the rest), the
+    # deadline row last. Cancelling waits for a scheduler sending one of them: re-read the
+    # deadline after it, so a miss that scheduler recorded is kept.
+    reminder = _claim_overdue(session, deadline, now=now)
+    _cancel_pending(session, deadline)
+    session.refresh(deadline)
+    if reminder is not None:
+        _deliver(session, reminder, deadline, now=now)
+    if met_at is not None:
+        deadline.met_at = deadline.closed_at = met_at
+        deadline.status = (DeadlineStatus.MET if is_on_time(met_at, deadline.due_at)
+                           else DeadlineStatus.MISSED)
+    else:
+        deadline.closed_at = now
+        if deadline.status is DeadlineStatus.ACTIVE:
+            deadline.status = DeadlineStatus.CANCELLED
+    session.flush()
+    return deadline
+
+
 def acknowledge(session: Session, actor: Actor, notification_id: uuid.UUID, *,
                 now: datetime) -> Notification:
     """Mark a notification read, for the whole unit if it is a unit's. Acknowledging again

@@ -435,8 +435,8 @@ def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uui
     first = within and row.first_arrival_at is None
     if first:
         row.first_arrival_at, row.first_arrival_id = at, arrival_id
-        supervision.close_deadline(session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id,
-                                   kind=DeadlineKind.ARRIVAL, met_at=at)
+        supervision.settle_deadline(session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id,
+                                    kind=DeadlineKind.ARRIVAL, met_at=at, now=now)
     flags = [] if within else [OUTSIDE_RADIUS]
     _move(session, actor, call, Action.ARRIVE, before, None, now, {
         "arrival_id": str(arrival_id), "department_id": str(row.unit_id), "lon": wlon,
@@ -475,13 +475,16 @@ def record_action(session: Session, actor: Actor, call: WhistleCall, *, action_i
 
 def close(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
           result: str, now: datetime) -> WhistleCall:
-    """The caller closes the call. Departments that never arrived stay absent (their arrival
-    deadlines stop; one already missed stays missed); the completion deadline is met or
-    missed by now."""
+    """The caller closes the call, settling every deadline still running on it.
+
+    Nothing the scheduler would have sent is lost because the call closed before its next
+    run: an overdue escalation already due (an absent department past its arrival deadline,
+    the lead past the completion deadline) is sent now, the other pending reminders stop.
+    Departments that never arrived stay absent: an arrival deadline already passed is
+    missed, one not yet passed is cancelled (the department was not given its full time).
+    The completion deadline is met or missed by now."""
     before = _begin(session, actor, call, Action.CLOSE, version)
     call.closed_at, call.closed_by_user_id, call.result = now, actor.user_id, result
-    supervision.close_deadline(session, subject_type=SUBJECT, subject_id=call.id,
-                               kind=DeadlineKind.COMPLETION, met_at=now)
     absent, late = [], []
     for row in call.departments:
         if row.role is None:
@@ -490,10 +493,13 @@ def close(session: Session, actor: Actor, call: WhistleCall, *, version: int | N
                                     due_at=call.arrival_due_at, now=now, closed=True)
         if state is rules.ArrivalState.ABSENT:
             absent.append(str(row.unit_id))
-            supervision.cancel_deadline(session, subject_type=ARRIVAL_SUBJECT,
-                                        subject_id=row.id, kind=DeadlineKind.ARRIVAL, now=now)
+            supervision.settle_deadline(session, subject_type=ARRIVAL_SUBJECT,
+                                        subject_id=row.id, kind=DeadlineKind.ARRIVAL,
+                                        met_at=None, now=now)
         elif state is rules.ArrivalState.LATE:
             late.append(str(row.unit_id))
+    supervision.settle_deadline(session, subject_type=SUBJECT, subject_id=call.id,
+                                kind=DeadlineKind.COMPLETION, met_at=now, now=now)
     return _move(session, actor, call, Action.CLOSE, before, WhistleStatus.CLOSED, now, {
         "result": result, "on_time": rules.closed_on_time(now, call.completion_due_at),
         "late_department_ids": late, "absent_department_ids": absent})
