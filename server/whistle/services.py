@@ -26,7 +26,7 @@ from server.auth.actor import Actor, who_acted
 from server.auth.services import scope_of
 from server.cases.models import Case
 from server.cases.queries import visible_cases
-from server.cases.rules import Urgency
+from server.cases.rules import Satisfaction, Urgency
 from server.catalogue.queries import get_item
 from server.core.errors import Conflict, Invalid, PermissionDenied, StaleVersion
 from server.core.ids import new_id
@@ -177,8 +177,13 @@ def require_judge(session: Session, actor: Actor, call: WhistleCall) -> None:
 
 
 def require_caller(session: Session, actor: Actor, call: WhistleCall) -> None:
-    """Whoever raised the call, or a dispatcher of its township (the township closes and rates)."""
+    """Whoever raised the call, a dispatcher of its township (the township closes and rates
+    calls on its ground), or, for a department's call, a handler of that department."""
     if actor.user_id == call.raised_by_user_id:
+        return
+    if (call.raised_by_department_id is not None
+            and actor.has_any(rules.DEPARTMENT_CALLER_ROLES)
+            and call.raised_by_department_id in path_ids(actor.unit_path)):
         return
     scope = scope_of(session, actor)
     if actor.has_any(rules.CALLER_ROLES) and (
@@ -200,14 +205,17 @@ def department_of(actor: Actor, call: WhistleCall) -> WhistleDepartment:
     return max(rows, key=lambda d: actor.unit_path.index(f"/{d.unit_id.hex}/"))
 
 
+def _parent_path(unit: Unit) -> str:
+    return unit.path.rsplit("/", 2)[0] + "/"
+
+
 def _department_units(session: Session, ids: Sequence[uuid.UUID], township: Unit,
                       field: str) -> dict[uuid.UUID, Unit]:
     units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(list(ids))))}
     for unit_id in ids:
         unit = units.get(unit_id)
-        parent_path = unit.path.rsplit("/", 2)[0] + "/" if unit is not None else ""
         if (unit is None or unit.kind is not UnitKind.DEPARTMENT
-                or not rules.serves_township(parent_path, township.path)):
+                or not rules.serves_township(_parent_path(unit), township.path)):
             raise Invalid.for_field(field, f"No department {unit_id} serves this township.",
                                     code="unknown_department")
     return units
@@ -236,10 +244,46 @@ def label(call: WhistleCall) -> str:
 # --- raise ---------------------------------------------------------------------------------
 
 
+def _raising_department(session: Session, actor: Actor) -> Unit | None:
+    """The department a department user raises for (their own unit); None for a township's
+    dispatcher or grid leader, whose township's rules apply."""
+    if actor.has_any(rules.TOWNSHIP_RAISE_ROLES) or actor.unit_id is None:
+        return None
+    unit = session.get(Unit, actor.unit_id)
+    if unit is None or unit.kind is not UnitKind.DEPARTMENT:
+        raise PermissionDenied("Only a department's own users may raise a whistle call for it.")
+    return unit
+
+
+def _check_place(session: Session, actor: Actor, grid: Grid | None,
+                 department: Unit | None) -> None:
+    """A township raises for a place in a basic grid of its own township (tolerance 0); a
+    department for a place in a basic grid of a township it serves (a district's department:
+    the district's townships)."""
+    if department is not None:
+        if grid is None or not rules.serves_township(_parent_path(department),
+                                                     grid.township.path):
+            raise Invalid("This place is not inside a grid of the area your department "
+                          "serves.", code="outside_served_area",
+                          errors={"json": {"lon": ["outside the area you serve"],
+                                           "lat": ["outside the area you serve"]}})
+        return
+    scope = scope_of(session, actor)
+    if grid is None or (scope.township_ids is not None
+                        and grid.township_id not in scope.township_ids):
+        raise Invalid("This place is not inside your township's grids: a whistle call is "
+                      "about a place in the caller's own territory.", code="outside_township",
+                      errors={"json": {"lon": ["outside your township"],
+                                       "lat": ["outside your township"]}})
+
+
 def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
                grid_index: GridIndexCache, tolerance_m: float, now: datetime) -> Outcome:
     """吹哨: a township dispatcher or grid leader calls the departments to a place in its
-    territory. A retried request (same ``client_request_id``) returns the call it made."""
+    township; a department's handler or staff to a place in a township the department serves
+    (Yicheng: "由镇街或部门提出申请"). Either way the call belongs to the township of the basic
+    grid it lies in, whose command centre judges it. A retried request (same
+    ``client_request_id``) returns the call it made."""
     actor.require(rules.RAISE_ROLES, "raise whistle calls")
     if request.client_request_id:
         existing = session.scalar(sa.select(WhistleCall).where(
@@ -256,13 +300,8 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
     [found] = assign_with_index(session, grid_index, [lon], [lat], tolerance_m=tolerance_m)
     grid = (session.get(Grid, uuid.UUID(found.basic), options=[defer(Grid.boundary)])
             if found.basic is not None else None)
-    scope = scope_of(session, actor)
-    if grid is None or (scope.township_ids is not None
-                        and grid.township_id not in scope.township_ids):
-        raise Invalid("This place is not inside your township's grids: a whistle call is "
-                      "about a place in the caller's own territory.", code="outside_township",
-                      errors={"json": {"lon": ["outside your township"],
-                                       "lat": ["outside your township"]}})
+    department = _raising_department(session, actor)
+    _check_place(session, actor, grid, department)
     township = grid.township
     department_ids = list(dict.fromkeys(request.department_ids))
     if len(department_ids) > MAX_DEPARTMENTS:
@@ -287,6 +326,7 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
         district_id=township.parent_id, linked_case_ids=[str(c) for c in linked],
         photos=normalise_photos(request.photos), raised_at=now,
         raised_by_user_id=actor.user_id, raised_by_unit_id=actor.unit_id,
+        raised_by_department_id=department.id if department is not None else None,
         event_count=0, updated_at=now,
     )
     call.township = township
@@ -296,6 +336,7 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
         session.add(call)
         session.add(new_event(call, actor, Action.RAISE.value, None, WhistleStatus.RAISED, now, {
             "kind": call.kind.value, "grid": call.grid_code,
+            "raised_by_department_id": str(department.id) if department is not None else None,
             "department_ids": [str(u) for u in department_ids],
             "linked_case_ids": call.linked_case_ids, "photos": call.photos}))
         _notify(session, township.id, call, "whistle_raised", f"吹哨: {call.description[:60]}", now)
@@ -514,23 +555,23 @@ def _named_row(call: WhistleCall, department_id: uuid.UUID) -> WhistleDepartment
 
 
 def rate(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
-         department_id: uuid.UUID, timeliness: int, effect: int, comment: str | None = None,
+         department_id: uuid.UUID, satisfaction: Satisfaction, comment: str | None = None,
          now: datetime) -> WhistleCall:
-    """双考评, the caller's half: rate one named department's timeliness and effect (1-5),
-    once per department."""
+    """双考评, the caller's half: rate one named department 满意 / 基本满意 / 不满意 (the
+    seeds' scale, as in case callbacks), once per department. Nobody rates their own
+    department (a department that raised a call and was named on it is rated by the
+    township's command centre)."""
     before = _begin(session, actor, call, Action.RATE, version)
     row = _named_row(call, department_id)
-    problem = rules.rating_problem(timeliness, effect)
-    if problem:
-        raise Invalid.for_field(problem[0], problem[1], code="rating_invalid")
+    if department_id in path_ids(actor.unit_path):
+        raise PermissionDenied("Nobody rates their own department.", code="own_department")
     if row.rated_at is not None:
         raise Conflict("This department was already rated on this call.", code="already_rated",
                        details=[{"department_id": str(department_id),
                                  "rated_at": row.rated_at.isoformat()}])
-    row.rated_at, row.rating_timeliness, row.rating_effect = now, timeliness, effect
-    row.rating_comment = comment
+    row.rated_at, row.rating_satisfaction, row.rating_comment = now, satisfaction, comment
     return _move(session, actor, call, Action.RATE, before, None, now, {
-        "department_id": str(department_id), "timeliness": timeliness, "effect": effect,
+        "department_id": str(department_id), "satisfaction": satisfaction.value,
         "comment": comment})
 
 

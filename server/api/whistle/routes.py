@@ -36,9 +36,9 @@ def call_view(call: WhistleCall, *, now: datetime, detail: bool = False,
     view = {
         **{name: getattr(call, name) for name in (
             "id", "category_code", "description", "version", "address", "linked_case_ids",
-            "photos", "raised_at", "raised_by_user_id", "judged_at", "rejection_reason",
-            "arrival_due_at", "completion_due_at", "arrival_radius_m", "closed_at", "result",
-            "updated_at")},
+            "photos", "raised_at", "raised_by_user_id", "raised_by_department_id", "judged_at",
+            "rejection_reason", "arrival_due_at", "completion_due_at", "arrival_radius_m",
+            "closed_at", "result", "updated_at")},
         "kind": call.kind.value,
         "urgency": call.urgency.value,
         "status": call.status.value,
@@ -80,7 +80,7 @@ def _load(actor: Actor, call_id: uuid.UUID) -> WhistleCall:
 @blp.alt_response(200, schema=s.WhistleCallDetailSchema,
                   description="A retried request: the call it made")
 def raise_call(body):
-    """吹哨: raise a whistle call about a place in one's township"""
+    """吹哨: raise a whistle call about a place in one's township (or department's area)"""
     actor = ctx.current_actor()
     outcome = services.raise_call(
         ctx.session(), actor, services.RaiseRequest(**body), grid_index=ctx.grid_index_cache(),
@@ -144,7 +144,7 @@ ACTIONS = (
     ("close", "close_call", "The caller closes the call; departments that never arrived stay "
      "absent", s.WhistleCloseSchema, services.close, dict),
     ("ratings", "rate_department",
-     "双考评: the caller rates one department's timeliness and effect (1-5), once",
+     "双考评: the caller rates one department 满意 / 基本满意 / 不满意, once",
      s.WhistleRateSchema, services.rate, dict),
     ("unjustified", "mark_unjustified",
      "双考评: a named department marks the call unjustified, with a reason, once",
