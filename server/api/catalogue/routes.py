@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.catalogue.schemas import (
     CatalogueDocumentSchema,
     CatalogueExportQuerySchema,

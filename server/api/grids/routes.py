@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask_smorest import Blueprint
 from shapely.geometry import mapping
 
 from geo.crs import CRS, geometry_from_wgs84
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.grids.schemas import (
     FeatureCollectionOutSchema,
     FeatureCollectionSchema,

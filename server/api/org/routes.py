@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.schemas import (
     StrictSchema,
     UnitCreateSchema,

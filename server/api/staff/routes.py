@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 from flask import request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from geo.crs import CRS, from_wgs84
 from geo.track import Fix, dwell_by_grid, segment_lengths_m, simplify
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.staff import schemas as s
 from server.core.errors import Invalid
 from server.grids.models import Grid
