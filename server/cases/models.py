@@ -25,6 +25,8 @@ class Case(Base):
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     # The client's idempotency key: a retried intake finds the case it already created.
     client_request_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The 12345 platform's own order number (工单编号), given at intake; one case per order.
+    city_order_number: Mapped[str | None] = mapped_column(sa.String(40))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 20))
     appeal_type: Mapped[AppealType] = mapped_column(str_enum(AppealType, 20))
     category_code: Mapped[str | None] = mapped_column(sa.String(40), index=True)
@@ -99,6 +101,8 @@ class Case(Base):
         sa.Index("ix_cases_township_status_received", "township_id", "status", "received_at"),
         sa.Index("ix_cases_received", "received_at", "id"),
         sa.Index("ix_cases_lon_lat", "lon", "lat"),
+        sa.Index("uq_cases_city_order_number", "city_order_number", unique=True),
+        sa.Index("ix_cases_resident_phone", "resident_phone"),
     )
 
 
@@ -170,7 +174,11 @@ class CaseNumberCounter(Base):
 
 
 class PersonalDataAccess(Base):
-    """Who saw a resident's unmasked name and phone, and when (the regulation's duty)."""
+    """Who saw a resident's unmasked name and phone, when and why (the regulation's duty).
+
+    ``purpose``: ``view`` (a case shown unmasked) or ``lookup`` (found by the resident's
+    phone). Auditors read it per case or per user, newest first.
+    """
 
     __tablename__ = "personal_data_access"
 
@@ -179,3 +187,6 @@ class PersonalDataAccess(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     purpose: Mapped[str] = mapped_column(sa.String(30))
+
+    __table_args__ = (sa.Index("ix_personal_data_access_user_at", "user_id", "at"),
+                      sa.Index("ix_personal_data_access_at", "at", "id"))

@@ -73,6 +73,9 @@ def get_case_for_update(session: Session, actor: Actor, case_id: uuid.UUID) -> C
 
 @dataclass(frozen=True)
 class CaseFilters:
+    number: str | None = None
+    city_order_number: str | None = None
+    resident_phone: str | None = None
     status: tuple[CaseStatus, ...] = ()
     lead_unit_id: uuid.UUID | None = None
     grid_code: str | None = None
@@ -111,6 +114,13 @@ def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: dat
     """Newest first (received_at, then id), keyset-paginated: stable while cases arrive."""
     query = sa.select(Case).where(visible_cases(session, actor))
     f = filters
+    if f.resident_phone is not None:
+        actor.require(PHONE_LOOKUP_ROLES, "look cases up by the resident's phone")
+        query = query.where(Case.resident_phone == f.resident_phone)
+    if f.number is not None:
+        query = query.where(Case.number == f.number)
+    if f.city_order_number is not None:
+        query = query.where(Case.city_order_number == f.city_order_number)
     if f.status:
         query = query.where(Case.status.in_(f.status))
     if f.lead_unit_id is not None:
@@ -146,7 +156,27 @@ def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: dat
     rows = list(session.scalars(query.order_by(Case.received_at.desc(), Case.id.desc())
                                 .limit(limit + 1)))
     last = rows[limit - 1] if len(rows) > limit else None
-    return CasePage(rows[:limit], encode_cursor(last.received_at, last.id) if last else None)
+    cases = rows[:limit]
+    if f.resident_phone is not None:
+        cases = _found_by_phone(session, actor, cases, now=now)
+    return CasePage(cases, encode_cursor(last.received_at, last.id) if last else None)
+
+
+# Roles that may see residents' data on some cases (personal_data_view): only they may look a
+# phone up, and only among the cases whose data they see.
+PHONE_LOOKUP_ROLES = DISPATCHER_ROLES | {Role.DEPARTMENT_HANDLER}
+
+
+def _found_by_phone(session: Session, actor: Actor, cases: list[Case], *,
+                    now: datetime) -> list[Case]:
+    """The cases a phone lookup may answer: those whose resident data the actor sees unmasked
+    (a masked or hidden case would tie the phone to it). Each is logged, purpose ``lookup``.
+    A page may so hold fewer cases than ``limit``; the cursor still goes on."""
+    shown = [c for c in cases
+             if personal_data_view_for(session, actor, c) is PersonalDataView.SHOWN]
+    for case in shown:
+        log_personal_data_access(session, actor, case, "lookup", now=now)
+    return shown
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:

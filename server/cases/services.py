@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from shapely.geometry import Point
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -64,6 +65,14 @@ class CaseNotReturnable(Conflict):
     code = "case_not_returnable"
 
 
+class DuplicateCityOrder(Conflict):
+    code = "duplicate_city_order"
+
+
+# Orders of the 12345 platform: the only ones that carry its order number.
+CITY_PLATFORM_CHANNELS = frozenset({Channel.CITY_DIRECT, Channel.DISTRICT_FORWARD})
+
+
 @dataclass(frozen=True)
 class IntakeRequest:
     channel: Channel
@@ -81,6 +90,7 @@ class IntakeRequest:
     confidential: bool = False
     attachments: Sequence[dict[str, Any]] = ()
     client_request_id: str | None = None
+    city_order_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,12 +128,14 @@ def intake(
                                          "This request id was already used by someone else.",
                                          code="idempotency_key_reused")
             return IntakeResult(existing, created=False)
+    _check_city_order(session, request)
     # unknown_category (422) for a code the catalogue lacks; the item also plans the dispatch.
     item = get_item(session, request.category_code) if request.category_code is not None else None
 
     case = Case(
         id=new_id(),  # events refer to it before the first flush
         client_request_id=request.client_request_id,
+        city_order_number=request.city_order_number,
         channel=request.channel,
         appeal_type=request.appeal_type,
         category_code=request.category_code,
@@ -170,12 +182,39 @@ def intake(
                       "lead_unit_id": str(plan.lead_unit_id),
                       "cooperating_unit_ids": [str(u) for u in plan.cooperating_unit_ids]}))
             _notify_lead(session, case, plan.lead_unit_id, now=now, flush=False)
-    if plan is not None:
-        _open_case_deadlines(session, case, plan.lead_unit_id, dispatched_by=dispatched_by,
-                             new_case=True, now=now)  # flushes everything
-    else:
-        session.flush()
+    try:
+        if plan is not None:
+            _open_case_deadlines(session, case, plan.lead_unit_id, dispatched_by=dispatched_by,
+                                 new_case=True, now=now)  # flushes everything
+        else:
+            session.flush()
+    except IntegrityError as exc:
+        # Two intakes of one order at once: the unique index lets one in.
+        if request.city_order_number and "city_order_number" in str(exc.orig):
+            raise _duplicate_city_order(request.city_order_number) from exc
+        raise
     return IntakeResult(case, created=True)
+
+
+def _duplicate_city_order(number: str) -> DuplicateCityOrder:
+    return DuplicateCityOrder.for_field(
+        "city_order_number",
+        f"City order {number} was already received; find it with "
+        f"GET /cases?city_order_number={number}.", code=DuplicateCityOrder.code)
+
+
+def _check_city_order(session: Session, request: IntakeRequest) -> None:
+    """The 12345 platform's order number comes with its orders only, and once: a second
+    intake of the same order is refused (409), so one order is never handled twice."""
+    number = request.city_order_number
+    if number is None:
+        return
+    if request.channel not in CITY_PLATFORM_CHANNELS:
+        raise Invalid.for_field(
+            "city_order_number", "Only 12345 orders (city_direct, district_forward) carry a "
+            "city order number.", code="city_order_number_not_allowed")
+    if session.scalar(sa.select(sa.exists().where(Case.city_order_number == number))):
+        raise _duplicate_city_order(number)
 
 
 def _triage_reason(case: Case) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.cases import schemas as s
+from server.api.schemas import PeriodQuerySchema
 from server.auth.actor import Actor
 from server.cases import queries, transitions
 from server.cases.models import Case
@@ -16,6 +17,7 @@ from server.cases.reports import return_counts
 from server.cases.rules import PersonalDataView, allowed_actions, mask_name, mask_phone
 from server.cases.services import IntakeRequest, intake
 from server.org.models import Unit
+from server.reports.periods import PeriodKind, containing
 from sync.photos import link_photo
 
 blp = Blueprint("cases", __name__, url_prefix="cases", description="Cases (诉求/工单)")
@@ -42,7 +44,8 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
                     "input_lon": case.input_lon, "input_lat": case.input_lat}
     return {
         **{name: getattr(case, name) for name in (
-            "id", "number", "category_code", "title", "description", "version", "address",
+            "id", "number", "city_order_number", "category_code", "title", "description",
+            "version", "address",
             "confidential", "attachments", "needs_triage", "triage_reason", "received_at",
             "dispatched_at", "response_due_at", "completion_due_at", "responded_at",
             "completed_at", "closed_at", "result", "resolved", "rehandle_count",
@@ -98,10 +101,16 @@ def create_case(body):
 @blp.arguments(s.CaseListQuerySchema, location="query")
 @blp.response(200, s.CasePageSchema)
 def list_cases(args):
-    """Cases one may see, newest first, filtered; keyset pagination"""
+    """Cases one may see, newest first, filtered; keyset pagination
+
+    Find one case by ``number`` or ``city_order_number``; ``resident_phone`` finds a resident's
+    cases (dispatchers and department handlers, among the cases whose data they see; logged).
+    """
     actor = ctx.current_actor()
     filters = queries.CaseFilters(
-        status=tuple(args["status"]), lead_unit_id=args["lead_unit_id"], grid_code=args["grid"],
+        number=args["number"], city_order_number=args["city_order_number"],
+        resident_phone=args["resident_phone"], status=tuple(args["status"]),
+        lead_unit_id=args["lead_unit_id"], grid_code=args["grid"],
         category_prefix=args["category"], channel=args["channel"], overdue=args["overdue"],
         needs_triage=args["needs_triage"], received_from=args["received_from"],
         received_to=args["received_to"], bbox=tuple(args["bbox"]) if args["bbox"] else None)
@@ -127,10 +136,12 @@ def get_timeline(case_id: uuid.UUID):
 
 
 @blp.route("/returns", methods=["GET"])
+@blp.arguments(PeriodQuerySchema, location="query")
 @blp.response(200, s.ReturnCountSchema(many=True))
-def returns_by_unit():
-    """Returns per unit and month (requested, approved, with fault) in one's territory"""
-    return return_counts(ctx.session(), ctx.current_actor())
+def returns_by_unit(args):
+    """Returns per unit in a period (requested, approved, with fault) in one's territory"""
+    period = args["period"] or containing(PeriodKind.MONTH, ctx.request_now())
+    return return_counts(ctx.session(), ctx.current_actor(), period)
 
 
 # One endpoint per action: (path, schema, service function, argument names from the body).

@@ -22,6 +22,11 @@ class CaseCreateSchema(StrictSchema):
         load_default=None, validate=validate.Length(min=8, max=64),
         metadata={"description": "Idempotency key: a retry with the same id returns the same case"})
     channel = fields.Enum(Channel, by_value=True, required=True)
+    city_order_number = fields.String(
+        load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9\-_]{1,40}$"),
+        metadata={"description": "The 12345 platform's order number (city_direct and "
+                                 "district_forward orders only); a second intake with the same "
+                                 "number is 409 duplicate_city_order"})
     appeal_type = fields.Enum(AppealType, by_value=True, required=True)
     category_code = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -92,6 +97,16 @@ class LinkSchema(VersionedSchema):
 
 
 class CaseListQuerySchema(StrictSchema):
+    number = fields.String(load_default=None, validate=validate.Length(min=1, max=20),
+                           metadata={"description": "The case number, exactly (2026-0000123)"})
+    city_order_number = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=40),
+        metadata={"description": "The 12345 platform's order number, exactly"})
+    resident_phone = fields.String(
+        load_default=None, validate=validate.Regexp(r"^\+?[0-9\- ]{3,30}$"),
+        metadata={"description": "The resident's phone as recorded, exactly. Only for roles "
+                                 "that may see residents' data; answers only cases whose data "
+                                 "the caller may see, and each find is logged (purpose lookup)"})
     status = fields.List(fields.Enum(CaseStatus, by_value=True), load_default=list)
     lead_unit_id = fields.UUID(load_default=None)
     grid = fields.String(load_default=None)
@@ -124,6 +139,7 @@ class CaseOutSchema(ma.Schema):
 
     id = fields.UUID()
     number = fields.String()
+    city_order_number = fields.String(allow_none=True)
     channel = fields.String()
     appeal_type = fields.String()
     category_code = fields.String(allow_none=True)
@@ -190,7 +206,8 @@ class EventSchema(ma.Schema):
 class ReturnCountSchema(ma.Schema):
     unit_id = fields.UUID()
     unit_code = fields.String()
-    month = fields.String()
+    unit_name = fields.String()
+    period = fields.String(metadata={"description": "The period's label, e.g. 2026-11"})
     requested = fields.Integer()
     approved = fields.Integer()
     with_fault = fields.Integer()
