@@ -11,6 +11,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.cases.rules import AppealType, CaseStatus, Channel, Satisfaction, Urgency
+from server.catalogue.models import CatalogueItem
 from server.core.db import Base, GeometryType, UTCDateTime, str_enum
 from server.core.ids import new_id
 from server.org.models import Unit
@@ -88,6 +89,9 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id], lazy="joined")
+    # Its category in the catalogue, for the name beside the code (codes are never deleted).
+    category: Mapped[CatalogueItem | None] = relationship(
+        primaryjoin="foreign(Case.category_code) == CatalogueItem.code", viewonly=True)
     township: Mapped[Unit | None] = relationship(foreign_keys=[township_id], lazy="joined")
     cooperators: Mapped[list[CaseCooperator]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="CaseCooperator.unit_id"

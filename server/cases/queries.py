@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from geo.measure import degree_margin, distance_m
 from server.auth.actor import Actor
@@ -21,9 +21,11 @@ from server.cases.rules import (
     PersonalDataView,
     personal_data_view,
 )
+from server.catalogue.models import CatalogueItem
 from server.core.cursors import decode_time_cursor, encode_cursor
 from server.core.errors import NotFound
 from server.grids.models import Grid
+from server.org.models import Unit
 from server.org.rules import Role
 
 DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_STAFF})
@@ -112,7 +114,8 @@ def _in_grid(session: Session, code: str) -> sa.ColumnElement[bool]:
 def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: datetime,
                limit: int = 50, cursor: str | None = None) -> CasePage:
     """Newest first (received_at, then id), keyset-paginated: stable while cases arrive."""
-    query = sa.select(Case).where(visible_cases(session, actor))
+    query = sa.select(Case).where(visible_cases(session, actor)).options(
+        selectinload(Case.category))
     f = filters
     if f.resident_phone is not None:
         actor.require(PHONE_LOOKUP_ROLES, "look cases up by the resident's phone")
@@ -182,6 +185,39 @@ def _found_by_phone(session: Session, actor: Actor, cases: list[Case], *,
 def timeline(session: Session, case: Case) -> list[CaseEvent]:
     return list(session.scalars(
         sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)))
+
+
+# Keys of event data that name units: one unit, or a list of them.
+EVENT_UNIT_KEYS = ("lead_unit_id", "community_unit_id")
+EVENT_UNIT_LIST_KEYS = ("cooperating_unit_ids",)
+
+
+def _event_unit_ids(event: CaseEvent) -> set[uuid.UUID]:
+    ids = {event.actor_unit_id} if event.actor_unit_id else set()
+    ids |= {uuid.UUID(event.data[k]) for k in EVENT_UNIT_KEYS if event.data.get(k)}
+    ids |= {uuid.UUID(u) for k in EVENT_UNIT_LIST_KEYS for u in event.data.get(k) or ()}
+    return ids
+
+
+@dataclass(frozen=True)
+class TimelineNames:
+    """What a timeline's ids and codes are called: its units, and catalogue items by code."""
+
+    units: dict[uuid.UUID, Unit]
+    items: dict[str, str]
+
+
+def timeline_names(session: Session, events: list[CaseEvent]) -> TimelineNames:
+    """Two queries for the whole timeline: the units its events name, and the names of the
+    catalogue items the automatic dispatches used (for events written before the name was
+    kept with them)."""
+    unit_ids = set().union(*(_event_unit_ids(e) for e in events)) if events else set()
+    units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(unit_ids)))
+             } if unit_ids else {}
+    codes = {e.data["item"] for e in events if e.data.get("item") and not e.data.get("item_name")}
+    items = dict(session.execute(sa.select(CatalogueItem.code, CatalogueItem.name).where(
+        CatalogueItem.code.in_(codes))).all()) if codes else {}
+    return TimelineNames(units, items)
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def intake(
                           dispatched_by=dispatched_by, now=now)
             session.add(new_event(
                 case, None, Action.DISPATCH.value, CaseStatus.RECEIVED, CaseStatus.DISPATCHED,
-                now, {"auto": True, "item": plan.item_code,
+                now, {"auto": True, "item": plan.item_code, "item_name": plan.item_name,
                       "lead_unit_id": str(plan.lead_unit_id),
                       "cooperating_unit_ids": [str(u) for u in plan.cooperating_unit_ids]}))
             _notify_lead(session, case, plan.lead_unit_id, now=now, flush=False)

@@ -12,7 +12,7 @@ from server.api.cases import schemas as s
 from server.api.schemas import PeriodQuerySchema
 from server.auth.actor import Actor
 from server.cases import queries, transitions
-from server.cases.models import Case
+from server.cases.models import Case, CaseEvent
 from server.cases.reports import return_counts
 from server.cases.rules import PersonalDataView, allowed_actions, mask_name, mask_phone
 from server.cases.services import IntakeRequest, intake
@@ -61,6 +61,8 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
         "assignment": {"method": case.assignment_method, "distance_m": case.assignment_distance_m}
         if case.assignment_method else None,
         "special_grids": [g.grid_code for g in case.special_grids],
+        "category": {"code": case.category.code, "name": case.category.name}
+        if case.category else None,
         "township": _ref(case.township),
         "lead_unit": _ref(case.lead_unit),
         "cooperating_unit_ids": [str(c.unit_id) for c in case.cooperators],
@@ -132,7 +134,30 @@ def get_case(case_id: uuid.UUID):
 def get_timeline(case_id: uuid.UUID):
     """Every change of the case, oldest first, like a parcel's tracking (append-only)"""
     case = queries.get_case_for(ctx.session(), ctx.current_actor(), case_id)
-    return queries.timeline(ctx.session(), case)
+    events = queries.timeline(ctx.session(), case)
+    names = queries.timeline_names(ctx.session(), events)
+    return [event_view(e, names) for e in events]
+
+
+def event_view(event: CaseEvent, names: queries.TimelineNames) -> dict[str, Any]:
+    """An event with the names of the units it names, and the catalogue rule of an automatic
+    dispatch (the event's ``system`` actor is the catalogue)."""
+    def unit(unit_id: object) -> dict[str, str] | None:
+        return _ref(names.units.get(uuid.UUID(str(unit_id)))) if unit_id else None
+
+    data = event.data
+    return {
+        **{k: getattr(event, k) for k in (
+            "seq", "at", "action", "from_status", "to_status", "actor_username", "actor_roles",
+            "actor_unit_id", "data")},
+        "actor_unit": unit(event.actor_unit_id),
+        "lead_unit": unit(data.get("lead_unit_id")),
+        "cooperating_units": [unit(u) for u in data.get("cooperating_unit_ids") or ()],
+        "community_unit": unit(data.get("community_unit_id")),
+        "dispatch_rule": {"code": data["item"],
+                          "name": data.get("item_name") or names.items.get(data["item"])}
+        if data.get("item") else None,
+    }
 
 
 @blp.route("/returns", methods=["GET"])

@@ -128,6 +128,11 @@ class RefSchema(ma.Schema):
     name = fields.String()
 
 
+class CategoryRefSchema(ma.Schema):
+    code = fields.String()
+    name = fields.String(allow_none=True)
+
+
 class ResidentSchema(ma.Schema):
     view = fields.String(metadata={"description": "shown | masked | hidden"})
     name = fields.String(allow_none=True)
@@ -143,6 +148,8 @@ class CaseOutSchema(ma.Schema):
     channel = fields.String()
     appeal_type = fields.String()
     category_code = fields.String(allow_none=True)
+    category = fields.Nested(CategoryRefSchema, allow_none=True,
+                             metadata={"description": "The category's code and catalogue name"})
     title = fields.String()
     description = fields.String()
     urgency = fields.String()
@@ -200,6 +207,16 @@ class EventSchema(ma.Schema):
     actor_username = fields.String(allow_none=True)
     actor_roles = fields.List(fields.String())
     actor_unit_id = fields.UUID(allow_none=True)
+    actor_unit = fields.Nested(RefSchema, allow_none=True,
+                               metadata={"description": "The unit the actor acted for"})
+    lead_unit = fields.Nested(RefSchema, allow_none=True,
+                              metadata={"description": "Dispatches: the lead unit (主办)"})
+    cooperating_units = fields.List(fields.Nested(RefSchema, allow_none=True), metadata={
+        "description": "Dispatches: the cooperating units (协办)"})
+    community_unit = fields.Nested(RefSchema, allow_none=True,
+                                   metadata={"description": "Hand-downs: the community"})
+    dispatch_rule = fields.Nested(CategoryRefSchema, allow_none=True, metadata={
+        "description": "Automatic dispatches: the catalogue item whose rule was used"})
     data = fields.Dict()
 
 
