@@ -6,6 +6,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.cases import schemas as s
@@ -15,9 +17,11 @@ from server.cases import queries, transitions
 from server.cases.models import Case, CaseEvent
 from server.cases.reports import return_counts
 from server.cases.rules import PersonalDataView, allowed_actions, mask_name, mask_phone
-from server.cases.services import IntakeRequest, intake
+from server.cases.services import SUBJECT, IntakeRequest, intake
 from server.org.models import Unit
 from server.reports.periods import PeriodKind, containing
+from server.supervision.queries import supervision_plan
+from server.supervision.rules import OVERDUE
 from sync.photos import link_photo
 
 blp = Blueprint("cases", __name__, url_prefix="cases", description="Cases (诉求/工单)")
@@ -158,6 +162,24 @@ def event_view(event: CaseEvent, names: queries.TimelineNames) -> dict[str, Any]
                           "name": data.get("item_name") or names.items.get(data["item"])}
         if data.get("item") else None,
     }
+
+
+@blp.route("/<uuid:case_id>/supervision", methods=["GET"])
+@blp.response(200, s.SupervisionSchema)
+def get_supervision(case_id: uuid.UUID):
+    """The case's deadlines and each reminder node: when it fires and whether it was sent"""
+    session = ctx.session()
+    case = queries.get_case_for(session, ctx.current_actor(), case_id)
+    deadlines = supervision_plan(session, SUBJECT, case.id)
+    unit_ids = {d.unit_id for d in deadlines} | {d.supervisor_unit_id for d in deadlines}
+    units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(unit_ids)))}
+    return {"deadlines": [
+        {"deadline": d, "unit": _ref(units.get(d.unit_id)),
+         "supervisor_unit": _ref(units.get(d.supervisor_unit_id)),
+         # In the order they go out; the overdue escalation after the 100% node it shares.
+         "reminders": sorted(d.reminders, key=lambda r: (r.generation, r.fire_at,
+                                                         r.node == OVERDUE))}
+        for d in deadlines]}
 
 
 @blp.route("/returns", methods=["GET"])

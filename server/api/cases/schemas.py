@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from geo.crs import CRS
 from server.api.schemas import GpsFixSchema, ReasonSchema, StrictSchema, VersionedSchema
 from server.cases.rules import AppealType, CaseStatus, Channel, Satisfaction, Urgency
+from server.supervision.rules import DeadlineKind, DeadlineStatus, ReminderState
 
 
 class AttachmentSchema(StrictSchema):
@@ -228,3 +229,36 @@ class ReturnCountSchema(ma.Schema):
     requested = fields.Integer()
     approved = fields.Integer()
     with_fault = fields.Integer()
+
+
+class PlannedReminderSchema(ma.Schema):
+    node = fields.String(metadata={"description": "'50%' … '100%', or 'overdue'"})
+    generation = fields.Integer(metadata={"description": "1, then +1 per approved extension"})
+    fire_at = fields.AwareDateTime(metadata={"description": "When it goes (or went) out"})
+    state = fields.Enum(ReminderState, by_value=True)
+    sent = fields.Function(lambda r: r.sent_at is not None, metadata={"type": "boolean"})
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class PlannedDeadlineSchema(ma.Schema):
+    kind = fields.Enum(DeadlineKind, by_value=True, attribute="deadline.kind")
+    status = fields.Enum(DeadlineStatus, by_value=True, attribute="deadline.status")
+    starts_at = fields.AwareDateTime(attribute="deadline.starts_at")
+    due_at = fields.AwareDateTime(attribute="deadline.due_at")
+    original_due_at = fields.AwareDateTime(attribute="deadline.original_due_at")
+    met_at = fields.AwareDateTime(allow_none=True, attribute="deadline.met_at")
+    met = fields.Function(lambda d: d["deadline"].on_time, allow_none=True, metadata={
+        "type": "boolean", "description": "null while not met; else whether met by due_at"})
+    escalated_at = fields.AwareDateTime(allow_none=True, attribute="deadline.escalated_at")
+    closed_at = fields.AwareDateTime(allow_none=True, attribute="deadline.closed_at")
+    unit = fields.Nested(RefSchema, allow_none=True,
+                         metadata={"description": "Who must meet it (the lead unit)"})
+    supervisor_unit = fields.Nested(RefSchema, allow_none=True,
+                                    metadata={"description": "Who is told when it is missed"})
+    reminders = fields.List(fields.Nested(PlannedReminderSchema))
+
+
+class SupervisionSchema(ma.Schema):
+    """A case's supervision: every deadline it has had, oldest first, with its reminders."""
+
+    deadlines = fields.List(fields.Nested(PlannedDeadlineSchema))
