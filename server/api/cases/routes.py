@@ -14,6 +14,7 @@ from server.api.cases import schemas as s
 from server.api.schemas import PeriodQuerySchema
 from server.auth.actor import Actor
 from server.cases import queries, transitions
+from server.cases.access_log import access_log
 from server.cases.models import Case, CaseEvent
 from server.cases.reports import return_counts
 from server.cases.rules import PersonalDataView, allowed_actions, mask_name, mask_phone
@@ -180,6 +181,21 @@ def get_supervision(case_id: uuid.UUID):
          "reminders": sorted(d.reminders, key=lambda r: (r.generation, r.fire_at,
                                                          r.node == OVERDUE))}
         for d in deadlines]}
+
+
+@blp.route("/personal-data-access", methods=["GET"])
+@blp.arguments(s.AccessLogQuerySchema, location="query")
+@blp.response(200, s.AccessLogPageSchema)
+def list_personal_data_access(args):
+    """Who saw whose personal data, when and why; auditors and admins only"""
+    page = access_log(ctx.session(), ctx.current_actor(), **args)
+    return {"items": [
+        {"id": e.access.id, "at": e.access.at, "purpose": e.access.purpose,
+         "user": {"id": e.user.id, "username": e.user.username,
+                  "display_name": e.user.display_name, "unit": _ref(e.user.unit)},
+         "case": {"id": e.access.case_id, "number": e.case_number},
+         "resident": {"name": mask_name(e.resident_name), "phone": mask_phone(e.resident_phone)}}
+        for e in page.items], "next_cursor": page.next_cursor}
 
 
 @blp.route("/returns", methods=["GET"])

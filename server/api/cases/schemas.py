@@ -262,3 +262,45 @@ class SupervisionSchema(ma.Schema):
     """A case's supervision: every deadline it has had, oldest first, with its reminders."""
 
     deadlines = fields.List(fields.Nested(PlannedDeadlineSchema))
+
+
+class AccessLogQuerySchema(StrictSchema):
+    case_id = fields.UUID(load_default=None)
+    user_id = fields.UUID(load_default=None, metadata={"description": "Who saw the data"})
+    purpose = fields.String(load_default=None, validate=validate.OneOf(["view", "lookup"]))
+    at_from = fields.AwareDateTime(load_default=None)
+    at_to = fields.AwareDateTime(load_default=None, metadata={"description": "Exclusive"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None)
+
+
+class AccessUserSchema(ma.Schema):
+    id = fields.UUID()
+    username = fields.String()
+    display_name = fields.String()
+    unit = fields.Nested(RefSchema, allow_none=True)
+
+
+class AccessCaseSchema(ma.Schema):
+    id = fields.UUID()
+    number = fields.String()
+
+
+class MaskedResidentSchema(ma.Schema):
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+
+
+class AccessEntrySchema(ma.Schema):
+    id = fields.UUID()
+    at = fields.AwareDateTime()
+    purpose = fields.String(metadata={"description": "view (shown unmasked) | lookup "
+                                                     "(found by the resident's phone)"})
+    user = fields.Nested(AccessUserSchema)
+    case = fields.Nested(AccessCaseSchema)
+    resident = fields.Nested(MaskedResidentSchema, metadata={"description": "Whose data, masked"})
+
+
+class AccessLogPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(AccessEntrySchema))
+    next_cursor = fields.String(allow_none=True)
