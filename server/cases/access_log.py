@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.auth.actor import Actor
 from server.cases.models import Case, PersonalDataAccess
 from server.core.cursors import decode_time_cursor, encode_cursor
+from server.core.i18n import _
 from server.org.models import User
 from server.org.rules import Role
 
@@ -42,7 +43,7 @@ def access_log(session: Session, actor: Actor, *, case_id: uuid.UUID | None = No
                at_from: datetime | None = None, at_to: datetime | None = None,
                limit: int = 50, cursor: str | None = None) -> AccessPage:
     """Newest first by (at, id), keyset-paginated; filtered by case, user, purpose, time."""
-    actor.require(READ_ACCESS_LOG, "read the personal-data access log")
+    actor.require(READ_ACCESS_LOG, _("read the personal-data access log"))
     query = (sa.select(PersonalDataAccess, User, Case.number, Case.resident_name,
                        Case.resident_phone)
              .join(User, PersonalDataAccess.user_id == User.id)

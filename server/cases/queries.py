@@ -24,6 +24,7 @@ from server.cases.rules import (
 from server.catalogue.models import CatalogueItem
 from server.core.cursors import decode_time_cursor, encode_cursor
 from server.core.errors import NotFound
+from server.core.i18n import _
 from server.grids.models import Grid
 from server.org.models import Unit
 from server.org.rules import Role
@@ -118,7 +119,7 @@ def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: dat
         selectinload(Case.category))
     f = filters
     if f.resident_phone is not None:
-        actor.require(PHONE_LOOKUP_ROLES, "look cases up by the resident's phone")
+        actor.require(PHONE_LOOKUP_ROLES, _("look cases up by the resident's phone"))
         query = query.where(Case.resident_phone == f.resident_phone)
     if f.number is not None:
         query = query.where(Case.number == f.number)

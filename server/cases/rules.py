@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from server.core.i18n import _
 from server.org.rules import Role
 
 
@@ -167,10 +168,10 @@ def returnable(channel: Channel, lead_is_township: bool, item_returnable: bool) 
     returns.
     """
     if channel is Channel.CITY_DIRECT and lead_is_township:
-        return ("A city-direct order sent to a township cannot be returned: the first receiver "
-                "handles it to the end.")
+        return _("A city-direct order sent to a township cannot be returned: the first "
+                 "receiver handles it to the end.")
     if not item_returnable:
-        return "The dispatch catalogue does not allow returns for this kind of case."
+        return _("The dispatch catalogue does not allow returns for this kind of case.")
     return None
 
 

@@ -41,6 +41,7 @@ from server.cases.rules import (
 )
 from server.catalogue.queries import DispatchPlan, get_item, plan_dispatch
 from server.core.errors import Conflict, Invalid, StaleVersion
+from server.core.i18n import _
 from server.core.ids import new_id
 from server.core.points import wgs84_in_china
 from server.grids.assignment import GridIndexCache, assign_with_index
@@ -114,7 +115,7 @@ def intake(
     nothing. With no catalogue rule or no grid the case waits in the triage queue of the
     receiving township (or district).
     """
-    actor.require(INTAKE_ROLES, "receive cases")
+    actor.require(INTAKE_ROLES, _("receive cases"))
     if request.client_request_id:
         # The id alone first: nearly every request is new, and the whole case (with its
         # joined units) is only worth loading for a retry.
@@ -125,7 +126,7 @@ def intake(
             existing = session.get_one(Case, existing_id)
             if existing.received_by_user_id != actor.user_id:
                 raise Conflict.for_field("client_request_id",
-                                         "This request id was already used by someone else.",
+                                         _("This request id was already used by someone else."),
                                          code="idempotency_key_reused")
             return IntakeResult(existing, created=False)
     _check_city_order(session, request)
@@ -199,8 +200,9 @@ def intake(
 def _duplicate_city_order(number: str) -> DuplicateCityOrder:
     return DuplicateCityOrder.for_field(
         "city_order_number",
-        f"City order {number} was already received; find it with "
-        f"GET /cases?city_order_number={number}.", code=DuplicateCityOrder.code)
+        _("City order {number} was already received; find it with "
+          "GET /cases?city_order_number={number}.").format(number=number),
+        code=DuplicateCityOrder.code)
 
 
 def _check_city_order(session: Session, request: IntakeRequest) -> None:
@@ -211,8 +213,8 @@ def _check_city_order(session: Session, request: IntakeRequest) -> None:
         return
     if request.channel not in CITY_PLATFORM_CHANNELS:
         raise Invalid.for_field(
-            "city_order_number", "Only 12345 orders (city_direct, district_forward) carry a "
-            "city order number.", code="city_order_number_not_allowed")
+            "city_order_number", _("Only 12345 orders (city_direct, district_forward) carry a "
+                                   "city order number."), code="city_order_number_not_allowed")
     if session.scalar(sa.select(sa.exists().where(Case.city_order_number == number))):
         raise _duplicate_city_order(number)
 
@@ -231,7 +233,7 @@ def _locate(session: Session, case: Case, request: IntakeRequest, *, grid_index:
         if request.lon is not None or request.lat is not None:
             raise Invalid.for_field(
                 "lat" if request.lat is None else "lon",
-                "Give both lon and lat, or neither.",
+                _("Give both lon and lat, or neither."),
                 code="location_incomplete",
             )
         _territory_from_actor(session, case)
@@ -361,7 +363,8 @@ def _notify_lead(session: Session, case: Case, lead_unit_id: uuid.UUID, *,
                  now: datetime, flush: bool = True) -> None:
     supervision.notify(session, unit_id=lead_unit_id, kind="case_dispatched",
                        subject_type=SUBJECT, subject_id=case.id,
-                       title=f"New case {case.number}", body=case.title, now=now, flush=flush)
+                       title=_("New case {number}").format(number=case.number),
+                       body=case.title, now=now, flush=flush)
 
 
 def flush_case(session: Session, case: Case) -> None:

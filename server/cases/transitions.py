@@ -37,7 +37,9 @@ from server.cases.services import (
     flush_case,
     record_event,
 )
+from server.cases.wording import action_word, status_word
 from server.core.errors import Invalid, NotFound, PermissionDenied, StaleVersion
+from server.core.i18n import gettext
 from server.core.points import wgs84_in_china
 from server.org.models import Unit
 from server.org.rules import Role, UnitKind
@@ -55,7 +57,8 @@ def _begin(session: Session, actor: Actor, case: Case, action: Action, version: 
     rule = TRANSITIONS[action]
     if case.status not in rule.sources:
         raise IllegalTransition(
-            f"Cannot {action.value.replace('_', ' ')} a case that is {case.status.value}.",
+            gettext("Cannot {action} a case that is {status}.").format(
+                action=action_word(action), status=status_word(case.status)),
             details=[{"current_status": case.status.value, "version": case.version}],
         )
     if rule.by is Party.LEAD:
@@ -69,7 +72,8 @@ def _require_lead(actor: Actor, case: Case, action: Action) -> None:
     in_lead = case.lead_unit_id is not None and f"/{case.lead_unit_id.hex}/" in actor.unit_path
     if not (in_lead and actor.has_any(HANDLER_ROLES)):
         raise PermissionDenied(
-            f"Only the lead unit of case {case.number} may {action.value.replace('_', ' ')} it.",
+            gettext("Only the lead unit of case {number} may {action} it.").format(
+                number=case.number, action=action_word(action)),
             code="not_lead_unit",
         )
 
@@ -79,7 +83,7 @@ def _require_dispatcher(session: Session, actor: Actor, case: Case, action: Acti
     if needs_district and not actor.has_any({Role.DISTRICT_DISPATCHER}):
         raise PermissionDenied("Only the district may re-dispatch an escalated case.",
                                code="district_only")
-    actor.require(DISPATCHER_ROLES, f"{action.value.replace('_', ' ')} cases")
+    actor.require(DISPATCHER_ROLES, gettext("{action} cases").format(action=action_word(action)))
     scope = scope_of(session, actor)
     if scope.township_ids is None:
         return
@@ -245,8 +249,8 @@ def escalate(session: Session, actor: Actor, case: Case, *, version: int, reason
     district = case.district_id
     if district is not None:
         supervision.notify(session, unit_id=district, kind="case_escalated", subject_type=SUBJECT,
-                           subject_id=case.id, title=f"Escalated: {case.number}", body=reason,
-                           now=now)
+                           subject_id=case.id, body=reason, now=now,
+                           title=gettext("Escalated: {number}").format(number=case.number))
     return _move(session, actor, case, Action.ESCALATE, before, CaseStatus.ESCALATED, now,
                  {"reason": reason})
 
@@ -296,7 +300,8 @@ def callback(session: Session, actor: Actor, case: Case, *, version: int, resolv
         unit_id=case.lead_unit_id, supervisor_unit_id=case.dispatched_by_unit_id, now=now)
     supervision.notify(session, unit_id=case.lead_unit_id, kind="case_rehandle",
                        subject_type=SUBJECT, subject_id=case.id,
-                       title=f"Handle again: {case.number}", body=comment or "", now=now)
+                       title=gettext("Handle again: {number}").format(number=case.number),
+                       body=comment or "", now=now)
     return _move(session, actor, case, Action.CALLBACK, before, CaseStatus.IN_PROGRESS, now,
                  {**data, "rehandle": case.rehandle_count})
 
@@ -305,10 +310,11 @@ def request_extension(session: Session, actor: Actor, case: Case, *, version: in
                       new_due_at: datetime, reason: str, now: datetime) -> Case:
     before = _begin(session, actor, case, Action.REQUEST_EXTENSION, version)
     if case.completion_due_at is not None and new_due_at <= case.completion_due_at:
-        raise Invalid.for_field("new_due_at", "Ask for a deadline later than the current one.",
+        raise Invalid.for_field("new_due_at",
+                                gettext("Ask for a deadline later than the current one."),
                                 code="extension_not_later")
     if case.extension_state == "requested":
-        raise IllegalTransition("An extension request is already waiting for a decision.")
+        raise IllegalTransition(gettext("An extension request is already waiting for a decision."))
     case.extension_state, case.extension_requested_due_at = "requested", new_due_at
     return _move(session, actor, case, Action.REQUEST_EXTENSION, before, None, now,
                  {"new_due_at": new_due_at.isoformat(), "reason": reason})
