@@ -47,6 +47,7 @@ KNOWN_GRID_VARIABLES = {
     "GRID_FIELD_DAYS_MIN",
     "GRID_WHISTLE_ARRIVAL_RADIUS_M",
     "GRID_WHISTLE_ACCURACY_CAP_M",
+    "GRID_LOCALE",
 }
 
 # The photo types the server can recognise by their bytes (sync/photo_rules.py: PhotoType).
@@ -163,6 +164,10 @@ class Config:
     # accuracy counted at most up to WHISTLE_ACCURACY_CAP_M.
     WHISTLE_ARRIVAL_RADIUS_M = _env_float("GRID_WHISTLE_ARRIVAL_RADIUS_M", 200.0)
     WHISTLE_ACCURACY_CAP_M = _env_float("GRID_WHISTLE_ACCURACY_CAP_M", 100.0)
+
+    # The language of texts people read (notifications, phones' rejection messages, error
+    # messages): a catalogue of server/core/locale, or "en" (the code's own msgids).
+    LOCALE = os.environ.get("GRID_LOCALE") or "zh_CN"
 
     TOKEN_LIFETIME = timedelta(hours=_env_float("GRID_TOKEN_HOURS", 12))
     DEVICE_TOKEN_LIFETIME = timedelta(days=_env_float("GRID_DEVICE_TOKEN_DAYS", 30))

@@ -11,6 +11,7 @@ from config import Config
 from server.api import register_blueprints
 from server.auth.passwords import Passwords
 from server.auth.services import TOKENS_REVOKED, TokenCache
+from server.core import i18n
 from server.errors import register_error_handlers
 from server.extensions import Api, db, migrate
 from server.grids.assignment import GridIndexCache
@@ -24,6 +25,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     config.check()
     app = Flask(__name__)
     app.config.from_object(config)
+    i18n.configure(app.config["LOCALE"])
     _prepare_sqlite(app)
 
     db.init_app(app)

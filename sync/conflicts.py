@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from server.cases.rules import HANDLER_ROLES, TRANSITIONS, Action, CaseStatus
+from server.core.i18n import N_, _
 from server.org.rules import Role
 
 
@@ -122,21 +123,24 @@ def flag(how: Moved) -> str:
     return f"case_{how.value}_since"
 
 
-# Short and plain: a grid worker reads this on a phone (English for now; see docs/sync.md).
+# Short and plain: a grid worker reads this on a phone (in GRID_LOCALE; see docs/sync.md).
 _WHAT_HAPPENED = {
-    Moved.CLOSED: "Case {number} has been closed.",
-    Moved.RETURNED: "Case {number} was taken back by the dispatcher.",
-    Moved.REASSIGNED: "Case {number} was sent to another unit.",
-    Moved.COMPLETED: "Case {number} was already reported done.",
-    Moved.ESCALATED: "Case {number} was passed up to the district.",
-    Moved.HANDED_DOWN: "Case {number} was handed to the community for review.",
-    Moved.RETURN_REQUESTED: "A return of case {number} is waiting for the dispatcher.",
-    Moved.NOT_ACCEPTED: "Case {number} must be accepted first.",
+    Moved.CLOSED: N_("Case {number} has been closed."),
+    Moved.RETURNED: N_("Case {number} was taken back by the dispatcher."),
+    Moved.REASSIGNED: N_("Case {number} was sent to another unit."),
+    Moved.COMPLETED: N_("Case {number} was already reported done."),
+    Moved.ESCALATED: N_("Case {number} was passed up to the district."),
+    Moved.HANDED_DOWN: N_("Case {number} was handed to the community for review."),
+    Moved.RETURN_REQUESTED: N_("A return of case {number} is waiting for the dispatcher."),
+    Moved.NOT_ACCEPTED: N_("Case {number} must be accepted first."),
 }
+# What the worker did, as named in a rejection ("Your {what} was not applied").
+OPERATION_WORDS = (N_("note"), N_("contact with the resident"), N_("arrival"), N_("acceptance"),
+                   N_("report of completion"), N_("return request"), N_("extension request"))
 
 
 def rejection_message(how: Moved, *, number: str, what: str) -> str:
     """E.g. 'Case 2026-0000012 has been closed. Your report of completion was not applied;
     your dispatcher can see it.'"""
-    return (_WHAT_HAPPENED[how].format(number=number)
-            + f" Your {what} was not applied; your dispatcher can see it.")
+    return (_(_WHAT_HAPPENED[how]).format(number=number)
+            + _(" Your {what} was not applied; your dispatcher can see it.").format(what=_(what)))

@@ -38,6 +38,7 @@ from server.cases.services import (
     record_event,
 )
 from server.core.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied
+from server.core.i18n import _
 from server.grids.assignment import GridIndexCache
 from server.staff.rules import FieldLimits
 from sync import conflicts, staff_operations, whistle_operations
@@ -116,7 +117,8 @@ def _find_case(ctx: OpContext, case_id: uuid.UUID) -> Case:
                 and report.name == "report_incident" and report.status is OpStatus.APPLIED):
             case = ctx.session.get(Case, report.case_id)
     if case is None:
-        raise NotFound("This case does not exist or is not yours to see.", code="case_not_found")
+        raise NotFound(_("This case does not exist or is not yours to see."),
+                       code="case_not_found")
     ctx.cases[case_id] = case
     return case
 
@@ -160,7 +162,7 @@ def _open_case(ctx: OpContext, case_id: uuid.UUID) -> Case:
     if not _visible(ctx, case):
         then = _then(ctx, case)
         if then is None or not conflicts.leads(then.lead_unit_id, ctx.actor.unit_path):
-            raise NotFound("This case does not exist or is not yours to see.",
+            raise NotFound(_("This case does not exist or is not yours to see."),
                            code="case_not_found")
     ctx.case = case
     return case
@@ -339,6 +341,6 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
 def operation_named(name: str) -> Operation:
     operation = OPERATIONS.get(name)
     if operation is None:
-        raise UnknownOperation(f"This app version sent an operation the server does not know "
-                               f"({name!r}); update the app.")
+        raise UnknownOperation(_("This app version sent an operation the server does not "
+                                 "know ('{name}'); update the app.").format(name=name))
     return operation

@@ -23,6 +23,7 @@ from server.cases.models import Case
 from server.cases.queries import visible_cases
 from server.core.db import Base, UTCDateTime, str_enum
 from server.core.errors import Invalid, NotFound
+from server.core.i18n import gettext
 from server.core.ids import new_id
 from server.whistle.models import WhistleCall
 from server.whistle.queries import visible_calls
@@ -144,7 +145,7 @@ def put_photo(session: Session, store: PhotoStore, actor: Actor, *, sha256: str,
     body goes to a temporary partial, its type is checked by magic bytes and its hash
     verified, and only then does it become the blob named by the hash.
     """
-    actor.require(UPLOAD_ROLES, "upload photos")
+    actor.require(UPLOAD_ROLES, gettext("upload photos"))
     sha256 = parse_sha256(sha256)
     if (photo := session.get(Photo, sha256)) is not None:
         return photo, False
@@ -174,7 +175,7 @@ def start_upload(session: Session, store: PhotoStore, actor: Actor, *, sha256: s
     Asking again returns the same upload and the offset to resume from; a different size or
     type starts it over (the phone knows its file). A stored photo needs no upload.
     """
-    actor.require(UPLOAD_ROLES, "upload photos")
+    actor.require(UPLOAD_ROLES, gettext("upload photos"))
     sha256 = parse_sha256(sha256)
     if (photo := session.get(Photo, sha256)) is not None:
         return UploadState(None, photo.size, photo)
@@ -215,7 +216,7 @@ def append_chunk(session: Session, store: PhotoStore, actor: Actor, *, upload_id
     arrived. The type is checked as soon as the first bytes are in, so a phone does not
     send megabytes of something that is no photo.
     """
-    actor.require(UPLOAD_ROLES, "upload photos")
+    actor.require(UPLOAD_ROLES, gettext("upload photos"))
     upload = _upload_for(session, actor, upload_id, lock=True)
     photo = session.get(Photo, upload.sha256)
     if photo is not None:

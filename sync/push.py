@@ -31,6 +31,7 @@ from server.auth.models import Device
 from server.cases.models import Case
 from server.core.db import is_postgres
 from server.core.errors import Conflict, DomainError, PermissionDenied, TooLarge
+from server.core.i18n import _
 from sync import clocks
 from sync.ledger import OpStatus, SyncOperation
 from sync.operations import Limits, OpContext, operation_named
@@ -185,8 +186,9 @@ def _new_row(actor: Actor, op: IncomingOp, *, owner: uuid.UUID, skew_s: float,
         clock_skew_s=skew_s, status=OpStatus.PENDING, result={}, flags=[])
     if reused:
         _reject(row, SequenceReused(
-            f"This phone already sent another operation numbered {op.seq}; this one was "
-            "not applied.", details=[{"device_seq": op.seq, "used_by": str(owner)}]))
+            _("This phone already sent another operation numbered {seq}; this one was "
+              "not applied.").format(seq=op.seq),
+            details=[{"device_seq": op.seq, "used_by": str(owner)}]))
     return row
 
 
@@ -256,8 +258,8 @@ def _apply(session: Session, actor: Actor, op: IncomingOp, row: SyncOperation, *
         # A bug must not block the phone's queue forever: the operation is rejected and
         # kept, so a dispatcher sees it, and the traceback goes to the log.
         log.exception("sync operation %s (%s) failed", op.id, op.name)
-        _reject(row, DomainError("Something went wrong on our side with this operation. "
-                                 "It was kept and will be looked at.", code="internal_error"))
+        _reject(row, DomainError(_("Something went wrong on our side with this operation. "
+                                   "It was kept and will be looked at."), code="internal_error"))
     else:
         row.status, row.result = OpStatus.APPLIED, result
     # A case created in a savepoint that was rolled back is gone again.
@@ -281,5 +283,6 @@ def _outcome(row: SyncOperation, *, duplicate: bool = False) -> OpOutcome:
 
 def _taken(op: IncomingOp) -> OpOutcome:
     return OpOutcome(id=op.id, status=OpStatus.REJECTED, code="operation_id_taken",
-                     message="This operation's id is already used; the app must make a new one.",
+                     message=_("This operation's id is already used; the app must make a new "
+                               "one."),
                      result={}, flags=[])

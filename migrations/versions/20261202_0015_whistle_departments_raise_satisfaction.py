@@ -1,7 +1,7 @@
 """whistle calls raised by departments; 双考评 ratings on the 满意 / 基本满意 / 不满意 scale (issue 10)
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-02
 
 - ``whistle_calls.raised_by_department_id``: the department whose handler or staff raised the
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from geo.crs import CRS
 from server.org.rules import Role, UnitKind
+from server.reports.periods import BadPeriod, PeriodKind, parse
 
 
 class StrictSchema(ma.Schema):
@@ -110,3 +111,29 @@ class UserCreateSchema(StrictSchema):
 
 class UserQuerySchema(StrictSchema):
     unit_id = fields.UUID(load_default=None)
+
+
+def period_kind_of(text: str) -> PeriodKind:
+    """The kind a period's label is written in: 2026-11-05, 2026-W45, 2026-11, a/b."""
+    if "/" in text:
+        return PeriodKind.RANGE
+    if "W" in text:
+        return PeriodKind.WEEK
+    return PeriodKind.MONTH if len(text.strip()) == 7 else PeriodKind.DAY
+
+
+class PeriodQuerySchema(StrictSchema):
+    """A period in Beijing time, written as its label; loads as a ``Period`` (or None)."""
+
+    period = fields.String(load_default=None, metadata={
+        "description": "2026-11 (month), 2026-W45 (ISO week), 2026-11-05 (day) or "
+                       "2026-11-01/2026-11-15 (range, both days included); Beijing time"})
+
+    @ma.post_load
+    def _parse_period(self, data, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if data["period"] is not None:
+            try:
+                data["period"] = parse(period_kind_of(data["period"]), data["period"])
+            except BadPeriod as exc:
+                raise ma.ValidationError(str(exc), field_name="period") from exc
+        return data

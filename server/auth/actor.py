@@ -7,7 +7,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from server.core.errors import PermissionDenied
+from server.core.i18n import N_, _
 from server.org.rules import Reach, Role, widest_reach
+
+ROLE_WORDS = {
+    Role.GRID_WORKER: N_("grid_worker"), Role.GRID_LEADER: N_("grid_leader"),
+    Role.DEPARTMENT_STAFF: N_("department_staff"),
+    Role.DEPARTMENT_HANDLER: N_("department_handler"),
+    Role.TOWNSHIP_DISPATCHER: N_("township_dispatcher"),
+    Role.DISTRICT_DISPATCHER: N_("district_dispatcher"), Role.ADMIN: N_("admin"),
+    Role.AUDITOR: N_("auditor"),
+}
 
 
 @dataclass(frozen=True)
@@ -53,10 +63,8 @@ class Actor:
         roles = frozenset(roles)
         if not self.has_any(roles):
             raise PermissionDenied(
-                f"Your role does not allow you to {action}; it needs one of: "
-                + ", ".join(sorted(roles))
-                + "."
-            )
+                _("Your role does not allow you to {action}; it needs one of: {roles}.").format(
+                    action=action, roles=", ".join(_(ROLE_WORDS[r]) for r in sorted(roles))))
 
     @property
     def read_only(self) -> bool:

@@ -27,6 +27,7 @@ from server.cases.rules import (
 from server.cases.services import SUBJECT, cancel_case_deadlines, case_limits
 from server.cases.transitions import begin, close_linked, move
 from server.core.errors import Invalid, PermissionDenied
+from server.core.i18n import gettext
 from server.supervision import services as supervision
 from server.supervision.rules import DeadlineKind
 
@@ -93,7 +94,8 @@ def callback(session: Session, actor: Actor, case: Case, *, version: int, resolv
         unit_id=case.lead_unit_id, supervisor_unit_id=case.dispatched_by_unit_id, now=now)
     supervision.notify(session, unit_id=case.lead_unit_id, kind="case_rehandle",
                        subject_type=SUBJECT, subject_id=case.id,
-                       title=f"Handle again: {case.number}", body=comment or "", now=now)
+                       title=gettext("Handle again: {number}").format(number=case.number),
+                       body=comment or "", now=now)
     return move(session, actor, case, Action.CALLBACK, before, CaseStatus.IN_PROGRESS, now,
                 {**data, "rehandle": case.rehandle_count})
 

@@ -20,6 +20,7 @@ from server.cases.rules import (
     Satisfaction,
     Urgency,
 )
+from server.catalogue.models import CatalogueItem
 from server.core.db import Base, GeometryType, UTCDateTime, str_enum
 from server.core.ids import new_id
 from server.org.models import Unit
@@ -34,6 +35,8 @@ class Case(Base):
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     # The client's idempotency key: a retried intake finds the case it already created.
     client_request_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The 12345 platform's own order number (工单编号), given at intake; one case per order.
+    city_order_number: Mapped[str | None] = mapped_column(sa.String(40))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 20))
     appeal_type: Mapped[AppealType] = mapped_column(str_enum(AppealType, 20))
     category_code: Mapped[str | None] = mapped_column(sa.String(40), index=True)
@@ -114,6 +117,9 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id], lazy="joined")
+    # Its category in the catalogue, for the name beside the code (codes are never deleted).
+    category: Mapped[CatalogueItem | None] = relationship(
+        primaryjoin="foreign(Case.category_code) == CatalogueItem.code", viewonly=True)
     township: Mapped[Unit | None] = relationship(foreign_keys=[township_id], lazy="joined")
     cooperators: Mapped[list[CaseCooperator]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="CaseCooperator.unit_id"
@@ -127,6 +133,8 @@ class Case(Base):
         sa.Index("ix_cases_township_status_received", "township_id", "status", "received_at"),
         sa.Index("ix_cases_received", "received_at", "id"),
         sa.Index("ix_cases_lon_lat", "lon", "lat"),
+        sa.Index("uq_cases_city_order_number", "city_order_number", unique=True),
+        sa.Index("ix_cases_resident_phone", "resident_phone"),
     )
 
 
@@ -233,7 +241,11 @@ class CaseNumberCounter(Base):
 
 
 class PersonalDataAccess(Base):
-    """Who saw a resident's unmasked name and phone, and when (the regulation's duty)."""
+    """Who saw a resident's unmasked name and phone, when and why (the regulation's duty).
+
+    ``purpose``: ``view`` (a case shown unmasked) or ``lookup`` (found by the resident's
+    phone). Auditors read it per case or per user, newest first.
+    """
 
     __tablename__ = "personal_data_access"
 
@@ -242,3 +254,6 @@ class PersonalDataAccess(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     purpose: Mapped[str] = mapped_column(sa.String(30))
+
+    __table_args__ = (sa.Index("ix_personal_data_access_user_at", "user_id", "at"),
+                      sa.Index("ix_personal_data_access_at", "at", "id"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from geo.measure import degree_margin, distance_m
 from server.auth.actor import Actor
@@ -21,9 +21,12 @@ from server.cases.rules import (
     PersonalDataView,
     personal_data_view,
 )
+from server.catalogue.models import CatalogueItem
 from server.core.cursors import decode_time_cursor, encode_cursor
 from server.core.errors import NotFound
+from server.core.i18n import _
 from server.grids.models import Grid
+from server.org.models import Unit
 from server.org.rules import Role
 
 DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_STAFF})
@@ -73,6 +76,9 @@ def get_case_for_update(session: Session, actor: Actor, case_id: uuid.UUID) -> C
 
 @dataclass(frozen=True)
 class CaseFilters:
+    number: str | None = None
+    city_order_number: str | None = None
+    resident_phone: str | None = None
     status: tuple[CaseStatus, ...] = ()
     lead_unit_id: uuid.UUID | None = None
     grid_code: str | None = None
@@ -109,8 +115,16 @@ def _in_grid(session: Session, code: str) -> sa.ColumnElement[bool]:
 def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: datetime,
                limit: int = 50, cursor: str | None = None) -> CasePage:
     """Newest first (received_at, then id), keyset-paginated: stable while cases arrive."""
-    query = sa.select(Case).where(visible_cases(session, actor))
+    query = sa.select(Case).where(visible_cases(session, actor)).options(
+        selectinload(Case.category))
     f = filters
+    if f.resident_phone is not None:
+        actor.require(PHONE_LOOKUP_ROLES, _("look cases up by the resident's phone"))
+        query = query.where(Case.resident_phone == f.resident_phone)
+    if f.number is not None:
+        query = query.where(Case.number == f.number)
+    if f.city_order_number is not None:
+        query = query.where(Case.city_order_number == f.city_order_number)
     if f.status:
         query = query.where(Case.status.in_(f.status))
     if f.lead_unit_id is not None:
@@ -146,12 +160,65 @@ def list_cases(session: Session, actor: Actor, filters: CaseFilters, *, now: dat
     rows = list(session.scalars(query.order_by(Case.received_at.desc(), Case.id.desc())
                                 .limit(limit + 1)))
     last = rows[limit - 1] if len(rows) > limit else None
-    return CasePage(rows[:limit], encode_cursor(last.received_at, last.id) if last else None)
+    cases = rows[:limit]
+    if f.resident_phone is not None:
+        cases = _found_by_phone(session, actor, cases, now=now)
+    return CasePage(cases, encode_cursor(last.received_at, last.id) if last else None)
+
+
+# Roles that may see residents' data on some cases (personal_data_view): only they may look a
+# phone up, and only among the cases whose data they see.
+PHONE_LOOKUP_ROLES = DISPATCHER_ROLES | {Role.DEPARTMENT_HANDLER}
+
+
+def _found_by_phone(session: Session, actor: Actor, cases: list[Case], *,
+                    now: datetime) -> list[Case]:
+    """The cases a phone lookup may answer: those whose resident data the actor sees unmasked
+    (a masked or hidden case would tie the phone to it). Each is logged, purpose ``lookup``.
+    A page may so hold fewer cases than ``limit``; the cursor still goes on."""
+    shown = [c for c in cases
+             if personal_data_view_for(session, actor, c) is PersonalDataView.SHOWN]
+    for case in shown:
+        log_personal_data_access(session, actor, case, "lookup", now=now)
+    return shown
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:
     return list(session.scalars(
         sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)))
+
+
+# Keys of event data that name units: one unit, or a list of them.
+EVENT_UNIT_KEYS = ("lead_unit_id", "community_unit_id")
+EVENT_UNIT_LIST_KEYS = ("cooperating_unit_ids",)
+
+
+def _event_unit_ids(event: CaseEvent) -> set[uuid.UUID]:
+    ids = {event.actor_unit_id} if event.actor_unit_id else set()
+    ids |= {uuid.UUID(event.data[k]) for k in EVENT_UNIT_KEYS if event.data.get(k)}
+    ids |= {uuid.UUID(u) for k in EVENT_UNIT_LIST_KEYS for u in event.data.get(k) or ()}
+    return ids
+
+
+@dataclass(frozen=True)
+class TimelineNames:
+    """What a timeline's ids and codes are called: its units, and catalogue items by code."""
+
+    units: dict[uuid.UUID, Unit]
+    items: dict[str, str]
+
+
+def timeline_names(session: Session, events: list[CaseEvent]) -> TimelineNames:
+    """Two queries for the whole timeline: the units its events name, and the names of the
+    catalogue items the automatic dispatches used (for events written before the name was
+    kept with them)."""
+    unit_ids = set().union(*(_event_unit_ids(e) for e in events)) if events else set()
+    units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(unit_ids)))
+             } if unit_ids else {}
+    codes = {e.data["item"] for e in events if e.data.get("item") and not e.data.get("item_name")}
+    items = dict(session.execute(sa.select(CatalogueItem.code, CatalogueItem.name).where(
+        CatalogueItem.code.in_(codes))).all()) if codes else {}
+    return TimelineNames(units, items)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ callback with 双是 (resolved and satisfied), re-handling otherwise (二次办�
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
+from server.core.i18n import N_, _
 from server.org.rules import Role
 
 
@@ -113,6 +115,10 @@ class Request(StrEnum):
     RETURN = "return"  # 退单
     EXTENSION = "extension"  # 延期
     EXEMPTION = "exemption"  # 剔除
+
+
+REQUEST_WORDS = {Request.RETURN: N_("return"), Request.EXTENSION: N_("extension"),
+                 Request.EXEMPTION: N_("exemption")}
 
 
 DISPATCHER_ROLES = frozenset({Role.TOWNSHIP_DISPATCHER, Role.DISTRICT_DISPATCHER})
@@ -230,19 +236,19 @@ class RefusalKind(StrEnum):
 
 @dataclass(frozen=True)
 class Refusal:
+    """``template`` is an English msgid (server.core.i18n) with ``str.format`` fields filled
+    from ``params``: an Action or CaseStatus there is worded in the reader's language by
+    the service that raises it (server.cases.standing.as_error)."""
+
     kind: RefusalKind
     code: str
-    message: str
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
 
-
-_PHRASES = {Action.APPROVE_RETURN: "approve the return", Action.REFUSE_RETURN: "refuse the return",
-            Action.DECIDE_EXTENSION: "decide on the extension",
-            Action.DECIDE_EXEMPTION: "decide on the exemption",
-            Action.CALLBACK: "record the callback"}
-
-
-def _words(action: Action) -> str:
-    return _PHRASES.get(action) or action.value.replace("_", " ")
+    @property
+    def message(self) -> str:
+        """The English text (the code's own message catalogue)."""
+        return self.template.format(**{k: getattr(v, "value", v) for k, v in self.params.items()})
 
 
 def refusal(action: Action, who: Standing) -> Refusal | None:
@@ -255,7 +261,8 @@ def refusal(action: Action, who: Standing) -> Refusal | None:
     rule = TRANSITIONS[action]
     if who.status not in rule.sources:
         return Refusal(RefusalKind.CONFLICT, "illegal_transition",
-                       f"Cannot {_words(action)} a case that is {who.status.value}.")
+                       N_("Cannot {action} a case that is {status}."),
+                       {"action": action, "status": who.status})
     return _party_refusal(action, rule, who) or _state_refusal(action, who)
 
 
@@ -265,21 +272,21 @@ def _party_refusal(action: Action, rule: Transition, who: Standing) -> Refusal |
         if who.in_lead and who.is_handler:
             return None
         return Refusal(forbidden, "not_lead_unit",
-                       f"Only the lead unit of the case may {_words(action)} it.")
+                       N_("Only the lead unit of the case may {action} it."), {"action": action})
     if rule.by is Party.COMMUNITY:
         if who.in_review_community and who.is_handler:
             return None
         return Refusal(forbidden, "not_reviewing_community",
-                       "Only the community the case was handed down to records its review.")
+                       N_("Only the community the case was handed down to records its review."))
     if not who.is_dispatcher:
         return Refusal(forbidden, "permission_denied",
-                       f"Your role does not allow you to {_words(action)} cases; it needs a "
-                       "township or district dispatcher.")
+                       N_("Your role does not allow you to {action} cases; it needs a township "
+                          "or district dispatcher."), {"action": action})
     if who.status in DISTRICT_ONLY_SOURCES.get(action, ()) and not who.is_district:
         return Refusal(forbidden, "district_only",
-                       "Only the district may re-dispatch an escalated case.")
+                       N_("Only the district may re-dispatch an escalated case."))
     if not who.in_territory:
-        return Refusal(forbidden, "outside_territory", "This case is outside your territory.")
+        return Refusal(forbidden, "outside_territory", N_("This case is outside your territory."))
     if rule.by is Party.SUPERVISOR:
         return _supervisor_refusal(action, rule, who)
     return None
@@ -289,34 +296,36 @@ def _supervisor_refusal(action: Action, rule: Transition, who: Standing) -> Refu
     forbidden = RefusalKind.FORBIDDEN
     if Barred.LEAD in rule.barred and who.in_lead:
         return Refusal(forbidden, "lead_unit_decision",
-                       f"Your unit leads this case, so it may not {_words(action)}: the "
-                       "supervising level decides, never the unit that is judged.")
+                       N_("Your unit leads this case, so it may not {action}: the supervising "
+                          "level decides, never the unit that is judged."), {"action": action})
     if Barred.REQUESTER in rule.barred and rule.decides in who.own_requests:
         return Refusal(forbidden, "self_approval",
-                       f"You asked for this {rule.decides.value}; someone else at the "
-                       "supervising level must decide on it.")
+                       N_("You asked for this {request}; someone else at the supervising level "
+                          "must decide on it."), {"request": REQUEST_WORDS[rule.decides]})
     if not (who.in_supervisor or who.is_district):
         return Refusal(forbidden, "not_supervisor",
-                       f"Only the unit that dispatched the case (or the district) may "
-                       f"{_words(action)}.")
+                       N_("Only the unit that dispatched the case (or the district) may "
+                          "{action}."), {"action": action})
     return None
 
 
 def _state_refusal(action: Action, who: Standing) -> Refusal | None:
     conflict = RefusalKind.CONFLICT
     if action is Action.REQUEST_RETURN and who.not_returnable:
-        return Refusal(conflict, "case_not_returnable", who.not_returnable)
+        return Refusal(conflict, "case_not_returnable", "{why}", {"why": who.not_returnable})
     asks = {Action.REQUEST_EXTENSION: Request.EXTENSION,
             Action.REQUEST_EXEMPTION: Request.EXEMPTION}
     if action in asks and asks[action] in who.pending:
         return Refusal(conflict, "illegal_transition",
-                       f"An {asks[action].value} request is already waiting for a decision.")
+                       N_("A {request} request is already waiting for a decision."),
+                       {"request": REQUEST_WORDS[asks[action]]})
     if action is Action.REQUEST_EXEMPTION and who.exemption_approved:
-        return Refusal(conflict, "illegal_transition", "The case is already exempted.")
+        return Refusal(conflict, "illegal_transition", N_("The case is already exempted."))
     decided = TRANSITIONS[action].decides
     if decided is not None and decided not in who.pending:
         return Refusal(conflict, "illegal_transition",
-                       f"No {decided.value} request is waiting for a decision.")
+                       N_("No {request} request is waiting for a decision."),
+                       {"request": REQUEST_WORDS[decided]})
     return None
 
 
@@ -356,10 +365,10 @@ def returnable(channel: Channel, lead_is_township: bool, item_returnable: bool) 
     returns.
     """
     if channel is Channel.CITY_DIRECT and lead_is_township:
-        return ("A city-direct order sent to a township cannot be returned: the first receiver "
-                "handles it to the end.")
+        return _("A city-direct order sent to a township cannot be returned: the first "
+                 "receiver handles it to the end.")
     if not item_returnable:
-        return "The dispatch catalogue does not allow returns for this kind of case."
+        return _("The dispatch catalogue does not allow returns for this kind of case.")
     return None
 
 
@@ -374,9 +383,10 @@ def first_receiver_refusal(not_returnable: str | None, *, dispatcher_in_lead: bo
     """
     if not_returnable and dispatcher_in_lead and not same_lead:
         return Refusal(RefusalKind.CONFLICT, "first_receiver_keeps_case",
-                       "首接负责: the first receiver handles this case to the end and may not "
-                       "re-dispatch it to another lead unit; name cooperating units instead, "
-                       "or ask the supervising level. " + not_returnable)
+                       N_("First receiver responsibility: the first receiver handles this case "
+                          "to the end and may not re-dispatch it to another lead unit; name "
+                          "cooperating units instead, or ask the supervising level. {why}"),
+                       {"why": not_returnable})
     return None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from shapely.geometry import Point
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -43,6 +44,7 @@ from server.cases.rules import (
 )
 from server.catalogue.queries import DispatchPlan, get_item, plan_dispatch
 from server.core.errors import Conflict, Invalid, StaleVersion
+from server.core.i18n import _
 from server.core.ids import new_id
 from server.core.points import wgs84_in_china
 from server.grids.assignment import GridIndexCache, assign_with_index
@@ -67,6 +69,14 @@ class CaseNotReturnable(Conflict):
     code = "case_not_returnable"
 
 
+class DuplicateCityOrder(Conflict):
+    code = "duplicate_city_order"
+
+
+# Orders of the 12345 platform: the only ones that carry its order number.
+CITY_PLATFORM_CHANNELS = frozenset({Channel.CITY_DIRECT, Channel.DISTRICT_FORWARD})
+
+
 @dataclass(frozen=True)
 class IntakeRequest:
     channel: Channel
@@ -84,6 +94,7 @@ class IntakeRequest:
     confidential: bool = False
     attachments: Sequence[dict[str, Any]] = ()
     client_request_id: str | None = None
+    city_order_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ def intake(
     nothing. With no catalogue rule or no grid the case waits in the triage queue of the
     receiving township (or district).
     """
-    actor.require(INTAKE_ROLES, "receive cases")
+    actor.require(INTAKE_ROLES, _("receive cases"))
     if request.client_request_id:
         # The id alone first: nearly every request is new, and the whole case (with its
         # joined units) is only worth loading for a retry.
@@ -119,15 +130,17 @@ def intake(
             existing = session.get_one(Case, existing_id)
             if existing.received_by_user_id != actor.user_id:
                 raise Conflict.for_field("client_request_id",
-                                         "This request id was already used by someone else.",
+                                         _("This request id was already used by someone else."),
                                          code="idempotency_key_reused")
             return IntakeResult(existing, created=False)
+    _check_city_order(session, request)
     # unknown_category (422) for a code the catalogue lacks; the item also plans the dispatch.
     item = get_item(session, request.category_code) if request.category_code is not None else None
 
     case = Case(
         id=new_id(),  # events refer to it before the first flush
         client_request_id=request.client_request_id,
+        city_order_number=request.city_order_number,
         channel=request.channel,
         appeal_type=request.appeal_type,
         category_code=request.category_code,
@@ -173,16 +186,44 @@ def intake(
                           now=now)
             session.add(new_event(
                 case, None, Action.DISPATCH.value, CaseStatus.RECEIVED, CaseStatus.DISPATCHED,
-                now, {"auto": True, "item": plan.item_code,
+                now, {"auto": True, "item": plan.item_code, "item_name": plan.item_name,
                       "lead_unit_id": str(plan.lead_unit_id),
                       "cooperating_unit_ids": [str(u) for u in plan.cooperating_unit_ids]}))
             _notify_lead(session, case, plan.lead_unit_id, now=now, flush=False)
-    if plan is not None:
-        _open_case_deadlines(session, case, plan.lead_unit_id, dispatched_by=dispatched_by,
-                             new_case=True, now=now)  # flushes everything
-    else:
-        session.flush()
+    try:
+        if plan is not None:
+            _open_case_deadlines(session, case, plan.lead_unit_id, dispatched_by=dispatched_by,
+                                 new_case=True, now=now)  # flushes everything
+        else:
+            session.flush()
+    except IntegrityError as exc:
+        # Two intakes of one order at once: the unique index lets one in.
+        if request.city_order_number and "city_order_number" in str(exc.orig):
+            raise _duplicate_city_order(request.city_order_number) from exc
+        raise
     return IntakeResult(case, created=True)
+
+
+def _duplicate_city_order(number: str) -> DuplicateCityOrder:
+    return DuplicateCityOrder.for_field(
+        "city_order_number",
+        _("City order {number} was already received; find it with "
+          "GET /cases?city_order_number={number}.").format(number=number),
+        code=DuplicateCityOrder.code)
+
+
+def _check_city_order(session: Session, request: IntakeRequest) -> None:
+    """The 12345 platform's order number comes with its orders only, and once: a second
+    intake of the same order is refused (409), so one order is never handled twice."""
+    number = request.city_order_number
+    if number is None:
+        return
+    if request.channel not in CITY_PLATFORM_CHANNELS:
+        raise Invalid.for_field(
+            "city_order_number", _("Only 12345 orders (city_direct, district_forward) carry a "
+                                   "city order number."), code="city_order_number_not_allowed")
+    if session.scalar(sa.select(sa.exists().where(Case.city_order_number == number))):
+        raise _duplicate_city_order(number)
 
 
 def _triage_reason(case: Case) -> str:
@@ -199,7 +240,7 @@ def _locate(session: Session, case: Case, request: IntakeRequest, *, grid_index:
         if request.lon is not None or request.lat is not None:
             raise Invalid.for_field(
                 "lat" if request.lat is None else "lon",
-                "Give both lon and lat, or neither.",
+                _("Give both lon and lat, or neither."),
                 code="location_incomplete",
             )
         _territory_from_actor(session, case)
@@ -353,7 +394,8 @@ def _notify_lead(session: Session, case: Case, lead_unit_id: uuid.UUID, *,
                  now: datetime, flush: bool = True) -> None:
     supervision.notify(session, unit_id=lead_unit_id, kind="case_dispatched",
                        subject_type=SUBJECT, subject_id=case.id,
-                       title=f"New case {case.number}", body=case.title, now=now, flush=flush)
+                       title=_("New case {number}").format(number=case.number),
+                       body=case.title, now=now, flush=flush)
 
 
 def flush_case(session: Session, case: Case) -> None:

@@ -29,7 +29,9 @@ from server.cases.rules import (
     returnable,
 )
 from server.cases.services import CaseNotReturnable, IllegalTransition
+from server.cases.wording import action_word, status_word
 from server.core.errors import Conflict, PermissionDenied
+from server.core.i18n import gettext
 from server.org.models import Unit
 from server.org.rules import Role, UnitKind
 
@@ -120,10 +122,25 @@ def require(session: Session, actor: Actor, case: Case, action: Action) -> None:
         raise as_error(refused, case)
 
 
+def worded(refused: Refusal) -> str:
+    """The refusal in the reader's language: its template and the words it names."""
+    params = {}
+    for name, value in refused.params.items():
+        if isinstance(value, Action):
+            value = action_word(value)
+        elif isinstance(value, CaseStatus):
+            value = status_word(value)
+        elif isinstance(value, str):
+            value = gettext(value)
+        params[name] = value
+    return gettext(refused.template).format(**params)
+
+
 def as_error(refused: Refusal, case: Case) -> Conflict | PermissionDenied:
+    message = worded(refused)
     if refused.kind is RefusalKind.FORBIDDEN:
-        return PermissionDenied(refused.message, code=refused.code)
+        return PermissionDenied(message, code=refused.code)
     if refused.code == CaseNotReturnable.code:
-        return CaseNotReturnable(refused.message)
-    return IllegalTransition(refused.message, code=refused.code, details=[
+        return CaseNotReturnable(message)
+    return IllegalTransition(message, code=refused.code, details=[
         {"current_status": case.status.value, "version": case.version}])

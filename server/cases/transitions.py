@@ -34,6 +34,7 @@ from server.cases.services import (
     supervisor_for,
 )
 from server.core.errors import Invalid, NotFound, StaleVersion
+from server.core.i18n import gettext
 from server.core.points import wgs84_in_china
 from server.org.models import Unit
 from server.org.rules import UnitKind
@@ -180,8 +181,8 @@ def escalate(session: Session, actor: Actor, case: Case, *, version: int, reason
     district = case.district_id
     if district is not None:
         supervision.notify(session, unit_id=district, kind="case_escalated", subject_type=SUBJECT,
-                           subject_id=case.id, title=f"Escalated: {case.number}", body=reason,
-                           now=now)
+                           subject_id=case.id, body=reason, now=now,
+                           title=gettext("Escalated: {number}").format(number=case.number))
     return move(session, actor, case, Action.ESCALATE, before, CaseStatus.ESCALATED, now,
                 {"reason": reason})
 
@@ -208,7 +209,8 @@ def hand_down(session: Session, actor: Actor, case: Case, *, version: int,
         unit_id=community.id, supervisor_unit_id=actor.unit_id, now=now)
     supervision.notify(session, unit_id=community.id, kind="case_handed_down",
                        subject_type=SUBJECT, subject_id=case.id,
-                       title=f"Group review: {case.number}", body=reason, now=now)
+                       title=gettext("Group review: {number}").format(number=case.number),
+                       body=reason, now=now)
     return move(session, actor, case, Action.HAND_DOWN, before, CaseStatus.HANDED_DOWN, now,
                 {"community_unit_id": str(community_unit_id), "reason": reason,
                  "review_due_at": case.review_due_at.isoformat()})
@@ -234,7 +236,8 @@ def request_extension(session: Session, actor: Actor, case: Case, *, version: in
                       new_due_at: datetime, reason: str, now: datetime) -> Case:
     before = begin(session, actor, case, Action.REQUEST_EXTENSION, version)
     if case.completion_due_at is not None and new_due_at <= case.completion_due_at:
-        raise Invalid.for_field("new_due_at", "Ask for a deadline later than the current one.",
+        raise Invalid.for_field("new_due_at",
+                                gettext("Ask for a deadline later than the current one."),
                                 code="extension_not_later")
     case.extension_state, case.extension_requested_due_at = "requested", new_due_at
     case.extension_requested_by_user_id = actor.user_id

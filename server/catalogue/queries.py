@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.catalogue.models import CatalogueItem
 from server.catalogue.rules import ItemSpec, LeadKind, Responsibility, parse_responsibility
 from server.core.errors import Invalid, NotFound
+from server.core.i18n import _
 from server.org.models import Unit
 from server.org.rules import UnitKind
 
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 def get_item(session: Session, code: str) -> CatalogueItem:
     item = session.scalar(sa.select(CatalogueItem).where(CatalogueItem.code == code))
     if item is None:
-        raise NotFound(f"The catalogue has no item {code!r}.", code="unknown_category")
+        raise NotFound(_("The catalogue has no item '{code}'.").format(code=code),
+                       code="unknown_category")
     return item
 
 

@@ -21,6 +21,7 @@ from server.auth.actor import Actor
 from server.auth.services import scope_of
 from server.core.db import is_postgres
 from server.core.errors import Conflict, Invalid, TooLarge
+from server.core.i18n import gettext
 from server.core.points import wgs84_in_china
 from server.grids.models import Grid
 from server.grids.queries import visible_grids
@@ -161,7 +162,7 @@ def create_posting(
     session: Session, actor: Actor, req: PostingRequest, *, now: datetime
 ) -> Posting:
     """Post a department's staff member to grids (驻格 / 巡格); see MANAGE_POSTINGS for who may."""
-    actor.require(MANAGE_POSTINGS, "post department staff to grids")
+    actor.require(MANAGE_POSTINGS, gettext("post department staff to grids"))
     problems = _meaning_problems(req)
     if problems:
         raise Invalid(
@@ -228,7 +229,7 @@ def end_posting(
 ) -> Posting:
     """End a posting: its last day becomes ``last_day`` (default: today, local). Kept for
     history; a posting that had not started yet ends before its first day is refused."""
-    actor.require(MANAGE_POSTINGS, "end postings")
+    actor.require(MANAGE_POSTINGS, gettext("end postings"))
     last = last_day or local_date(now)
     if last < posting.valid_from:
         raise Invalid.for_field(
@@ -251,7 +252,7 @@ def import_postings(
     (two small reads per row: its grids in the actor's territory, overlaps with stored
     postings), and against earlier rows of the file.
     """
-    actor.require(MANAGE_POSTINGS, "post department staff to grids")
+    actor.require(MANAGE_POSTINGS, gettext("post department staff to grids"))
     if len(file.rows) > MAX_POSTINGS_PER_IMPORT:
         raise TooLarge(
             f"At most {MAX_POSTINGS_PER_IMPORT} postings per import; split the file.",
@@ -373,7 +374,7 @@ def record_check(
     The grid is the one named, else the nearest of the person's field grids that day
     (postings; grid membership for grid workers and leaders).
     """
-    actor.require(FIELD_ROLES, "check in")
+    actor.require(FIELD_ROLES, gettext("check in"))
     existing = session.get(FieldCheck, req.id)
     if existing is not None:
         return _replayed(actor, existing), False
@@ -421,7 +422,8 @@ def record_check(
 def _replayed(actor: Actor, existing: FieldCheck) -> FieldCheck:
     if existing.user_id != actor.user_id:
         raise Conflict(
-            "This check id was already used by someone else; make a new one.", code="check_id_taken"
+            gettext("This check id was already used by someone else; make a new one."),
+            code="check_id_taken"
         )
     return existing
 
@@ -441,7 +443,7 @@ def _grid_for(
         )
         if grid is None:
             raise Invalid.for_field(
-                "grid_id", "No such grid in your territory.", code="grid_not_found"
+                "grid_id", gettext("No such grid in your territory."), code="grid_not_found"
             )
         if grid.id not in field_grids:
             flags.append(NO_POSTING)
@@ -499,7 +501,8 @@ def ingest_fixes(
     """
     if len(batch) > MAX_FIXES_PER_BATCH:
         raise TooLarge(
-            f"Send at most {MAX_FIXES_PER_BATCH} fixes per batch.", code="too_many_fixes"
+            gettext("Send at most {count} fixes per batch.").format(count=MAX_FIXES_PER_BATCH),
+            code="too_many_fixes"
         )
     if not batch:
         return IngestResult(0, 0, 0)
@@ -596,7 +599,7 @@ def ingest_for(
     now: datetime,
 ) -> IngestResult:
     """A signed-in field person's own batch, in any CRS."""
-    actor.require(FIELD_ROLES, "upload patrol tracks")
+    actor.require(FIELD_ROLES, gettext("upload patrol tracks"))
     if crs not in (CRS.WGS84, CRS.CGCS2000) and batch:
         lons, lats = to_wgs84([f.lon for f in batch], [f.lat for f in batch], crs)
         batch = [

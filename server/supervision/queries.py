@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from server.auth.actor import Actor
 from server.core.cursors import decode_time_cursor, encode_cursor
@@ -51,6 +51,18 @@ def deadlines_of(session: Session, subject_type: str, subject_id: uuid.UUID) -> 
         sa.select(Deadline)
         .where(Deadline.subject_type == subject_type, Deadline.subject_id == subject_id)
         .order_by(*_HISTORY_ORDER)
+    ))
+
+
+def supervision_plan(session: Session, subject_type: str,
+                     subject_id: uuid.UUID) -> list[Deadline]:
+    """A subject's deadlines, oldest first, each with every reminder node it armed (sent,
+    pending or cancelled, of every generation), so the plan is readable before it fires."""
+    return list(session.scalars(
+        sa.select(Deadline)
+        .where(Deadline.subject_type == subject_type, Deadline.subject_id == subject_id)
+        .order_by(*_HISTORY_ORDER)
+        .options(selectinload(Deadline.reminders))
     ))
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from server.core.errors import Invalid
+from server.core.i18n import N_, _
 
 # Xining's four supervision nodes (四个时间节点): half, three quarters and nine tenths of the
 # limit, and the moment it runs out. The overdue escalation comes after the last one.
@@ -28,6 +29,10 @@ class DeadlineKind(StrEnum):
     COMPLETION = "completion"  # 办结: report the work completed
     ARRIVAL = "arrival"  # 报到: a department reports on site for a whistle call
     REVIEW = "review"  # 下交群评: the community reviews a case handed down to it
+
+
+KIND_WORDS = {DeadlineKind.RESPONSE: N_("response"), DeadlineKind.COMPLETION: N_("completion"),
+              DeadlineKind.ARRIVAL: N_("arrival")}
 
 
 class DeadlineStatus(StrEnum):
@@ -187,12 +192,13 @@ def reminder_message(
 ) -> tuple[str, str]:
     """Title and body of a reminder. Clients also get the node and times as data."""
     local_due = due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    names = {"label": label, "kind": _(KIND_WORDS[kind]), "due": local_due, "node": node}
     if node == OVERDUE:
-        return (f"Overdue: {label}",
-                f"The {kind.value} time limit ended at {local_due}; the supervising unit "
-                "has been told.")
+        return (_("Overdue: {label}").format(**names),
+                _("The {kind} time limit ended at {due}; the supervising unit "
+                  "has been told.").format(**names))
     if node == node_label(1.0):
-        return (f"Time limit reached: {label}",
-                f"The {kind.value} time limit ends now ({local_due}).")
-    return (f"{node} of the time limit used: {label}",
-            f"The {kind.value} time limit ends at {local_due}.")
+        return (_("Time limit reached: {label}").format(**names),
+                _("The {kind} time limit ends now ({due}).").format(**names))
+    return (_("{node} of the time limit used: {label}").format(**names),
+            _("The {kind} time limit ends at {due}.").format(**names))

@@ -29,6 +29,7 @@ from server.cases.queries import visible_cases
 from server.cases.rules import Satisfaction, Urgency
 from server.catalogue.queries import get_item
 from server.core.errors import Conflict, Invalid, PermissionDenied, StaleVersion
+from server.core.i18n import N_, _
 from server.core.ids import new_id
 from server.core.points import wgs84_in_china
 from server.grids.assignment import GridIndexCache, assign_with_index
@@ -165,7 +166,7 @@ def _in_district(actor: Actor, scope_paths: Sequence[str] | None, district_id: u
 
 def require_judge(session: Session, actor: Actor, call: WhistleCall) -> None:
     """The township's or the district's command centre (a dispatcher of either)."""
-    actor.require(rules.JUDGE_ROLES, "judge whistle calls")
+    actor.require(rules.JUDGE_ROLES, _("judge whistle calls"))
     scope = scope_of(session, actor)
     if scope.township_ids is None:
         return
@@ -223,6 +224,10 @@ def _department_units(session: Session, ids: Sequence[uuid.UUID], township: Unit
 
 def normalise_photos(photos: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(p.lower() for p in photos))
+
+
+ROLE_TITLES = {rules.DepartmentRole.LEAD: N_("Report on site, leading: {text}"),
+               rules.DepartmentRole.COOPERATING: N_("Report on site, cooperating: {text}")}
 
 
 def _notify(session: Session, unit_id: uuid.UUID, call: WhistleCall, kind: str, title: str,
@@ -284,14 +289,14 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
     (Yicheng: "由镇街或部门提出申请"). Either way the call belongs to the township of the basic
     grid it lies in, whose command centre judges it. A retried request (same
     ``client_request_id``) returns the call it made."""
-    actor.require(rules.RAISE_ROLES, "raise whistle calls")
+    actor.require(rules.RAISE_ROLES, _("raise whistle calls"))
     if request.client_request_id:
         existing = session.scalar(sa.select(WhistleCall).where(
             WhistleCall.client_request_id == request.client_request_id))
         if existing is not None:
             if existing.raised_by_user_id != actor.user_id:
                 raise Conflict.for_field("client_request_id",
-                                         "This request id was already used by someone else.",
+                                         _("This request id was already used by someone else."),
                                          code="idempotency_key_reused")
             return Outcome(existing, created=False)
     if request.category_code is not None:
@@ -339,7 +344,8 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
             "raised_by_department_id": str(department.id) if department is not None else None,
             "department_ids": [str(u) for u in department_ids],
             "linked_case_ids": call.linked_case_ids, "photos": call.photos}))
-        _notify(session, township.id, call, "whistle_raised", f"吹哨: {call.description[:60]}", now)
+        _notify(session, township.id, call, "whistle_raised",
+                _("Whistle call: {text}").format(text=call.description[:60]), now)
     session.flush()
     return Outcome(call, created=True)
 
@@ -402,7 +408,7 @@ def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
         label=label(call), starts_at=now, supervisor_unit_id=actor.unit_id, now=now)
     for row in named_rows:
         _notify(session, row.unit_id, call, "whistle_assigned",
-                f"吹哨报到 ({row.role.value}): {call.description[:60]}", now)
+                _(ROLE_TITLES[row.role]).format(text=call.description[:60]), now)
     return call
 
 
@@ -412,8 +418,8 @@ def reject(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
     before = _begin(session, actor, call, Action.REJECT, version)
     call.rejection_reason = reason
     _judged(call, actor, now)
-    _notify(session, call.raised_by_unit_id, call, "whistle_rejected", f"吹哨未受理: {reason[:60]}",
-            now)
+    _notify(session, call.raised_by_unit_id, call, "whistle_rejected",
+            _("Whistle call not accepted: {reason}").format(reason=reason[:60]), now)
     return _move(session, actor, call, Action.REJECT, before, WhistleStatus.REJECTED, now,
                  {"reason": reason})
 

@@ -58,7 +58,7 @@ def test_a_township_cannot_approve_the_return_of_an_order_it_leads(client, world
     assert "return_approval" not in case["allowed_actions"]
     error = refused(client, township, case, "return-approval", 403, "lead_unit_decision",
                     with_fault=False)
-    assert "supervising level" in error["message"]
+    assert "由上级监督单位决定" in error["message"]  # zh_CN is the default locale
     refused(client, township, case, "return-refusal", 403, "lead_unit_decision", note="x")
     district = login("d1.dispatcher")
     as_district = client.get(f"/api/v1/cases/{case['id']}", headers=district).get_json()
@@ -104,7 +104,7 @@ def test_nobody_approves_an_exemption_they_asked_for(client, world, login, file_
     assert "decide_exemption" not in case["allowed_actions"]
     error = refused(client, township, case, "exemption-decision", 403, "self_approval",
                     approve=True)
-    assert "You asked for this exemption" in error["message"]
+    assert "该剔除申请是您提出的" in error["message"]  # zh_CN is the default locale
     case = act(client, login("d1.dispatcher"), case, "exemption-decision", approve=True)
     assert case["exemption_state"] == "approved"
 

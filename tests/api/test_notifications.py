@@ -100,7 +100,7 @@ def test_deadline_reminders_reach_the_unit_and_the_overdue_one_its_supervisor(
                               headers=login("d1.dispatcher")).get_json()["items"]
     assert escalation["kind"] == "deadline_overdue"
     assert escalation["subject_id"] == str(deadline.subject_id)
-    assert escalation["title"] == "Overdue: T-0002 blocked lane"
+    assert escalation["title"] == "已超时：T-0002 blocked lane"
 
 
 def test_ack_marks_it_read_for_the_unit_once(client, login, world, inbox_world):

@@ -240,7 +240,7 @@ def test_an_offline_note_on_a_case_redispatched_since_is_applied_and_flagged(
     assert statuses(answer) == [("applied", None), ("applied", None),
                                 ("rejected", "case_reassigned"), ("rejected", "case_reassigned")]
     assert answer["results"][0]["flags"] == ["case_reassigned_since"]
-    assert "sent to another unit" in answer["results"][2]["message"]
+    assert "已派给其他单位" in answer["results"][2]["message"]
     events = timeline(client, login, case["id"])
     note = next(e for e in events if e["data"].get("note") == "离线时写的")
     assert (note["action"], note["to_status"], note["data"]["late"]) == ("note", "dispatched", True)
@@ -273,7 +273,8 @@ def test_completing_a_case_closed_since_is_rejected_and_listed_for_dispatchers(
     act(client, login("t1.leader"), case, "review", outcome="mediated", note="调解成功")
     answer = push(client, phone(), op("complete_task", case_id=case["id"], result="已处理"))
     assert statuses(answer) == [("rejected", "case_closed")]
-    assert answer["results"][0]["message"].startswith(f"Case {case['number']} has been closed.")
+    assert answer["results"][0]["message"] == (
+        f"案件 {case['number']} 已结案。您的报结未生效，派单员可以看到。")
     lost = push(client, phone(), op("add_note", case_id=uuid.uuid4(), note="?"))
     assert statuses(lost) == [("rejected", "case_not_found")]
     # The test client's requests share one clock reading: make the first push the older.
@@ -364,4 +365,4 @@ def test_a_cooperating_department_that_never_led_the_case_is_refused_plainly(
                   op("complete_task", case_id=case["id"], result="已配合处理"))
     assert statuses(answer) == [("rejected", "not_lead_unit"),
                                 ("rejected", "illegal_transition")]
-    assert not any("another unit" in r["message"] for r in answer["results"])
+    assert not any("其他单位" in r["message"] for r in answer["results"])

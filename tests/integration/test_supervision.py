@@ -104,7 +104,7 @@ def test_each_node_fires_once_as_time_passes(db_session, units):
     overdue = next(n for n in notifications_of(db_session, deadline) if n.unit_id == centre.id)
     assert overdue.subject_type == SUBJECT
     assert overdue.subject_id == deadline.subject_id
-    assert overdue.title == "Overdue: T-0001 broken streetlight"
+    assert overdue.title == "已超时：T-0001 broken streetlight"
 
 
 def test_closing_before_90_percent_means_later_nodes_never_fire(db_session, units):

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.core.errors import Invalid
+from server.core.i18n import use_locale
 from server.supervision.rules import (
     DEFAULT_REMINDER_FRACTIONS,
     ELAPSED_TIME,
@@ -192,8 +193,11 @@ def test_messages_give_the_due_time_in_beijing_time():
     kw = {"label": "2026-000123 Noise", "kind": DeadlineKind.COMPLETION, "due_at": due,
           "tz": ZoneInfo("Asia/Shanghai")}
     title, body = reminder_message("75%", **kw)
+    assert title == "时限已用 75%：2026-000123 Noise"  # Chinese by default (GRID_LOCALE)
+    assert body == "办结时限于 2026-11-24 16:00 届满。"
+    with use_locale("en"):  # the code's own catalogue
+        title, body = reminder_message("75%", **kw)
     assert title == "75% of the time limit used: 2026-000123 Noise"
-    assert "2026-11-24 16:00" in body
-    assert "completion" in body
-    assert reminder_message("100%", **kw)[0].startswith("Time limit reached")
-    assert reminder_message(OVERDUE, **kw)[0] == "Overdue: 2026-000123 Noise"
+    assert body == "The completion time limit ends at 2026-11-24 16:00."
+    assert reminder_message("100%", **kw)[0] == "时限已到：2026-000123 Noise"
+    assert reminder_message(OVERDUE, **kw)[0] == "已超时：2026-000123 Noise"

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.cases.rules import Action, CaseStatus
+from server.core.i18n import use_locale
 from server.org.rules import Role
 from sync import clocks, conflicts
 from sync.conflicts import CaseState, Moved, TimelineEntry
@@ -107,6 +108,10 @@ def test_codes_flags_and_messages_name_what_happened():
     assert conflicts.flag(Moved.REASSIGNED) == "case_reassigned_since"
     message = conflicts.rejection_message(Moved.REASSIGNED, number="2026-0000012",
                                           what="report of completion")
+    assert message == "案件 2026-0000012 已派给其他单位。您的报结未生效，派单员可以看到。"
+    with use_locale("en"):
+        message = conflicts.rejection_message(Moved.REASSIGNED, number="2026-0000012",
+                                              what="report of completion")
     assert message == ("Case 2026-0000012 was sent to another unit. Your report of completion "
                        "was not applied; your dispatcher can see it.")
     assert all(len(conflicts.rejection_message(m, number="2026-0000012", what="note")) < 120

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from geo.crs import CRS, in_china, to_wgs84
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.schemas import LonLatSchema, PointSchema, StrictSchema
 from server.core.errors import Invalid
 from server.core.points import wgs84_in_china

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.schemas import StrictSchema, UserSchema
 from server.auth import services as auth
 from server.org.models import User

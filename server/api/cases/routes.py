@@ -6,18 +6,24 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask_smorest import Blueprint
+import sqlalchemy as sa
 
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.cases import schemas as s
+from server.api.schemas import PeriodQuerySchema
 from server.auth.actor import Actor
 from server.cases import decisions, queries, transitions
-from server.cases.models import Case
+from server.cases.access_log import access_log
+from server.cases.models import Case, CaseEvent
 from server.cases.reports import return_counts
 from server.cases.rules import PersonalDataView, mask_name, mask_phone
-from server.cases.services import IntakeRequest, intake
+from server.cases.services import SUBJECT, IntakeRequest, intake
 from server.cases.standing import actions_for
 from server.org.models import Unit
+from server.reports.periods import PeriodKind, containing
+from server.supervision.queries import supervision_plan
+from server.supervision.rules import OVERDUE
 from sync.photos import link_photo
 
 blp = Blueprint("cases", __name__, url_prefix="cases", description="Cases (诉求/工单)")
@@ -44,7 +50,8 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
                     "input_lon": case.input_lon, "input_lat": case.input_lat}
     return {
         **{name: getattr(case, name) for name in (
-            "id", "number", "category_code", "title", "description", "version", "address",
+            "id", "number", "city_order_number", "category_code", "title", "description",
+            "version", "address",
             "confidential", "attachments", "needs_triage", "triage_reason", "received_at",
             "dispatched_at", "response_due_at", "completion_due_at", "responded_at",
             "completed_at", "closed_at", "result", "resolved", "rehandle_count",
@@ -63,6 +70,8 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
         "assignment": {"method": case.assignment_method, "distance_m": case.assignment_distance_m}
         if case.assignment_method else None,
         "special_grids": [g.grid_code for g in case.special_grids],
+        "category": {"code": case.category.code, "name": case.category.name}
+        if case.category else None,
         "township": _ref(case.township),
         "lead_unit": _ref(case.lead_unit),
         "cooperating_unit_ids": [str(c.unit_id) for c in case.cooperators],
@@ -104,10 +113,16 @@ def create_case(body):
 @blp.arguments(s.CaseListQuerySchema, location="query")
 @blp.response(200, s.CasePageSchema)
 def list_cases(args):
-    """Cases one may see, newest first, filtered; keyset pagination"""
+    """Cases one may see, newest first, filtered; keyset pagination
+
+    Find one case by ``number`` or ``city_order_number``; ``resident_phone`` finds a resident's
+    cases (dispatchers and department handlers, among the cases whose data they see; logged).
+    """
     actor = ctx.current_actor()
     filters = queries.CaseFilters(
-        status=tuple(args["status"]), lead_unit_id=args["lead_unit_id"], grid_code=args["grid"],
+        number=args["number"], city_order_number=args["city_order_number"],
+        resident_phone=args["resident_phone"], status=tuple(args["status"]),
+        lead_unit_id=args["lead_unit_id"], grid_code=args["grid"],
         category_prefix=args["category"], channel=args["channel"], overdue=args["overdue"],
         needs_triage=args["needs_triage"], received_from=args["received_from"],
         received_to=args["received_to"], bbox=tuple(args["bbox"]) if args["bbox"] else None)
@@ -129,14 +144,72 @@ def get_case(case_id: uuid.UUID):
 def get_timeline(case_id: uuid.UUID):
     """Every change of the case, oldest first, like a parcel's tracking (append-only)"""
     case = queries.get_case_for(ctx.session(), ctx.current_actor(), case_id)
-    return queries.timeline(ctx.session(), case)
+    events = queries.timeline(ctx.session(), case)
+    names = queries.timeline_names(ctx.session(), events)
+    return [event_view(e, names) for e in events]
+
+
+def event_view(event: CaseEvent, names: queries.TimelineNames) -> dict[str, Any]:
+    """An event with the names of the units it names, and the catalogue rule of an automatic
+    dispatch (the event's ``system`` actor is the catalogue)."""
+    def unit(unit_id: object) -> dict[str, str] | None:
+        return _ref(names.units.get(uuid.UUID(str(unit_id)))) if unit_id else None
+
+    data = event.data
+    return {
+        **{k: getattr(event, k) for k in (
+            "seq", "at", "action", "from_status", "to_status", "actor_username", "actor_roles",
+            "actor_unit_id", "data")},
+        "actor_unit": unit(event.actor_unit_id),
+        "lead_unit": unit(data.get("lead_unit_id")),
+        "cooperating_units": [unit(u) for u in data.get("cooperating_unit_ids") or ()],
+        "community_unit": unit(data.get("community_unit_id")),
+        "dispatch_rule": {"code": data["item"],
+                          "name": data.get("item_name") or names.items.get(data["item"])}
+        if data.get("item") else None,
+    }
+
+
+@blp.route("/<uuid:case_id>/supervision", methods=["GET"])
+@blp.response(200, s.SupervisionSchema)
+def get_supervision(case_id: uuid.UUID):
+    """The case's deadlines and each reminder node: when it fires and whether it was sent"""
+    session = ctx.session()
+    case = queries.get_case_for(session, ctx.current_actor(), case_id)
+    deadlines = supervision_plan(session, SUBJECT, case.id)
+    unit_ids = {d.unit_id for d in deadlines} | {d.supervisor_unit_id for d in deadlines}
+    units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(unit_ids)))}
+    return {"deadlines": [
+        {"deadline": d, "unit": _ref(units.get(d.unit_id)),
+         "supervisor_unit": _ref(units.get(d.supervisor_unit_id)),
+         # In the order they go out; the overdue escalation after the 100% node it shares.
+         "reminders": sorted(d.reminders, key=lambda r: (r.generation, r.fire_at,
+                                                         r.node == OVERDUE))}
+        for d in deadlines]}
+
+
+@blp.route("/personal-data-access", methods=["GET"])
+@blp.arguments(s.AccessLogQuerySchema, location="query")
+@blp.response(200, s.AccessLogPageSchema)
+def list_personal_data_access(args):
+    """Who saw whose personal data, when and why; auditors and admins only"""
+    page = access_log(ctx.session(), ctx.current_actor(), **args)
+    return {"items": [
+        {"id": e.access.id, "at": e.access.at, "purpose": e.access.purpose,
+         "user": {"id": e.user.id, "username": e.user.username,
+                  "display_name": e.user.display_name, "unit": _ref(e.user.unit)},
+         "case": {"id": e.access.case_id, "number": e.case_number},
+         "resident": {"name": mask_name(e.resident_name), "phone": mask_phone(e.resident_phone)}}
+        for e in page.items], "next_cursor": page.next_cursor}
 
 
 @blp.route("/returns", methods=["GET"])
+@blp.arguments(PeriodQuerySchema, location="query")
 @blp.response(200, s.ReturnCountSchema(many=True))
-def returns_by_unit():
-    """Returns per unit and month (requested, approved, with fault) in one's territory"""
-    return return_counts(ctx.session(), ctx.current_actor())
+def returns_by_unit(args):
+    """Returns per unit in a period (requested, approved, with fault) in one's territory"""
+    period = args["period"] or containing(PeriodKind.MONTH, ctx.request_now())
+    return return_counts(ctx.session(), ctx.current_actor(), period)
 
 
 # One endpoint per action: (path, schema, service function, argument names from the body).

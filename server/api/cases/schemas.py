@@ -17,6 +17,7 @@ from server.cases.rules import (
     Satisfaction,
     Urgency,
 )
+from server.supervision.rules import DeadlineKind, DeadlineStatus, ReminderState
 
 
 class AttachmentSchema(StrictSchema):
@@ -31,6 +32,11 @@ class CaseCreateSchema(StrictSchema):
         load_default=None, validate=validate.Length(min=8, max=64),
         metadata={"description": "Idempotency key: a retry with the same id returns the same case"})
     channel = fields.Enum(Channel, by_value=True, required=True)
+    city_order_number = fields.String(
+        load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9\-_]{1,40}$"),
+        metadata={"description": "The 12345 platform's order number (city_direct and "
+                                 "district_forward orders only); a second intake with the same "
+                                 "number is 409 duplicate_city_order"})
     appeal_type = fields.Enum(AppealType, by_value=True, required=True)
     category_code = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -123,6 +129,16 @@ class LinkSchema(VersionedSchema):
 
 
 class CaseListQuerySchema(StrictSchema):
+    number = fields.String(load_default=None, validate=validate.Length(min=1, max=20),
+                           metadata={"description": "The case number, exactly (2026-0000123)"})
+    city_order_number = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=40),
+        metadata={"description": "The 12345 platform's order number, exactly"})
+    resident_phone = fields.String(
+        load_default=None, validate=validate.Regexp(r"^\+?[0-9\- ]{3,30}$"),
+        metadata={"description": "The resident's phone as recorded, exactly. Only for roles "
+                                 "that may see residents' data; answers only cases whose data "
+                                 "the caller may see, and each find is logged (purpose lookup)"})
     status = fields.List(fields.Enum(CaseStatus, by_value=True), load_default=list)
     lead_unit_id = fields.UUID(load_default=None)
     grid = fields.String(load_default=None)
@@ -144,6 +160,11 @@ class RefSchema(ma.Schema):
     name = fields.String()
 
 
+class CategoryRefSchema(ma.Schema):
+    code = fields.String()
+    name = fields.String(allow_none=True)
+
+
 class ResidentSchema(ma.Schema):
     view = fields.String(metadata={"description": "shown | masked | hidden"})
     name = fields.String(allow_none=True)
@@ -155,9 +176,12 @@ class CaseOutSchema(ma.Schema):
 
     id = fields.UUID()
     number = fields.String()
+    city_order_number = fields.String(allow_none=True)
     channel = fields.String()
     appeal_type = fields.String()
     category_code = fields.String(allow_none=True)
+    category = fields.Nested(CategoryRefSchema, allow_none=True,
+                             metadata={"description": "The category's code and catalogue name"})
     title = fields.String()
     description = fields.String()
     urgency = fields.String()
@@ -224,13 +248,99 @@ class EventSchema(ma.Schema):
     actor_username = fields.String(allow_none=True)
     actor_roles = fields.List(fields.String())
     actor_unit_id = fields.UUID(allow_none=True)
+    actor_unit = fields.Nested(RefSchema, allow_none=True,
+                               metadata={"description": "The unit the actor acted for"})
+    lead_unit = fields.Nested(RefSchema, allow_none=True,
+                              metadata={"description": "Dispatches: the lead unit (主办)"})
+    cooperating_units = fields.List(fields.Nested(RefSchema, allow_none=True), metadata={
+        "description": "Dispatches: the cooperating units (协办)"})
+    community_unit = fields.Nested(RefSchema, allow_none=True,
+                                   metadata={"description": "Hand-downs: the community"})
+    dispatch_rule = fields.Nested(CategoryRefSchema, allow_none=True, metadata={
+        "description": "Automatic dispatches: the catalogue item whose rule was used"})
     data = fields.Dict()
 
 
 class ReturnCountSchema(ma.Schema):
     unit_id = fields.UUID()
     unit_code = fields.String()
-    month = fields.String()
+    unit_name = fields.String()
+    period = fields.String(metadata={"description": "The period's label, e.g. 2026-11"})
     requested = fields.Integer()
     approved = fields.Integer()
     with_fault = fields.Integer()
+
+
+class PlannedReminderSchema(ma.Schema):
+    node = fields.String(metadata={"description": "'50%' … '100%', or 'overdue'"})
+    generation = fields.Integer(metadata={"description": "1, then +1 per approved extension"})
+    fire_at = fields.AwareDateTime(metadata={"description": "When it goes (or went) out"})
+    state = fields.Enum(ReminderState, by_value=True)
+    sent = fields.Function(lambda r: r.sent_at is not None, metadata={"type": "boolean"})
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class PlannedDeadlineSchema(ma.Schema):
+    kind = fields.Enum(DeadlineKind, by_value=True, attribute="deadline.kind")
+    status = fields.Enum(DeadlineStatus, by_value=True, attribute="deadline.status")
+    starts_at = fields.AwareDateTime(attribute="deadline.starts_at")
+    due_at = fields.AwareDateTime(attribute="deadline.due_at")
+    original_due_at = fields.AwareDateTime(attribute="deadline.original_due_at")
+    met_at = fields.AwareDateTime(allow_none=True, attribute="deadline.met_at")
+    met = fields.Function(lambda d: d["deadline"].on_time, allow_none=True, metadata={
+        "type": "boolean", "description": "null while not met; else whether met by due_at"})
+    escalated_at = fields.AwareDateTime(allow_none=True, attribute="deadline.escalated_at")
+    closed_at = fields.AwareDateTime(allow_none=True, attribute="deadline.closed_at")
+    unit = fields.Nested(RefSchema, allow_none=True,
+                         metadata={"description": "Who must meet it (the lead unit)"})
+    supervisor_unit = fields.Nested(RefSchema, allow_none=True,
+                                    metadata={"description": "Who is told when it is missed"})
+    reminders = fields.List(fields.Nested(PlannedReminderSchema))
+
+
+class SupervisionSchema(ma.Schema):
+    """A case's supervision: every deadline it has had, oldest first, with its reminders."""
+
+    deadlines = fields.List(fields.Nested(PlannedDeadlineSchema))
+
+
+class AccessLogQuerySchema(StrictSchema):
+    case_id = fields.UUID(load_default=None)
+    user_id = fields.UUID(load_default=None, metadata={"description": "Who saw the data"})
+    purpose = fields.String(load_default=None, validate=validate.OneOf(["view", "lookup"]))
+    at_from = fields.AwareDateTime(load_default=None)
+    at_to = fields.AwareDateTime(load_default=None, metadata={"description": "Exclusive"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None)
+
+
+class AccessUserSchema(ma.Schema):
+    id = fields.UUID()
+    username = fields.String()
+    display_name = fields.String()
+    unit = fields.Nested(RefSchema, allow_none=True)
+
+
+class AccessCaseSchema(ma.Schema):
+    id = fields.UUID()
+    number = fields.String()
+
+
+class MaskedResidentSchema(ma.Schema):
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+
+
+class AccessEntrySchema(ma.Schema):
+    id = fields.UUID()
+    at = fields.AwareDateTime()
+    purpose = fields.String(metadata={"description": "view (shown unmasked) | lookup "
+                                                     "(found by the resident's phone)"})
+    user = fields.Nested(AccessUserSchema)
+    case = fields.Nested(AccessCaseSchema)
+    resident = fields.Nested(MaskedResidentSchema, metadata={"description": "Whose data, masked"})
+
+
+class AccessLogPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(AccessEntrySchema))
+    next_cursor = fields.String(allow_none=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.catalogue.schemas import (
     CatalogueDocumentSchema,
     CatalogueExportQuerySchema,
@@ -21,6 +21,7 @@ from server.api.catalogue.schemas import (
 )
 from server.catalogue import formats, queries, services
 from server.core.errors import Invalid
+from server.core.i18n import _
 from server.org.rules import MANAGE_CATALOGUE
 
 blp = Blueprint("catalogue", __name__, url_prefix="", description="The dispatch catalogue")
@@ -70,7 +71,7 @@ def export_catalogue(args):
 @blp.doc(requestBody=CSV_DOC)
 def import_catalogue(args, body):
     """Create or update items from JSON or CSV (text/csv), all or nothing, problems per row"""
-    ctx.current_actor().require(MANAGE_CATALOGUE, "import the dispatch catalogue")
+    ctx.current_actor().require(MANAGE_CATALOGUE, _("import the dispatch catalogue"))
     counts = services.import_catalogue(
         ctx.session(), _catalogue_file(body), replace_all=args["replace"],
         dry_run=args["dry_run"], now=ctx.request_now(),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask_smorest import Blueprint
 from shapely.geometry import mapping
 
 from geo.crs import CRS, geometry_from_wgs84
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.grids.schemas import (
     FeatureCollectionOutSchema,
     FeatureCollectionSchema,
@@ -23,6 +23,7 @@ from server.api.grids.schemas import (
 )
 from server.api.schemas import CRSQuerySchema
 from server.auth.services import scope_of
+from server.core.i18n import _
 from server.grids import queries, services
 from server.org.rules import MANAGE_GRIDS, RUN_AUDIT
 
@@ -89,7 +90,7 @@ def export_grids(args):
 def import_grids(args, body):
     """Import a GeoJSON FeatureCollection of grids, all or nothing, with a per-feature report"""
     actor = ctx.current_actor()
-    actor.require(MANAGE_GRIDS, "import grids")
+    actor.require(MANAGE_GRIDS, _("import grids"))
     result = services.import_grids(
         ctx.session(),
         body,
@@ -112,7 +113,7 @@ def import_grids(args, body):
 def retire_grid(grid_id: uuid.UUID):
     """Retire a grid: no new assignments; old cases keep it"""
     actor = ctx.current_actor()
-    actor.require(MANAGE_GRIDS, "retire grids")
+    actor.require(MANAGE_GRIDS, _("retire grids"))
     grid = queries.get_grid_for(ctx.session(), actor, grid_id)
     return services.retire_grid(ctx.session(), grid, now=ctx.request_now())
 
@@ -122,6 +123,6 @@ def retire_grid(grid_id: uuid.UUID):
 def topology_audit(code: str):
     """Overlaps, gaps and protrusions of a township's basic grids; special grids' gaps in data"""
     actor = ctx.current_actor()
-    actor.require(RUN_AUDIT, "audit grid topology")
+    actor.require(RUN_AUDIT, _("audit grid topology"))
     township = queries.get_township_for(ctx.session(), actor, code)
     return queries.audit_as_dict(queries.audit_township(ctx.session(), township))

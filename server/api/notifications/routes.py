@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from flask_smorest import Blueprint
-
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.notifications.schemas import (
     InboxPageSchema,
     InboxQuerySchema,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.schemas import (
     StrictSchema,
     UnitCreateSchema,
@@ -18,6 +18,7 @@ from server.api.schemas import (
     UserSchema,
 )
 from server.auth import services as auth
+from server.core.i18n import _
 from server.grids import queries as grid_queries
 from server.grids import services as grid_services
 from server.org import queries, services
@@ -46,7 +47,7 @@ def get_unit(unit_id: uuid.UUID):
 @blp.response(201, UnitSchema)
 def create_unit(body):
     """Add a unit to the tree (admin)"""
-    ctx.current_actor().require(MANAGE_UNITS, "create units")
+    ctx.current_actor().require(MANAGE_UNITS, _("create units"))
     return services.create_unit(ctx.session(), now=ctx.request_now(), **body)
 
 
@@ -70,7 +71,7 @@ def get_user(user_id: uuid.UUID):
 @blp.response(201, UserSchema)
 def create_user(body):
     """Create a user in a unit with roles (admin)"""
-    ctx.current_actor().require(MANAGE_USERS, "create users")
+    ctx.current_actor().require(MANAGE_USERS, _("create users"))
     return services.create_user(
         ctx.session(), ctx.passwords(), now=ctx.request_now(), **body
     )
@@ -86,7 +87,7 @@ class GridMembershipSchema(StrictSchema):
 def add_grid_member(body, user_id: uuid.UUID):
     """Make a grid worker responsible for a grid in one's territory"""
     actor = ctx.current_actor()
-    actor.require(MANAGE_GRIDS | {Role.TOWNSHIP_DISPATCHER}, "assign grid workers to grids")
+    actor.require(MANAGE_GRIDS | {Role.TOWNSHIP_DISPATCHER}, _("assign grid workers to grids"))
     user = queries.get_user_for(ctx.session(), actor, user_id)
     grid = grid_queries.get_grid_for(ctx.session(), actor, body["grid_id"])
     grid_services.add_grid_member(ctx.session(), grid, user, now=ctx.request_now())
@@ -97,6 +98,6 @@ def add_grid_member(body, user_id: uuid.UUID):
 def revoke_device(user_id: uuid.UUID, device_id: uuid.UUID):
     """Revoke every token of one device of a user, e.g. a lost phone (admin)"""
     actor = ctx.current_actor()
-    actor.require(MANAGE_USERS, "revoke other users' devices")
+    actor.require(MANAGE_USERS, _("revoke other users' devices"))
     user = queries.get_user_for(ctx.session(), actor, user_id)
     auth.revoke_user_device(ctx.session(), user.id, device_id, now=ctx.request_now())

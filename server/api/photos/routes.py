@@ -6,11 +6,11 @@ import uuid
 from typing import Any, BinaryIO
 
 from flask import Response, request, url_for
-from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import wrap_file
 
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.photos import schemas as s
 from server.errors import error_payload
 from sync import photos

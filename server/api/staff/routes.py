@@ -8,14 +8,15 @@ from typing import Any
 
 import numpy as np
 from flask import request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
 from geo.crs import CRS, from_wgs84
 from geo.track import Fix, dwell_by_grid, segment_lengths_m, simplify
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.staff import schemas as s
 from server.core.errors import Invalid
+from server.core.i18n import _
 from server.grids.models import Grid
 from server.staff import compliance, queries, services
 from server.staff.models import FieldCheck, Posting
@@ -268,7 +269,7 @@ def get_track(args, user_id: uuid.UUID):
     time inside, distance and visits per grid they work in"""
     actor = ctx.current_actor()
     if user_id != actor.user_id:
-        actor.require(READ_PRESENCE, "read other people's tracks")
+        actor.require(READ_PRESENCE, _("read other people's tracks"))
     if args["end"] <= args["start"] or args["end"] - args["start"] > timedelta(days=31):
         raise Invalid.for_field(
             "end",
@@ -324,7 +325,7 @@ def get_track(args, user_id: uuid.UUID):
 
 def _whereabouts(args: dict) -> dict[str, Any]:
     actor = ctx.current_actor()
-    actor.require(READ_PRESENCE, "see where field staff are")
+    actor.require(READ_PRESENCE, _("see where field staff are"))
     now = ctx.request_now()
     since = now - timedelta(hours=args["since_hours"])
     session = ctx.session()
@@ -407,7 +408,7 @@ def compliance_report(args):
     """Stationed presence, patrol visits per grid and grid workers' field days, with sums by
     department and by township, for any period"""
     actor = ctx.current_actor()
-    actor.require(READ_PRESENCE, "read compliance reports")
+    actor.require(READ_PRESENCE, _("read compliance reports"))
     return compliance.compliance_report(
         ctx.session(),
         actor,

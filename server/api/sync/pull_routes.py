@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.sync import pull_schemas as s
 from sync.pull import PullSettings, device_status, pull
 

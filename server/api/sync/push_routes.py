@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.staff.routes import field_limits
 from server.api.sync import push_schemas as s
 from server.auth.actor import Actor

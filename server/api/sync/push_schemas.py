@@ -13,6 +13,7 @@ from server.api.staff import schemas as staff
 from server.api.whistle import schemas as whistle
 from server.cases.rules import Channel
 from server.core.errors import Invalid
+from server.core.i18n import _
 from sync.ledger import OpStatus
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lowercase hex digits")
@@ -126,7 +127,7 @@ def parse_args(name: str, args: dict[str, Any]) -> dict[str, Any]:
     try:
         return ARGS[name].load(args)
     except ma.ValidationError as exc:
-        raise Invalid("Some details of this operation are missing or not valid.",
+        raise Invalid(_("Some details of this operation are missing or not valid."),
                       code="invalid_arguments", errors={"args": exc.messages}) from exc
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from flask_smorest import Blueprint
-
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.sync import watermelon_schemas as s
 from server.api.sync.push_schemas import parse_args
 from server.core.errors import Invalid

@@ -6,9 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from server.api import context as ctx
+from server.api.blueprint import Blueprint
 from server.api.schemas import ReasonSchema
 from server.api.whistle import schemas as s
 from server.auth.actor import Actor
