@@ -238,17 +238,12 @@ class RefusalKind(StrEnum):
 class Refusal:
     """``template`` is an English msgid (server.core.i18n) with ``str.format`` fields filled
     from ``params``: an Action or CaseStatus there is worded in the reader's language by
-    the service that raises it (server.cases.standing.as_error)."""
+    the service that raises it (server.cases.standing.as_error), which also fills {number}."""
 
     kind: RefusalKind
     code: str
-    template: str
+    template: str  # may also name {number}: the case's number, which the service knows
     params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        """The English text (the code's own message catalogue)."""
-        return self.template.format(**{k: getattr(v, "value", v) for k, v in self.params.items()})
 
 
 def refusal(action: Action, who: Standing) -> Refusal | None:
@@ -272,7 +267,8 @@ def _party_refusal(action: Action, rule: Transition, who: Standing) -> Refusal |
         if who.in_lead and who.is_handler:
             return None
         return Refusal(forbidden, "not_lead_unit",
-                       N_("Only the lead unit of the case may {action} it."), {"action": action})
+                       N_("Only the lead unit of case {number} may {action} it."),
+                       {"action": action})
     if rule.by is Party.COMMUNITY:
         if who.in_review_community and who.is_handler:
             return None

@@ -122,9 +122,9 @@ def require(session: Session, actor: Actor, case: Case, action: Action) -> None:
         raise as_error(refused, case)
 
 
-def worded(refused: Refusal) -> str:
+def worded(refused: Refusal, case: Case) -> str:
     """The refusal in the reader's language: its template and the words it names."""
-    params = {}
+    params: dict[str, object] = {"number": case.number}
     for name, value in refused.params.items():
         if isinstance(value, Action):
             value = action_word(value)
@@ -137,7 +137,7 @@ def worded(refused: Refusal) -> str:
 
 
 def as_error(refused: Refusal, case: Case) -> Conflict | PermissionDenied:
-    message = worded(refused)
+    message = worded(refused, case)
     if refused.kind is RefusalKind.FORBIDDEN:
         return PermissionDenied(message, code=refused.code)
     if refused.code == CaseNotReturnable.code:
