@@ -98,7 +98,7 @@ def _rating_rows(session: Session, period: Period, leads: set[uuid.UUID] | None,
     later = aliased(CaseRating)
     superseded_by = (sa.select(sa.func.min(later.seq))
                      .where(later.case_id == CaseRating.case_id, later.seq > CaseRating.seq,
-                            later.recorded_at < end).scalar_subquery())
+                            facts.ratings_in(period, later)).scalar_subquery())
     base = (sa.select(CaseRating, Case.number, Case.exempted_at, Case.linked_at,
                       superseded_by.label("superseded_by"))
             .join(Case, Case.id == CaseRating.case_id).where(facts.ratings_in(period)))
@@ -111,7 +111,7 @@ def _rating_rows(session: Session, period: Period, leads: set[uuid.UUID] | None,
         sa.func.count().filter(Case.exempted_at < end),
         sa.func.count().filter(sa.or_(Case.exempted_at.is_(None), Case.exempted_at >= end),
                                Case.linked_at < end),
-        sa.func.count().filter(facts.counted_case(end), facts.superseded(CaseRating, end)))
+        sa.func.count().filter(facts.counted_case(end), facts.superseded(CaseRating, period)))
         .select_from(CaseRating).join(Case, Case.id == CaseRating.case_id)
         .where(facts.ratings_in(period)))
     exempted, linked, superseded = session.execute(

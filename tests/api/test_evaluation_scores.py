@@ -27,11 +27,14 @@ In January T1 (100) ranked above T2 (not resolved), so T1 moved −2 and T2 +1.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from server.org.rules import Role, UnitKind
 from server.org.services import create_unit, create_user
+from server.reports.periods import parse
+from server.reports.scores import ranking, ranking_table
 from tests.api.test_auth import assert_error
 from tests.fixtures.cases import IN_T1_A1, IN_T1_B2, act
 from tests.fixtures.whistle import Clock
@@ -302,6 +305,19 @@ def test_the_ranking_ties_flags_and_moves(client, scenario, desk):  # noqa: ANN0
                 period_kind="day", period="2027-02-05")
     assert {r["code"]: r["rank"] for r in daily["rows"]} == {"T2": 1, "T4": 1, "T1": None,
                                                              "T5": None}
+
+
+def test_the_ranking_as_a_report_table(scenario, db_session):  # noqa: ANN001
+    world, _ = scenario
+    table = ranking_table(ranking(db_session, district_id=world.units["D1"].id,
+                                  kind="township", period=parse("month", "2027-02")))
+    assert [c.title for c in table.columns][:8] == ["排名", "单位编码", "单位", "考核件", "响应率",
+                                                     "解决率", "满意率", "综合成绩"]
+    t1 = next(r for r in table.rows if r["code"] == "T1")
+    assert (t1["rank"], t1["response_rate"], t1["composite"], t1["flagged"]) == \
+        (3, Decimal("71.43"), Decimal("80.64"), True)
+    assert table.name == "township-ranking-2027-02"
+    assert any("末 1 名" in note for note in table.notes)
 
 
 def test_a_closed_month_recomputes_the_same_after_later_activity(client, scenario, desk):  # noqa: ANN001
