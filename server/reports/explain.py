@@ -111,7 +111,7 @@ def _rating_rows(session: Session, period: Period, leads: set[uuid.UUID] | None,
         sa.func.count().filter(Case.exempted_at < end),
         sa.func.count().filter(sa.or_(Case.exempted_at.is_(None), Case.exempted_at >= end),
                                Case.linked_at < end),
-        sa.func.count().filter(facts.counted_case(end), facts.superseded(CaseRating, period)))
+        sa.func.count().filter(facts.counted_case(end), facts.superseded_in(CaseRating, period)))
         .select_from(CaseRating).join(Case, Case.id == CaseRating.case_id)
         .where(facts.ratings_in(period)))
     exempted, linked, superseded = session.execute(

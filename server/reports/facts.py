@@ -45,12 +45,19 @@ def excluded_case_ids(end: datetime) -> sa.CompoundSelect:
                         sa.select(Case.id).where(Case.linked_at < end))
 
 
-def superseded(rating: Any, period: Period) -> sa.ColumnElement[bool]:
-    """A later callback of the same case was recorded in the period, up to its end.
+def superseded(rating: Any, end: datetime) -> sa.ColumnElement[bool]:
+    """A later callback of the same case was recorded before ``end``."""
+    later = aliased(CaseRating)
+    return sa.exists().where(later.case_id == rating.case_id, later.seq > rating.seq,
+                             later.recorded_at < end)
+
+
+def superseded_in(rating: Any, period: Period) -> sa.ColumnElement[bool]:
+    """``superseded`` for a rating recorded in ``period``, looking only at the period's rows.
 
     Callbacks are numbered in the order they are recorded (server time), so a later one of a
     rating in the period lies in the period too; bounding it below keeps the check to the
-    period's own rows.
+    period's own ratings (an index range scan instead of every rating before the end).
     """
     later = aliased(CaseRating)
     return sa.exists().where(later.case_id == rating.case_id, later.seq > rating.seq,
@@ -97,7 +104,7 @@ def rating_counts(session: Session, period: Period, *, lead_unit_ids: Collection
                   _flag(CaseRating.rehandle_count > 0),
                   sa.func.coalesce(sa.func.sum(CaseRating.rehandle_count), 0))
         .select_from(CaseRating)
-        .where(ratings_in(period), ~superseded(CaseRating, period),
+        .where(ratings_in(period), ~superseded_in(CaseRating, period),
                CaseRating.case_id.not_in(excluded_case_ids(period.end_utc)))
         .group_by(key)
     )
