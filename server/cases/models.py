@@ -10,7 +10,16 @@ import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.cases.rules import AppealType, CaseStatus, Channel, Satisfaction, Urgency
+from server.cases.rules import (
+    AppealType,
+    CaseStatus,
+    Channel,
+    RatingChannel,
+    RatingSource,
+    ReviewOutcome,
+    Satisfaction,
+    Urgency,
+)
 from server.core.db import Base, GeometryType, UTCDateTime, str_enum
 from server.core.ids import new_id
 from server.org.models import Unit
@@ -78,8 +87,27 @@ class Case(Base):
     rehandle_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     extension_state: Mapped[str | None] = mapped_column(sa.String(10))  # requested|approved|refused
     extension_requested_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who asked, so that nobody approves their own request (separation of duties).
+    extension_requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id"))
+    extension_requested_by_unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("units.id"))
     exemption_state: Mapped[str | None] = mapped_column(sa.String(10))
+    exemption_requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id"))
+    exemption_requested_by_unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("units.id"))
+    exempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 剔除 approved
     master_case_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # 下交群评: the community reviewing the case, by when, and what its review came to. The
+    # lead unit's own ``result`` is kept; the review has its own fields.
+    handed_down_to_unit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("units.id"))
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_outcome: Mapped[ReviewOutcome | None] = mapped_column(str_enum(ReviewOutcome, 20))
+    review_note: Mapped[str | None] = mapped_column(sa.Text)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
@@ -158,6 +186,41 @@ class CaseReturn(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved: Mapped[bool | None] = mapped_column(sa.Boolean)
     with_fault: Mapped[bool | None] = mapped_column(sa.Boolean)
+    requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class CaseRating(Base):
+    """One callback (回访) and the resident's rating: append-only, the facts 三率 are built on.
+
+    ``recorded_at`` (server time) decides the evaluation period; ``rated_at`` is when the
+    resident rated as reported (the city platform's time, or ``recorded_at`` for our own
+    callbacks). ``lead_unit_id`` is the unit judged: the lead when the rating came in.
+    """
+
+    __tablename__ = "case_ratings"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(sa.Integer)  # 1 for the case's first callback
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lead_unit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("units.id"))
+    resolved: Mapped[bool] = mapped_column(sa.Boolean)
+    satisfaction: Mapped[Satisfaction] = mapped_column(str_enum(Satisfaction, 20))
+    double_yes: Mapped[bool] = mapped_column(sa.Boolean)
+    source: Mapped[RatingSource] = mapped_column(str_enum(RatingSource, 20))
+    recorded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_by_unit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("units.id"))
+    rater: Mapped[str | None] = mapped_column(sa.String(100))  # agent or platform name
+    channel: Mapped[RatingChannel | None] = mapped_column(str_enum(RatingChannel, 10))
+    rehandle_count: Mapped[int] = mapped_column(sa.Integer)  # re-handlings before this rating
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "seq", name="uq_case_ratings_case_seq"),
+        sa.Index("ix_case_ratings_recorded_at", "recorded_at"),
+        sa.Index("ix_case_ratings_lead_unit_recorded", "lead_unit_id", "recorded_at"),
+    )
 
 
 class CaseNumberCounter(Base):

@@ -67,6 +67,30 @@ def is_double_yes(resolved: bool, satisfaction: Satisfaction) -> bool:
     return resolved and satisfaction is Satisfaction.SATISFIED
 
 
+class RatingSource(StrEnum):
+    """Who recorded a callback (回访): our supervising level, or the city 12345 platform."""
+
+    SUPERVISOR = "supervisor"
+    CITY_PLATFORM = "city_platform"
+
+
+class RatingChannel(StrEnum):
+    """How the resident was reached for a rating the city platform reports."""
+
+    PHONE = "phone"
+    SMS = "sms"
+    APP = "app"
+    WEB = "web"
+
+
+class ReviewOutcome(StrEnum):
+    """下交群评: what the community's review came to (Pinggu: about 77% resolved)."""
+
+    MEDIATED = "mediated"  # mediated and settled
+    WITHDRAWN = "withdrawn"  # the resident withdrew the appeal
+    UNRESOLVED = "unresolved"
+
+
 class Party(StrEnum):
     """Whose move a transition is, relative to the case (checked by the service)."""
 

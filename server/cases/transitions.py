@@ -15,7 +15,7 @@ from geo.crs import CRS
 from geo.measure import distance_m
 from server.auth.actor import Actor
 from server.auth.services import scope_of
-from server.cases.models import Case, CaseReturn
+from server.cases.models import Case, CaseRating, CaseReturn
 from server.cases.rules import (
     DISPATCHER_ROLES,
     HANDLER_ROLES,
@@ -23,6 +23,8 @@ from server.cases.rules import (
     Action,
     CaseStatus,
     Party,
+    RatingChannel,
+    RatingSource,
     Satisfaction,
     is_double_yes,
     returnable,
@@ -201,7 +203,7 @@ def request_return(session: Session, actor: Actor, case: Case, *, version: int, 
     if why_not:
         raise CaseNotReturnable(why_not)
     session.add(CaseReturn(case_id=case.id, unit_id=case.lead_unit_id, reason=reason,
-                           requested_at=now))
+                           requested_at=now, requested_by_user_id=actor.user_id))
     case.status_before_return = before
     return _move(session, actor, case, Action.REQUEST_RETURN, before, CaseStatus.RETURN_REQUESTED,
                  now, {"reason": reason})
@@ -277,12 +279,22 @@ def record_review(session: Session, actor: Actor, case: Case, *, version: int, o
 
 
 def callback(session: Session, actor: Actor, case: Case, *, version: int, resolved: bool,
-             satisfaction: Satisfaction, comment: str | None, now: datetime) -> Case:
-    """回访: 双是 closes the case; anything else sends it back to the lead unit (二次办理)."""
+             satisfaction: Satisfaction, comment: str | None,
+             source: RatingSource = RatingSource.SUPERVISOR, rater: str | None = None,
+             rated_at: datetime | None = None, channel: RatingChannel | None = None,
+             now: datetime) -> Case:
+    """回访: 双是 closes the case; anything else sends it back to the lead unit (二次办理).
+
+    Every callback is kept as a ``CaseRating`` row, the fact the 三率 are computed from."""
     before = _begin(session, actor, case, Action.CALLBACK, version)
     case.resolved, case.satisfaction = resolved, satisfaction
-    data = {"resolved": resolved, "satisfaction": satisfaction.value, "comment": comment}
-    if is_double_yes(resolved, satisfaction):
+    double_yes = is_double_yes(resolved, satisfaction)
+    _record_rating(session, actor, case, resolved=resolved, satisfaction=satisfaction,
+                   double_yes=double_yes, source=source, rater=rater,
+                   rated_at=rated_at or now, channel=channel, comment=comment, now=now)
+    data = {"resolved": resolved, "satisfaction": satisfaction.value, "comment": comment,
+            "source": source.value}
+    if double_yes:
         case.closed_at = now
         _move(session, actor, case, Action.CALLBACK, before, CaseStatus.CLOSED, now, data)
         _close_linked(session, actor, case, now)
@@ -301,6 +313,16 @@ def callback(session: Session, actor: Actor, case: Case, *, version: int, resolv
                  {**data, "rehandle": case.rehandle_count})
 
 
+def _record_rating(session: Session, actor: Actor, case: Case, *, now: datetime,
+                   **facts: Any) -> None:
+    """Append the case's next rating; ``seq`` counts the case's callbacks from 1."""
+    seq = session.scalar(sa.select(sa.func.count()).where(CaseRating.case_id == case.id)) + 1
+    session.add(CaseRating(case_id=case.id, seq=seq, recorded_at=now,
+                           lead_unit_id=case.lead_unit_id, recorded_by_user_id=actor.user_id,
+                           recorded_by_unit_id=actor.unit_id,
+                           rehandle_count=case.rehandle_count, **facts))
+
+
 def request_extension(session: Session, actor: Actor, case: Case, *, version: int,
                       new_due_at: datetime, reason: str, now: datetime) -> Case:
     before = _begin(session, actor, case, Action.REQUEST_EXTENSION, version)
@@ -310,6 +332,8 @@ def request_extension(session: Session, actor: Actor, case: Case, *, version: in
     if case.extension_state == "requested":
         raise IllegalTransition("An extension request is already waiting for a decision.")
     case.extension_state, case.extension_requested_due_at = "requested", new_due_at
+    case.extension_requested_by_user_id = actor.user_id
+    case.extension_requested_by_unit_id = actor.unit_id
     return _move(session, actor, case, Action.REQUEST_EXTENSION, before, None, now,
                  {"new_due_at": new_due_at.isoformat(), "reason": reason})
 
@@ -336,6 +360,8 @@ def request_exemption(session: Session, actor: Actor, case: Case, *, version: in
     if case.exemption_state in ("requested", "approved"):
         raise IllegalTransition(f"An exemption is already {case.exemption_state}.")
     case.exemption_state = "requested"
+    case.exemption_requested_by_user_id = actor.user_id
+    case.exemption_requested_by_unit_id = actor.unit_id
     return _move(session, actor, case, Action.REQUEST_EXEMPTION, before, None, now,
                  {"reason": reason})
 
@@ -346,6 +372,8 @@ def decide_exemption(session: Session, actor: Actor, case: Case, *, version: int
     if case.exemption_state != "requested":
         raise IllegalTransition("No exemption request is waiting for a decision.")
     case.exemption_state = "approved" if approve else "refused"
+    if approve:
+        case.exempted_at = now
     return _move(session, actor, case, Action.DECIDE_EXEMPTION, before, None, now,
                  {"approved": approve, "note": note})
 
@@ -360,7 +388,7 @@ def link_to_master(session: Session, actor: Actor, case: Case, master: Case, *, 
     if master.status is CaseStatus.CLOSED:
         raise Invalid.for_field("master_case_id", "The master case is already closed.",
                                 code="master_closed")
-    case.master_case_id = master.id
+    case.master_case_id, case.linked_at = master.id, now
     return _move(session, actor, case, Action.LINK, before, None, now,
                  {"master_case_id": str(master.id), "master_number": master.number})
 

@@ -161,7 +161,9 @@ class CaseOutSchema(ma.Schema):
     rehandle_count = fields.Integer()
     extension_state = fields.String(allow_none=True)
     exemption_state = fields.String(allow_none=True)
+    exempted_at = fields.AwareDateTime(allow_none=True, metadata={"description": "剔除 approved"})
     master_case_id = fields.UUID(allow_none=True)
+    linked_at = fields.AwareDateTime(allow_none=True)
     updated_at = fields.AwareDateTime()
     allowed_actions = fields.List(fields.String())
 
