@@ -13,43 +13,22 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 
 import pytest
 
 from geo.measure import distance_m
 from tests.fixtures.cases import IN_T1_A1, IN_T1_B2, act
-from tests.fixtures.world import PASSWORD
+from tests.fixtures.insights import get, post_case, utc
 
 P = IN_T1_A1
 IN_T1_C1 = (116.325, 39.905)
 IN_T2_A1 = (116.405, 39.905)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
 @pytest.fixture
-def login(client, clock):  # noqa: ANN001, ANN201, ARG001
-    """Signs in at the clock's time each call: these tests move the clock by months."""
-
-    def _login(username: str) -> dict[str, str]:
-        response = client.post("/api/v1/auth/login",
-                               json={"username": username, "password": PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-    return _login
-
-
-def file_case(client, headers, at, category):  # noqa: ANN001, ANN201
-    body = {"channel": "internet", "appeal_type": "complaint", "category_code": category,
-            "title": "门口占道摆摊", "description": "小区门口每天晚上有人占道经营。",
-            "resident_name": "张三", "resident_phone": "13812341234", "lon": at[0], "lat": at[1]}
-    response = client.post("/api/v1/cases", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+def login(clock_login):  # noqa: ANN001, ANN201
+    """Tokens issued at the clock's time: these tests move it by months."""
+    return clock_login
 
 
 @pytest.fixture
@@ -58,7 +37,7 @@ def cases(client, login, catalogue, clock, world):  # noqa: ANN001, ANN201
 
     def file(name, at_time, category, where, user="t1.dispatcher"):  # noqa: ANN001, ANN202
         clock.now = at_time
-        filed[name] = file_case(client, login(user), where, category)
+        filed[name] = post_case(client, login(user), where, category)
 
     file("o1", utc(2026, 10, 10, 2), "01.01", P)
     file("o2", utc(2026, 10, 11, 2), "02.01", IN_T1_B2)
@@ -74,12 +53,6 @@ def cases(client, login, catalogue, clock, world):  # noqa: ANN001, ANN201
     file("d1", utc(2026, 11, 30, 16, 10), "01.01", P)
     clock.now = utc(2026, 12, 5, 2)
     return filed
-
-
-def get(client, headers, path, expect=200, **args):  # noqa: ANN001, ANN003, ANN201
-    response = client.get(f"/api/v1/{path}", query_string=args, headers=headers)
-    assert response.status_code == expect, response.get_json()
-    return response.get_json() if response.is_json else response
 
 
 def test_category_grid_counts_against_the_previous_beijing_month(client, login, world, cases):
