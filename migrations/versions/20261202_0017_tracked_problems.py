@@ -1,7 +1,7 @@
 """每月一题 (tracked problems) and the case indexes of the hotspot counts (issue 9)
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015, 0016
 Create Date: 2026-12-02
 
 ``tracked_problems``: a district's chosen high-frequency problem (categories, area, start
@@ -15,7 +15,9 @@ from alembic import op
 import server.core.db
 
 revision = "0017"
-down_revision = "0013"  # 0012 on its own; re-chained after 0013 (duties) in this worktree
+# Also the merge point of the heads this worktree holds (0015 whistle, 0016 scores, both after
+# 0012/0013); on main the coordinator re-chains it after the last one.
+down_revision = ("0015", "0016")
 branch_labels = None
 depends_on = None
 

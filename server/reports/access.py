@@ -84,7 +84,7 @@ def require_reader(actor: Actor) -> None:
 def target_for(session: Session, actor: Actor, unit_id: uuid.UUID) -> Target:
     """The unit or grid ``unit_id`` as the actor may see it; 404 outside their scope."""
     require_reader(actor)
-    target = _load_target(session, unit_id)
+    target = load_target(session, unit_id)
     if target is None or not _sees_target(session, actor, target):
         raise NotFound("No such unit.", code="unit_not_found")
     return target
@@ -149,7 +149,8 @@ def _sees_district(session: Session, actor: Actor, district: Unit) -> bool:
     return seat.district is not None and seat.district.id == district.id
 
 
-def _load_target(session: Session, unit_id: uuid.UUID) -> Target | None:
+def load_target(session: Session, unit_id: uuid.UUID) -> Target | None:
+    """The evaluated unit or grid with this id (no scope check), None if there is none."""
     unit = session.get(Unit, unit_id)
     if unit is not None:
         try:
@@ -161,7 +162,7 @@ def _load_target(session: Session, unit_id: uuid.UUID) -> Target | None:
                 code="unit_not_evaluated",
             ) from None
         return Target(kind=kind, id=unit.id, name=unit.name, code=unit.code,
-                      district_id=_district_of(session, unit), unit=unit)
+                      district_id=district_of(session, unit), unit=unit)
     grid = session.get(Grid, unit_id)
     if grid is None:
         return None
@@ -169,7 +170,7 @@ def _load_target(session: Session, unit_id: uuid.UUID) -> Target | None:
                   district_id=grid.township.parent_id, grid=grid)
 
 
-def _district_of(session: Session, unit: Unit) -> uuid.UUID | None:
+def district_of(session: Session, unit: Unit) -> uuid.UUID | None:
     if unit.kind is UnitKind.DISTRICT:
         return unit.id
     ids = path_ids(unit.path)

@@ -1,4 +1,4 @@
-"""每月一题 (tracked problems), and the case indexes the evaluation's GROUP BY queries use."""
+"""The one table the evaluation layer owns: each district's evaluation settings, with history."""
 
 from __future__ import annotations
 
@@ -8,33 +8,38 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.cases.models import Case
 from server.core.db import Base, UTCDateTime
 from server.core.ids import new_id
 
 
-class TrackedProblem(Base):
-    """A high-frequency problem a district chose to act on (每月一题): which categories, in
-    which territory, since when. Its counts are computed from cases, never stored."""
+class EvaluationSettingsRow(Base):
+    """Settings a district put in force from ``effective_from`` (a Beijing-time day) on.
 
-    __tablename__ = "tracked_problems"
+    Append-only: a change is a new row, so a past period is always judged by the settings in
+    force then. Weights are stored in basis points of the composite (1000 = 10 %), the
+    basic-satisfied weight in thousandths (800 = 0.8): integers, exact on both databases.
+    """
+
+    __tablename__ = "evaluation_settings"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
-    title: Mapped[str] = mapped_column(sa.String(200))
-    description: Mapped[str | None] = mapped_column(sa.Text)
-    category_codes: Mapped[list[str]] = mapped_column(sa.JSON)
-    area_unit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("units.id"))
-    # The district the area lies in: whose problem it is, and who sees it.
-    district_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("units.id"), index=True)
-    starts_on: Mapped[date] = mapped_column(sa.Date)  # a Beijing-time day
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    created_by_user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    district_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("units.id"))
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    response_weight_bp: Mapped[int] = mapped_column(sa.Integer)
+    resolution_weight_bp: Mapped[int] = mapped_column(sa.Integer)
+    satisfaction_weight_bp: Mapped[int] = mapped_column(sa.Integer)
+    basic_weight_permille: Mapped[int] = mapped_column(sa.Integer)
+    bottom_townships: Mapped[int] = mapped_column(sa.Integer)
+    bottom_departments: Mapped[int] = mapped_column(sa.Integer)
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by_user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
 
-
-# Hotspot and 万人诉求比 counts are one GROUP BY over a period's cases of one territory:
-# these cover it (index-only on PostgreSQL). Declared here, with the queries that need them,
-# rather than in the case model.
-sa.Index("ix_cases_district_received_category", Case.district_id, Case.received_at,
-         Case.category_code, Case.basic_grid_code)
-sa.Index("ix_cases_township_received_category", Case.township_id, Case.received_at,
-         Case.category_code, Case.basic_grid_code)
+    __table_args__ = (
+        sa.Index("ix_evaluation_settings_district_from", "district_id", "effective_from",
+                 "set_at"),
+        sa.CheckConstraint(
+            "response_weight_bp + resolution_weight_bp + satisfaction_weight_bp = 10000",
+            name="weights_sum"),
+        sa.CheckConstraint("basic_weight_permille BETWEEN 0 AND 1000", name="basic_weight"),
+    )

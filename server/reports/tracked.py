@@ -25,9 +25,9 @@ from server.org.rules import Role
 from server.reports import access, periods
 from server.reports.areas import category_clause, category_names, load_area
 from server.reports.hotspots import not_linked_by
-from server.reports.models import TrackedProblem
 from server.reports.periods import Period, PeriodKind
 from server.reports.tables import Column, ColumnType, Table
+from server.reports.tracked_models import TrackedProblem
 
 TRACK_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_DISPATCHER})
 DEFAULT_MONTHS_BEFORE = 6
