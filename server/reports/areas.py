@@ -23,9 +23,6 @@ from server.grids.models import Grid
 from server.grids.rules import GridKind
 from server.org.models import Unit
 from server.org.rules import UnitKind
-from server.reports.access import Target, TargetKind
-
-LED_KINDS = frozenset({TargetKind.TOWNSHIP, TargetKind.COMMUNITY, TargetKind.DEPARTMENT})
 
 
 @dataclass(frozen=True)
@@ -90,21 +87,3 @@ def category_names(session: Session, codes: set[str | None]) -> dict[str, str]:
 def file_stem(text: str) -> str:
     """A period label as part of a file name (a range's '/' cannot be)."""
     return text.replace("/", "_")
-
-
-def answering_unit_ids(session: Session, target: Target) -> list[uuid.UUID] | None:
-    """The units whose led cases are the target's: itself and the units under it, and for a
-    district department its outposts (departments of the same kind in the district's
-    townships). None for a district or grid, which answer for the cases in their territory."""
-    if target.kind not in LED_KINDS or target.unit is None:
-        return None
-    unit = target.unit
-    under = sa.select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=True))
-    ids = set(session.scalars(under))
-    parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
-    if (unit.kind is UnitKind.DEPARTMENT and unit.department_kind and parent is not None
-            and parent.kind is UnitKind.DISTRICT):
-        ids |= set(session.scalars(sa.select(Unit.id).where(
-            Unit.kind == UnitKind.DEPARTMENT, Unit.department_kind == unit.department_kind,
-            Unit.path.startswith(parent.path, autoescape=True))))
-    return sorted(ids)

@@ -28,7 +28,8 @@ from server.cases.models import Case
 from server.cases.queries import personal_data_view_for
 from server.cases.rules import PersonalDataView, mask_phone
 from server.reports.access import Target, TargetKind
-from server.reports.areas import answering_unit_ids, load_area
+from server.reports.areas import load_area
+from server.reports.facts import leads_of
 from server.reports.periods import Period
 from server.reports.tables import Column, ColumnType, Table
 from server.supervision.models import Deadline
@@ -57,7 +58,7 @@ def appeals_clause(session: Session, target: Target, period: Period) -> sa.Colum
     if target.kind is TargetKind.DEPARTMENT:
         dispatched = sa.select(Deadline.subject_id).where(
             Deadline.subject_type == "case", Deadline.kind == DeadlineKind.RESPONSE,
-            Deadline.unit_id.in_(answering_unit_ids(session, target) or []),
+            Deadline.unit_id.in_(sorted(leads_of(session, target))),
             Deadline.starts_at >= period.start_utc, Deadline.starts_at < period.end_utc)
         return Case.id.in_(dispatched)
     return sa.and_(load_area(session, target.id).clause, Case.received_at >= period.start_utc,

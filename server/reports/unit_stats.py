@@ -16,16 +16,22 @@ from sqlalchemy.orm import Session
 
 from server.cases.models import Case, CaseRating, CaseReturn
 from server.cases.rules import Satisfaction
-
-# access's loader without the actor check: the report command computes any unit's figures.
+from server.core.errors import NotFound
 from server.org.models import Unit
-from server.reports.access import Target, TargetKind, _load_target
-from server.reports.areas import answering_unit_ids, load_area
+from server.reports.access import Target, TargetKind, load_target
+from server.reports.areas import load_area
+from server.reports.facts import (
+    cancelled_before_due,
+    counted_case,
+    leads_of,
+    ratings_in,
+    superseded,
+)
 from server.reports.periods import Period
 from server.reports.repeats import repeat_groups
 from server.reports.tables import Column, ColumnType, Table
 from server.supervision.models import Deadline
-from server.supervision.rules import DeadlineKind, DeadlineStatus
+from server.supervision.rules import DeadlineKind
 
 CASE = "case"  # Deadline.subject_type of a case's deadlines
 PER_RESIDENTS = 10_000
@@ -59,24 +65,22 @@ class Scope:
 
 
 def scope_of(session: Session, target: Target) -> Scope:
-    ids = answering_unit_ids(session, target)
-    return Scope(ids, None if ids is not None else load_area(session, target.id).clause)
+    """A unit answers for what its lead units led (``facts.leads_of``, the 三率's rollup:
+    outposts count for their district department, not the township); a grid for the cases
+    located in it."""
+    if target.kind is TargetKind.GRID:
+        return Scope(None, load_area(session, target.id).clause)
+    return Scope(sorted(leads_of(session, target)), None)
 
 
 def final_ratings(scope: Scope, period: Period) -> sa.Select:
     """(CaseRating, Case) of the period's rated cases (考核件) the target answers for: each
     case's last rating recorded in the period, judged against its lead then; cases exempted
-    or linked to a master before the period's end are left out."""
+    or linked to a master before the period's end are left out (the 三率's conditions,
+    ``server.reports.facts``)."""
     end = period.end_utc
-    last = (sa.select(CaseRating.case_id, sa.func.max(CaseRating.seq).label("seq"))
-            .where(CaseRating.recorded_at >= period.start_utc, CaseRating.recorded_at < end)
-            .group_by(CaseRating.case_id).subquery())
-    return (sa.select(CaseRating, Case)
-            .join(last, sa.and_(CaseRating.case_id == last.c.case_id,
-                                CaseRating.seq == last.c.seq))
-            .join(Case, Case.id == CaseRating.case_id)
-            .where(sa.or_(Case.exempted_at.is_(None), Case.exempted_at >= end),
-                   sa.or_(Case.linked_at.is_(None), Case.linked_at >= end),
+    return (sa.select(CaseRating, Case).join(Case, Case.id == CaseRating.case_id)
+            .where(ratings_in(period), ~superseded(CaseRating, end), counted_case(end),
                    scope.by_unit(CaseRating.lead_unit_id, CaseRating.case_id)))
 
 
@@ -94,12 +98,10 @@ def _workload(session: Session, scope: Scope, period: Period) -> dict[str, int]:
                                Deadline.starts_at >= s, Deadline.starts_at < e)
     completed = _deadline_count(session, scope, DeadlineKind.COMPLETION,
                                 Deadline.met_at >= s, Deadline.met_at < e)
-    cancelled_before_due = sa.and_(Deadline.status == DeadlineStatus.CANCELLED,
-                                   Deadline.met_at.is_(None), Deadline.closed_at < Deadline.due_at)
     overdue = _deadline_count(
         session, scope, DeadlineKind.COMPLETION, Deadline.due_at >= s, Deadline.due_at < e,
         sa.or_(Deadline.met_at.is_(None), Deadline.met_at > Deadline.due_at),
-        sa.not_(cancelled_before_due))
+        ~cancelled_before_due())
     decided = sa.and_(CaseReturn.decided_at >= s, CaseReturn.decided_at < e,
                       CaseReturn.approved.is_(True))
     unit_clause = scope.by_unit(CaseReturn.unit_id, CaseReturn.case_id)
@@ -179,7 +181,9 @@ def unit_stats(session: Session, *, unit_id: uuid.UUID, period: Period,
                target: Target | None = None) -> Table:
     """One row of the unit's figures for the period (``target`` as ``access.target_for``
     returned it, or loaded without a scope check)."""
-    target = target or _load_target(session, unit_id)
+    target = target or load_target(session, unit_id)
+    if target is None:
+        raise NotFound("No such unit.", code="unit_not_found")
     scope = scope_of(session, target)
     work = _workload(session, scope, period)
     per = per_10k_residents(session, target, period)

@@ -2,8 +2,9 @@
 
 Departments: the calls whose judgement named them (lead or cooperating) in the period
 (``judged_at``), whether and when they arrived against the arrival deadline, and how the
-callers rated them. Townships: the calls they raised in the period (``raised_at``), their
-outcome, and how the departments judged them (a department marking a call unjustified).
+callers rated them (满意 / 基本满意 / 不满意). Townships: the calls they raised in the period
+(``raised_at``; calls a department raised are not a township's), their outcome, and how the
+departments judged them (a department marking a call unjustified).
 Everything is judged as of the period's end (or now, for a running period): an arrival,
 closing, rating or objection recorded after it does not change a closed period.
 """
@@ -18,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.cases.rules import Satisfaction
 from server.org.models import Unit
 from server.reports.periods import Period
 from server.reports.tables import Column, ColumnType, Table
@@ -42,6 +44,18 @@ def _pct(n: int, d: int) -> Decimal | None:
     return (Decimal(n) * 100 / d).quantize(Decimal("0.01"), ROUND_HALF_UP) if d else None
 
 
+def _levels(rated: list[Satisfaction]) -> dict[str, int | Decimal | None]:
+    """Ratings per level and the 满意率: (满意 + w × 基本满意) / rated, w the whistle rules'
+    weight (0.8, as in the case evaluation), exact, half-up to 2 decimals."""
+    counts = {level.value: sum(r is level for r in rated) for level in Satisfaction}
+    rate = None
+    if rated:
+        weight = Decimal(str(rules.BASICALLY_SATISFIED_WEIGHT))
+        exact = (counts["satisfied"] + weight * counts["basically_satisfied"]) * 100 / len(rated)
+        rate = exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return {**counts, "satisfaction_rate": rate}
+
+
 def _units(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Unit]:
     return {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(ids)))} \
         if ids else {}
@@ -60,7 +74,7 @@ def department_side(session: Session, *, district_id: uuid.UUID, period: Period,
                WhistleCall.status.in_([WhistleStatus.ACCEPTED, WhistleStatus.CLOSED]))).all()
     stats: dict[uuid.UUID, dict] = defaultdict(lambda: defaultdict(int))
     minutes: dict[uuid.UUID, list[float]] = defaultdict(list)
-    ratings: dict[uuid.UUID, list[tuple[int, int]]] = defaultdict(list)
+    ratings: dict[uuid.UUID, list[Satisfaction]] = defaultdict(list)
     for d, judged_at, due_at, closed_at in rows:
         s = stats[d.unit_id]
         arrived = _before(d.first_arrival_at, as_of)
@@ -73,7 +87,7 @@ def department_side(session: Session, *, district_id: uuid.UUID, period: Period,
         if (m := rules.response_minutes(judged_at, arrived)) is not None:
             minutes[d.unit_id].append(m)
         if _before(d.rated_at, as_of) is not None:
-            ratings[d.unit_id].append((d.rating_timeliness, d.rating_effect))
+            ratings[d.unit_id].append(d.rating_satisfaction)
         s["unjustified"] += _before(d.unjustified_at, as_of) is not None
     units = _units(session, set(stats))
     out = []
@@ -87,8 +101,7 @@ def department_side(session: Session, *, district_id: uuid.UUID, period: Period,
             "on_time_rate": _pct(s[ArrivalState.ON_TIME.value],
                                  s["named"] - s[ArrivalState.PENDING.value]),
             "mean_response_minutes": _mean(minutes[unit_id]),
-            "ratings": len(rated), "mean_timeliness": _mean([t for t, _ in rated]),
-            "mean_effect": _mean([e for _, e in rated]), "unjustified": s["unjustified"]})
+            "ratings": len(rated), **_levels(rated), "unjustified": s["unjustified"]})
     out.sort(key=lambda r: r["department_code"])
     return Table(
         name=f"whistle-departments-{period.label.replace('/', '_')}",
@@ -99,8 +112,9 @@ def department_side(session: Session, *, district_id: uuid.UUID, period: Period,
                  Column("late", "迟到", INT), Column("absent", "未报到", INT),
                  Column("pending", "待报到", INT), Column("on_time_rate", "按时报到率", PCT),
                  Column("mean_response_minutes", "平均响应(分钟)", NUM),
-                 Column("ratings", "评价次数", INT), Column("mean_timeliness", "及时性均分", NUM),
-                 Column("mean_effect", "效果均分", NUM),
+                 Column("ratings", "评价次数", INT), Column("satisfied", "满意", INT),
+                 Column("basically_satisfied", "基本满意", INT),
+                 Column("dissatisfied", "不满意", INT), Column("satisfaction_rate", "满意率", PCT),
                  Column("unjustified", "认为不合理的吹哨", INT)],
         rows=out,
         notes=["按研判(点名)时间计入期间;报到、评价、异议以期末(或当前)为准;"
@@ -115,6 +129,7 @@ def township_side(session: Session, *, district_id: uuid.UUID, period: Period,
         sa.select(WhistleCall.id, WhistleCall.township_id, WhistleCall.status,
                   WhistleCall.judged_at, WhistleCall.closed_at, WhistleCall.completion_due_at)
         .where(WhistleCall.district_id == district_id,
+               WhistleCall.raised_by_department_id.is_(None),
                WhistleCall.raised_at >= period.start_utc,
                WhistleCall.raised_at < period.end_utc)).all()
     objections = {call_id for call_id, at in session.execute(

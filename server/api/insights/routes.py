@@ -25,7 +25,7 @@ blp = Blueprint("insights", __name__, url_prefix="",
 
 def _unit(target: Target) -> dict[str, Any]:
     return {"id": target.id, "code": target.code, "name": target.name,
-            "kind": target.kind.value}
+            "kind": target.kind}
 
 
 def _answer(table: Table, fmt: TableFormat, json_body: Any) -> Any:  # noqa: ANN401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from server.api.evaluation.schemas import EvaluatedUnitSchema
 from server.api.reports.schemas import PeriodArgsSchema
 from server.api.schemas import StrictSchema
 from server.api.tables import FormatArgsSchema
@@ -58,13 +59,6 @@ class ClusterArgsSchema(UnitPeriodArgsSchema):
                                 validate=validate.Range(min=2, max=1000),
                                 metadata={"description": "Cases within the radius (itself "
                                                          "included) that make a core case"})
-
-
-class EvaluatedUnitSchema(ma.Schema):
-    id = fields.UUID()
-    code = fields.String()
-    name = fields.String()
-    kind = fields.String()
 
 
 class Per10kSchema(ma.Schema):
