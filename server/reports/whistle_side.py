@@ -44,7 +44,7 @@ def _pct(n: int, d: int) -> Decimal | None:
     return (Decimal(n) * 100 / d).quantize(Decimal("0.01"), ROUND_HALF_UP) if d else None
 
 
-def _levels(rated: list[Satisfaction]) -> dict[str, int | Decimal | None]:
+def rating_levels(rated: list[Satisfaction]) -> dict[str, int | Decimal | None]:
     """Ratings per level and the 满意率: (满意 + w × 基本满意) / rated, w the whistle rules'
     weight (0.8, as in the case evaluation), exact, half-up to 2 decimals."""
     counts = {level.value: sum(r is level for r in rated) for level in Satisfaction}
@@ -101,7 +101,7 @@ def department_side(session: Session, *, district_id: uuid.UUID, period: Period,
             "on_time_rate": _pct(s[ArrivalState.ON_TIME.value],
                                  s["named"] - s[ArrivalState.PENDING.value]),
             "mean_response_minutes": _mean(minutes[unit_id]),
-            "ratings": len(rated), **_levels(rated), "unjustified": s["unjustified"]})
+            "ratings": len(rated), **rating_levels(rated), "unjustified": s["unjustified"]})
     out.sort(key=lambda r: r["department_code"])
     return Table(
         name=f"whistle-departments-{period.label.replace('/', '_')}",
