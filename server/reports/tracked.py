@@ -44,6 +44,9 @@ def create_tracked_problem(session: Session, actor: Actor, *, title: str,
     """A district dispatcher (or an admin) tracks a problem in a territory of their district."""
     actor.require(TRACK_ROLES, "choose a 每月一题 problem")
     target = access.target_for(session, actor, area_unit_id)  # 404 outside one's district
+    if target.kind is access.TargetKind.GRID:
+        raise Invalid.for_field("area_unit_id", "Track a problem in a district, township or "
+                                "community.", code="unit_has_no_territory")
     load_area(session, area_unit_id)  # a department has no territory: refused
     if target.district_id is None:
         raise Invalid.for_field("area_unit_id", "The area must lie in a district.")

@@ -156,5 +156,8 @@ def test_only_district_dispatchers_and_admins_track_problems(client, login, worl
                           json={**body, "category_codes": ["99.99"]})
     assert unknown.status_code == 422
     assert unknown.get_json()["code"] == "unknown_category"
+    grid = client.post("/api/v1/tracked-problems", headers=login("admin"),
+                       json={**body, "area_unit_id": world.grid_id("T1-A1")})
+    assert grid.get_json()["code"] == "unit_has_no_territory"
     made = client.post("/api/v1/tracked-problems", headers=login("admin"), json=body).get_json()
     get(client, login("d2.dispatcher"), f"tracked-problems/{made['id']}", 404)

@@ -147,7 +147,7 @@ class TrackedProblemCreateSchema(StrictSchema):
     category_codes = fields.List(fields.String(validate=validate.Length(min=1, max=40)),
                                  required=True, validate=validate.Length(min=1, max=20))
     area_unit_id = fields.UUID(required=True, metadata={
-        "description": "A district, township, community or basic grid of your district"})
+        "description": "A district, township or community of your district"})
     starts_on = fields.Date(required=True, metadata={"description": "The day the action "
                                                                     "starts (Beijing time)"})
 
