@@ -6,7 +6,7 @@
   ``outside_radius``.
 - ``whistle_action``: a joint-action record (what was done, photos, result); its id is the
   operation's.
-- ``whistle_rating``: the caller rates a named department (timeliness, effect).
+- ``whistle_rating``: the caller rates a named department (满意 / 基本满意 / 不满意).
 - ``whistle_unjustified``: a named department marks the call unjustified.
 
 Like the case operations each runs in the push's savepoint and is stored in the ledger
@@ -25,6 +25,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from geo.crs import CRS
+from server.cases.rules import Satisfaction
 from server.whistle import queries, services
 from server.whistle.models import WhistleCall
 from sync.photos import link_photos
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 
 def _call(ctx: OpContext, call_id: uuid.UUID) -> WhistleCall:
-    return queries.get_call_for(ctx.session, ctx.actor, call_id)
+    return queries.get_call_for_update(ctx.session, ctx.actor, call_id)
 
 
 def _result(call: WhistleCall, **extra: Any) -> dict[str, Any]:
@@ -66,10 +67,10 @@ def whistle_action(ctx: OpContext, *, call_id: uuid.UUID, description: str,
 
 
 def whistle_rating(ctx: OpContext, *, call_id: uuid.UUID, department_id: uuid.UUID,
-                   timeliness: int, effect: int, comment: str | None) -> dict[str, Any]:
+                   satisfaction: Satisfaction, comment: str | None) -> dict[str, Any]:
     call = _call(ctx, call_id)
     services.rate(ctx.session, ctx.actor, call, version=None, department_id=department_id,
-                  timeliness=timeliness, effect=effect, comment=comment, now=ctx.now)
+                  satisfaction=satisfaction, comment=comment, now=ctx.now)
     return _result(call, department_id=str(department_id))
 
 

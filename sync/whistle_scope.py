@@ -1,10 +1,12 @@
 """Whistle calls on the phones: which calls a device holds, and how one looks on the wire.
 
 Department staff and handlers hold the accepted calls naming their department (the calls
-they must report to: 报到). Township dispatchers, grid leaders and district dispatchers hold
-the open calls they can see (``server.whistle.queries.visible_calls``), plus those closed in
-the last ``history_days`` (the caller rates departments after closing). A call leaves a
-department's phones when it is closed. Registered in ``sync/scope.py``.
+they must report to: 报到), and the calls their department raised (open, or closed in the
+last ``history_days``, to rate them). Township dispatchers, grid leaders and district
+dispatchers hold the open calls they can see (``server.whistle.queries.visible_calls``), plus
+those closed in the last ``history_days`` (the caller rates departments after closing). A
+call naming a department leaves that department's phones when it is closed. Registered in
+``sync/scope.py``.
 """
 
 from __future__ import annotations
@@ -39,15 +41,18 @@ def _str(value: uuid.UUID | None) -> str | None:
 def _clause(session: Session, ctx: SyncContext) -> sa.ColumnElement[bool]:
     actor = ctx.actor
     clauses: list[sa.ColumnElement[bool]] = []
+    recent = sa.and_(WhistleCall.status == WhistleStatus.CLOSED,
+                     WhistleCall.closed_at >= ctx.now - timedelta(days=ctx.history_days))
     if actor.has_any(rules.DEPARTMENT_ROLES):
         mine = path_ids(actor.unit_path)
         clauses.append(sa.and_(
             WhistleCall.status == WhistleStatus.ACCEPTED,
             WhistleCall.id.in_(sa.select(WhistleDepartment.call_id).where(
                 WhistleDepartment.unit_id.in_(mine), WhistleDepartment.role.is_not(None)))))
+        # The calls their department raised, as the township holds its own (to rate them).
+        clauses.append(sa.and_(WhistleCall.raised_by_department_id.in_(mine), sa.or_(
+            WhistleCall.status.in_(rules.OPEN_STATUSES), recent)))
     if actor.has_any(CALLER_SIDE):
-        recent = sa.and_(WhistleCall.status == WhistleStatus.CLOSED,
-                         WhistleCall.closed_at >= ctx.now - timedelta(days=ctx.history_days))
         clauses.append(sa.and_(visible_calls(session, actor), sa.or_(
             WhistleCall.status.in_(rules.OPEN_STATUSES), recent)))
     return sa.or_(sa.false(), *clauses)
@@ -65,7 +70,8 @@ _FIELDS = ("category_code", "description", "version", "lon", "lat", "address", "
            "arrival_radius_m", "rejection_reason", "result", "event_count")
 _TIMES = ("raised_at", "judged_at", "arrival_due_at", "completion_due_at", "closed_at",
           "updated_at")
-_IDS = ("grid_id", "township_id", "district_id", "lead_unit_id", "raised_by_user_id")
+_IDS = ("grid_id", "township_id", "district_id", "lead_unit_id", "raised_by_user_id",
+        "raised_by_department_id")
 
 
 def whistle_call_records(session: Session, ctx: SyncContext,

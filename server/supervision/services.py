@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -99,28 +100,63 @@ def open_deadlines(
     ``new_subject``: the subject was created in this transaction, so nothing can be running
     yet and the check is skipped (the partial unique index still stands guard).
     """
+    return open_deadline_set(
+        session, specs=[DeadlineSpec(subject_type, subject_id, kind, due_at, unit_id)
+                        for kind, due_at in limits],
+        label=label, starts_at=starts_at, supervisor_unit_id=supervisor_unit_id,
+        fractions=fractions, overdue_grace=overdue_grace, calendar=calendar,
+        new_subjects=new_subject, now=now)
+
+
+class DeadlineSpec(NamedTuple):
+    """One limit of ``open_deadline_set``: whose obligation, about what, due when."""
+
+    subject_type: str
+    subject_id: uuid.UUID
+    kind: DeadlineKind
+    due_at: datetime
+    unit_id: uuid.UUID
+
+
+def open_deadline_set(
+    session: Session,
+    *,
+    specs: Sequence[DeadlineSpec],
+    label: str,
+    starts_at: datetime,
+    supervisor_unit_id: uuid.UUID | None,
+    fractions: Sequence[float] = DEFAULT_REMINDER_FRACTIONS,
+    overdue_grace: timedelta = timedelta(0),
+    calendar: BusinessCalendar = ELAPSED_TIME,
+    new_subjects: bool = False,
+    now: datetime,
+) -> list[Deadline]:
+    """Open deadlines on several subjects that start together (a whistle call's judgement:
+    each named department's arrival and the lead's completion), in ``specs`` order: one
+    query checks that none is running, one flush writes them all.
+
+    ``new_subjects``: every subject was created in this transaction (see ``open_deadlines``).
+    """
     grace_s = round(overdue_grace.total_seconds())
-    schedules = [reminder_schedule(starts_at, due_at, fractions,
+    schedules = [reminder_schedule(starts_at, spec.due_at, fractions,
                                    overdue_grace=timedelta(seconds=grace_s), calendar=calendar)
-                 for _, due_at in limits]
-    kinds = [kind for kind, _ in limits]
-    running: set[DeadlineKind] = set()
-    if not new_subject:
-        running = set(session.scalars(sa.select(Deadline.kind).where(
-            Deadline.subject_type == subject_type, Deadline.subject_id == subject_id,
-            Deadline.kind.in_(kinds), Deadline.closed_at.is_(None),
-        )))
-    for kind in kinds:
-        if kind in running:
-            raise Conflict(f"A {kind.value} deadline is already running for this {subject_type}.",
-                           code="deadline_already_open")
+                 for spec in specs]
+    if not new_subjects and specs:
+        wanted = {(s.subject_type, s.subject_id, s.kind) for s in specs}
+        running = session.execute(sa.select(
+            Deadline.subject_type, Deadline.subject_id, Deadline.kind).where(
+            Deadline.subject_id.in_({s.subject_id for s in specs}),
+            Deadline.kind.in_({s.kind for s in specs}), Deadline.closed_at.is_(None)))
+        for subject_type, _, kind in (r for r in running if tuple(r) in wanted):
+            raise Conflict(f"A {kind.value} deadline is already running for this "
+                           f"{subject_type}.", code="deadline_already_open")
     deadlines = []
-    for (kind, due_at), schedule in zip(limits, schedules, strict=True):
+    for spec, schedule in zip(specs, schedules, strict=True):
         deadline = Deadline(
-            subject_type=subject_type, subject_id=subject_id, kind=kind,
-            label=_clip(label, TITLE_MAX), unit_id=unit_id,
-            supervisor_unit_id=supervisor_unit_id, starts_at=starts_at, due_at=due_at,
-            original_due_at=due_at, generation=1, fractions=[float(f) for f in fractions],
+            subject_type=spec.subject_type, subject_id=spec.subject_id, kind=spec.kind,
+            label=_clip(label, TITLE_MAX), unit_id=spec.unit_id,
+            supervisor_unit_id=supervisor_unit_id, starts_at=starts_at, due_at=spec.due_at,
+            original_due_at=spec.due_at, generation=1, fractions=[float(f) for f in fractions],
             overdue_grace_s=grace_s, calendar=calendar.name, status=DeadlineStatus.ACTIVE,
             created_at=now,
         )
@@ -329,22 +365,89 @@ def fire_due_reminders(session: Session, *, now: datetime, limit: int = 500) -> 
             # guards against a row that escaped that.
             reminder.state, reminder.sent_at = ReminderState.CANCELLED, None
             continue
-        title, body = reminder_message(reminder.node, label=deadline.label, kind=deadline.kind,
-                                       due_at=deadline.due_at, tz=DISPLAY_TZ)
-        kind = OVERDUE_KIND if reminder.node == OVERDUE else REMINDER_KIND
-        for unit_id in reminder_audience(reminder.node, deadline.unit_id,
-                                         deadline.supervisor_unit_id):
-            session.add(Notification(
-                unit_id=unit_id, kind=kind, subject_type=deadline.subject_type,
-                subject_id=deadline.subject_id, title=_clip(title, TITLE_MAX), body=body,
-                created_at=now, reminder_id=reminder.id,
-            ))
-        if reminder.node == OVERDUE and deadline.status is DeadlineStatus.ACTIVE:
-            deadline.status = DeadlineStatus.MISSED
-            deadline.escalated_at = now
+        _deliver(session, reminder, deadline, now=now)
         fired += 1
     session.flush()
     return fired
+
+
+def _deliver(session: Session, reminder: Reminder, deadline: Deadline, *, now: datetime) -> None:
+    """Put a claimed reminder in its audience's inboxes; the overdue node marks the deadline
+    missed."""
+    title, body = reminder_message(reminder.node, label=deadline.label, kind=deadline.kind,
+                                   due_at=deadline.due_at, tz=DISPLAY_TZ)
+    kind = OVERDUE_KIND if reminder.node == OVERDUE else REMINDER_KIND
+    for unit_id in reminder_audience(reminder.node, deadline.unit_id,
+                                     deadline.supervisor_unit_id):
+        session.add(Notification(
+            unit_id=unit_id, kind=kind, subject_type=deadline.subject_type,
+            subject_id=deadline.subject_id, title=_clip(title, TITLE_MAX), body=body,
+            created_at=now, reminder_id=reminder.id,
+        ))
+    if reminder.node == OVERDUE and deadline.status is DeadlineStatus.ACTIVE:
+        deadline.status = DeadlineStatus.MISSED
+        deadline.escalated_at = now
+
+
+def _claim_overdue(session: Session, deadline: Deadline, *, now: datetime) -> Reminder | None:
+    """This deadline's overdue escalation if it is due and still pending, claimed like
+    ``_claim`` does (a scheduler sending it at this moment keeps it: skipped, not waited for)."""
+    due = sa.and_(Reminder.deadline_id == deadline.id, Reminder.node == OVERDUE,
+                  Reminder.generation == deadline.generation,
+                  Reminder.state == ReminderState.PENDING, Reminder.fire_at <= now)
+    if is_postgres(session):
+        reminder = session.scalar(
+            sa.select(Reminder).where(due).with_for_update(skip_locked=True, of=Reminder)
+            .execution_options(populate_existing=True))
+        if reminder is not None:
+            reminder.state, reminder.sent_at = ReminderState.SENT, now
+            session.flush()
+        return reminder
+    claimed = session.scalar(
+        sa.update(Reminder).where(due).values(state=ReminderState.SENT, sent_at=now)
+        .returning(Reminder.id).execution_options(synchronize_session=False))
+    if claimed is None:
+        return None
+    return session.scalar(sa.select(Reminder).where(Reminder.id == claimed)
+                          .execution_options(populate_existing=True))
+
+
+def settle_deadline(
+    session: Session,
+    *,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    kind: DeadlineKind,
+    met_at: datetime | None,
+    now: datetime,
+) -> Deadline | None:
+    """End a deadline without losing what the scheduler had not yet sent: an overdue
+    escalation whose time has come (the limit passed, the job has not run since) is sent
+    now, the other pending reminders are cancelled (a "75% used" note is pointless once the
+    obligation ended). Then the deadline closes as ``close_deadline`` (``met_at`` given: met
+    or missed) or ``cancel_deadline`` (``met_at`` None: the limit no longer applies; one
+    already missed stays missed). None if none was open."""
+    deadline = queries.open_deadline_for(session, subject_type, subject_id, kind)
+    if deadline is None:
+        return None
+    # The lock order of this module: reminders first (claim, then cancel the rest), the
+    # deadline row last. Cancelling waits for a scheduler sending one of them: re-read the
+    # deadline after it, so a miss that scheduler recorded is kept.
+    reminder = _claim_overdue(session, deadline, now=now)
+    _cancel_pending(session, deadline)
+    session.refresh(deadline)
+    if reminder is not None:
+        _deliver(session, reminder, deadline, now=now)
+    if met_at is not None:
+        deadline.met_at = deadline.closed_at = met_at
+        deadline.status = (DeadlineStatus.MET if is_on_time(met_at, deadline.due_at)
+                           else DeadlineStatus.MISSED)
+    else:
+        deadline.closed_at = now
+        if deadline.status is DeadlineStatus.ACTIVE:
+            deadline.status = DeadlineStatus.CANCELLED
+    session.flush()
+    return deadline
 
 
 def acknowledge(session: Session, actor: Actor, notification_id: uuid.UUID, *,

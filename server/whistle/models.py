@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.cases.rules import Urgency
+from server.cases.rules import Satisfaction, Urgency
 from server.core.db import Base, GeometryType, UTCDateTime, str_enum
 from server.core.ids import new_id
 from server.org.models import Unit
@@ -50,6 +50,9 @@ class WhistleCall(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     raised_by_user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     raised_by_unit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("units.id"))
+    # The department that raised it (its handler or staff); None when a township did.
+    raised_by_department_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("units.id"), index=True)
 
     judged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     judged_by_user_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -101,8 +104,7 @@ class WhistleDepartment(Base):
     first_arrival_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_arrival_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    rating_timeliness: Mapped[int | None] = mapped_column(sa.Integer)
-    rating_effect: Mapped[int | None] = mapped_column(sa.Integer)
+    rating_satisfaction: Mapped[Satisfaction | None] = mapped_column(str_enum(Satisfaction, 20))
     rating_comment: Mapped[str | None] = mapped_column(sa.Text)
     unjustified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unjustified_reason: Mapped[str | None] = mapped_column(sa.Text)

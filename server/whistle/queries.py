@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from server.auth.actor import Actor
 from server.auth.services import scope_of
+from server.cases.rules import Satisfaction
 from server.core.cursors import decode_time_cursor, encode_cursor
 from server.core.errors import NotFound
+from server.org.models import Unit
 from server.org.rules import Role, path_ids
 from server.whistle import rules
 from server.whistle.models import (
@@ -29,8 +31,8 @@ from server.whistle.rules import WhistleKind, WhistleStatus
 
 def visible_calls(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     """A call is visible to: admins and auditors; its raiser; dispatchers and grid leaders of
-    its township; district dispatchers of its district; and the departments on it (requested
-    or named), their staff and handlers."""
+    its township; district dispatchers of its district; the department that raised it and the
+    departments on it (requested or named), their staff and handlers."""
     scope = scope_of(session, actor)
     if scope.township_ids is None:
         return sa.true()
@@ -41,8 +43,10 @@ def visible_calls(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
         district_ids = [path_ids(p)[-1] for p in scope.unit_paths or ()]
         clauses.append(WhistleCall.district_id.in_(district_ids))
     if actor.has_any(rules.DEPARTMENT_ROLES):
+        mine = path_ids(actor.unit_path)
+        clauses.append(WhistleCall.raised_by_department_id.in_(mine))
         clauses.append(WhistleCall.id.in_(sa.select(WhistleDepartment.call_id).where(
-            WhistleDepartment.unit_id.in_(path_ids(actor.unit_path)))))
+            WhistleDepartment.unit_id.in_(mine))))
     return sa.or_(*clauses)
 
 
@@ -50,6 +54,24 @@ def get_call_for(session: Session, actor: Actor, call_id: uuid.UUID) -> WhistleC
     """Outside the actor's scope a call does not exist (404, never 403)."""
     call = session.scalar(sa.select(WhistleCall).where(WhistleCall.id == call_id,
                                                        visible_calls(session, actor)))
+    if call is None:
+        raise NotFound("No such whistle call.", code="whistle_call_not_found")
+    return call
+
+
+def get_call_for_update(session: Session, actor: Actor, call_id: uuid.UUID) -> WhistleCall:
+    """Like get_call_for, the call's row locked first (PostgreSQL; SQLite has one writer), for
+    every write of a call (as cases.queries.get_case_for_update).
+
+    Arrivals of several departments at once then queue up instead of failing on the version
+    column, and the call and its department rows are read after the lock: two staff of one
+    department arriving at once cannot both take "first arrival" from a copy read before it.
+    The version check in the service still answers a client that read an older version.
+    """
+    session.execute(sa.select(WhistleCall.id).where(WhistleCall.id == call_id).with_for_update())
+    call = session.scalar(sa.select(WhistleCall).where(
+        WhistleCall.id == call_id, visible_calls(session, actor))
+        .execution_options(populate_existing=True))
     if call is None:
         raise NotFound("No such whistle call.", code="whistle_call_not_found")
     return call
@@ -165,7 +187,7 @@ def department_report(call: WhistleCall, *, now: datetime,
             "arrival_state": state.value if state else None,
             "arrivals_outside_radius": outside.get((call.id, d.unit_id), 0),
             "rating": None if d.rated_at is None else {
-                "timeliness": d.rating_timeliness, "effect": d.rating_effect,
+                "satisfaction": d.rating_satisfaction.value if d.rating_satisfaction else None,
                 "comment": d.rating_comment, "rated_at": d.rated_at},
             "unjustified": None if d.unjustified_at is None else {
                 "reason": d.unjustified_reason, "at": d.unjustified_at},
@@ -187,14 +209,15 @@ class DepartmentScore:
     absent: int = 0
     pending: int = 0
     response_minutes: list[float] = field(default_factory=list)
-    timeliness: list[int] = field(default_factory=list)
-    effect: list[int] = field(default_factory=list)
+    ratings: dict[Satisfaction, int] = field(
+        default_factory=lambda: dict.fromkeys(Satisfaction, 0))
     unjustified: int = 0
 
 
 @dataclass
-class TownshipScore:
-    """双考评, the callers' side: how each township used the whistle."""
+class CallerScore:
+    """双考评, the callers' side: how a township, or a department that raised calls, used the
+    whistle."""
 
     unit_id: uuid.UUID
     code: str
@@ -206,18 +229,68 @@ class TownshipScore:
     closed_on_time: int = 0
     marked_unjustified: int = 0  # calls at least one named department called unjustified
 
+    def count(self, call: WhistleCall) -> None:
+        self.raised += 1
+        self.accepted += call.status in (WhistleStatus.ACCEPTED, WhistleStatus.CLOSED)
+        self.rejected += call.status is WhistleStatus.REJECTED
+        self.closed += call.status is WhistleStatus.CLOSED
+        self.closed_on_time += bool(rules.closed_on_time(call.closed_at, call.completion_due_at))
+        self.marked_unjustified += any(d.unjustified_at is not None for d in call.departments)
+
+    def counts(self) -> dict[str, int]:
+        return {"raised": self.raised, "accepted": self.accepted, "rejected": self.rejected,
+                "closed": self.closed, "closed_on_time": self.closed_on_time,
+                "marked_unjustified": self.marked_unjustified}
+
 
 def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
+
+
+def _score_departments(call: WhistleCall, departments: dict[uuid.UUID, DepartmentScore], *,
+                       now: datetime) -> None:
+    for d in call.departments:
+        if d.role is None:
+            continue
+        score = departments.setdefault(d.unit_id, DepartmentScore(
+            d.unit_id, d.unit.code, d.unit.name))
+        score.named += 1
+        score.lead += d.role is rules.DepartmentRole.LEAD
+        state = rules.arrival_state(first_arrival_at=d.first_arrival_at,
+                                    due_at=call.arrival_due_at, now=now,
+                                    closed=call.status is WhistleStatus.CLOSED)
+        setattr(score, state.value, getattr(score, state.value) + 1)
+        minutes = rules.response_minutes(call.judged_at, d.first_arrival_at)
+        if minutes is not None:
+            score.response_minutes.append(minutes)
+        if d.rating_satisfaction is not None:
+            score.ratings[d.rating_satisfaction] += 1
+        score.unjustified += d.unjustified_at is not None
+
+
+def _department_row(s: DepartmentScore) -> dict[str, Any]:
+    levels = s.ratings
+    return {
+        "department": {"id": str(s.unit_id), "code": s.code, "name": s.name},
+        "named": s.named, "lead": s.lead, "on_time": s.on_time, "late": s.late,
+        "absent": s.absent, "pending": s.pending,
+        "mean_response_minutes": _mean(s.response_minutes),
+        "ratings": sum(levels.values()),
+        **{level.value: n for level, n in levels.items()},
+        "satisfaction_rate": rules.satisfaction_rate(
+            levels[Satisfaction.SATISFIED], levels[Satisfaction.BASICALLY_SATISFIED],
+            levels[Satisfaction.DISSATISFIED]),
+        "unjustified": s.unjustified,
+    }
 
 
 def evaluation(session: Session, actor: Actor, *, now: datetime,
                raised_from: datetime | None = None, raised_to: datetime | None = None,
                township_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Both sides of 双考评 over the calls the actor sees, raised in [from, to): per named
-    department its arrivals (on time, late, absent, pending), mean response time and mean
-    ratings, and objections; per township its calls by outcome. Departments are ordered by
-    code, as are townships."""
+    department its arrivals (on time, late, absent, pending), mean response time, its
+    ratings per level and satisfaction rate, and objections; per caller (a township, or a
+    department that raised calls) its calls by outcome. Each list is ordered by code."""
     query = sa.select(WhistleCall).where(visible_calls(session, actor))
     if township_id is not None:
         query = query.where(WhistleCall.township_id == township_id)
@@ -225,50 +298,31 @@ def evaluation(session: Session, actor: Actor, *, now: datetime,
         query = query.where(WhistleCall.raised_at >= raised_from)
     if raised_to is not None:
         query = query.where(WhistleCall.raised_at < raised_to)
+    calls = list(session.scalars(query))
+    raisers = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(
+        {c.raised_by_department_id for c in calls if c.raised_by_department_id})))}
     departments: dict[uuid.UUID, DepartmentScore] = {}
-    townships: dict[uuid.UUID, TownshipScore] = {}
-    for call in session.scalars(query):
-        town = townships.setdefault(call.township_id, TownshipScore(
-            call.township_id, call.township.code, call.township.name))
-        town.raised += 1
-        town.accepted += call.status in (WhistleStatus.ACCEPTED, WhistleStatus.CLOSED)
-        town.rejected += call.status is WhistleStatus.REJECTED
-        town.closed += call.status is WhistleStatus.CLOSED
-        town.closed_on_time += bool(rules.closed_on_time(call.closed_at, call.completion_due_at))
-        town.marked_unjustified += any(d.unjustified_at is not None for d in call.departments)
-        if call.status not in (WhistleStatus.ACCEPTED, WhistleStatus.CLOSED):
-            continue
-        for d in call.departments:
-            if d.role is None:
-                continue
-            score = departments.setdefault(d.unit_id, DepartmentScore(
-                d.unit_id, d.unit.code, d.unit.name))
-            score.named += 1
-            score.lead += d.role is rules.DepartmentRole.LEAD
-            state = rules.arrival_state(first_arrival_at=d.first_arrival_at,
-                                        due_at=call.arrival_due_at, now=now,
-                                        closed=call.status is WhistleStatus.CLOSED)
-            setattr(score, state.value, getattr(score, state.value) + 1)
-            minutes = rules.response_minutes(call.judged_at, d.first_arrival_at)
-            if minutes is not None:
-                score.response_minutes.append(minutes)
-            if d.rated_at is not None:
-                score.timeliness.append(d.rating_timeliness)
-                score.effect.append(d.rating_effect)
-            score.unjustified += d.unjustified_at is not None
+    townships: dict[uuid.UUID, CallerScore] = {}
+    raising: dict[uuid.UUID, CallerScore] = {}
+    for call in calls:
+        if call.raised_by_department_id is None:
+            caller = townships.setdefault(call.township_id, CallerScore(
+                call.township_id, call.township.code, call.township.name))
+        else:
+            unit = raisers[call.raised_by_department_id]
+            caller = raising.setdefault(unit.id, CallerScore(unit.id, unit.code, unit.name))
+        caller.count(call)
+        if call.status in (WhistleStatus.ACCEPTED, WhistleStatus.CLOSED):
+            _score_departments(call, departments, now=now)
+
+    def by_code(scores: dict[uuid.UUID, Any]) -> list[Any]:
+        return sorted(scores.values(), key=lambda s: s.code)
+
     return {
-        "departments": [{
-            "department": {"id": str(s.unit_id), "code": s.code, "name": s.name},
-            "named": s.named, "lead": s.lead, "on_time": s.on_time, "late": s.late,
-            "absent": s.absent, "pending": s.pending,
-            "mean_response_minutes": _mean(s.response_minutes),
-            "ratings": len(s.timeliness), "mean_timeliness": _mean(s.timeliness),
-            "mean_effect": _mean(s.effect), "unjustified": s.unjustified,
-        } for s in sorted(departments.values(), key=lambda s: s.code)],
-        "townships": [{
-            "township": {"id": str(t.unit_id), "code": t.code, "name": t.name},
-            "raised": t.raised, "accepted": t.accepted, "rejected": t.rejected,
-            "closed": t.closed, "closed_on_time": t.closed_on_time,
-            "marked_unjustified": t.marked_unjustified,
-        } for t in sorted(townships.values(), key=lambda t: t.code)],
+        "departments": [_department_row(s) for s in by_code(departments)],
+        "townships": [{"township": {"id": str(t.unit_id), "code": t.code, "name": t.name},
+                       **t.counts()} for t in by_code(townships)],
+        "raising_departments": [{"department": {"id": str(t.unit_id), "code": t.code,
+                                                "name": t.name}, **t.counts()}
+                                for t in by_code(raising)],
     }

@@ -6,8 +6,9 @@ lead department, cooperating departments, an on-site arrival deadline and a comp
 deadline (清单式联合执法, Yicheng), or rejects it with a reason. Each named department
 reports on site (报到): its first arrival near the place is its response time. Departments
 record joint action, the caller closes the call, and both sides are evaluated (双考评): the
-caller rates each department's timeliness and effect, a department may mark the call
-unjustified. Xining's words: 吹哨 → 响应 → 处置 → 协助督促.
+caller rates each department 满意 / 基本满意 / 不满意, a department may mark the call
+unjustified. A department may raise a call too (Yicheng: "由镇街或部门提出申请").
+Xining's words: 吹哨 → 响应 → 处置 → 协助督促.
 
 No database, no Flask; the services store what these functions decide.
 """
@@ -60,7 +61,7 @@ class Action(StrEnum):
     ARRIVE = "arrive"  # 报到: a department's staff member checks in on site
     ACT = "act"  # a joint-action record: what was done, photos, result
     CLOSE = "close"
-    RATE = "rate"  # the caller rates one department (timeliness, effect)
+    RATE = "rate"  # the caller rates one department (满意 / 基本满意 / 不满意)
     MARK_UNJUSTIFIED = "mark_unjustified"  # a department says the call was not justified
 
 
@@ -83,16 +84,25 @@ TRANSITIONS: dict[Action, Transition] = {
                                         Party.DEPARTMENT),
 }
 
-# Who may raise: a township's command centre, or a grid leader (Xining's 网格长 calls up).
-RAISE_ROLES = frozenset({Role.TOWNSHIP_DISPATCHER, Role.GRID_LEADER})
+# Who may raise for a township: its command centre, or a grid leader (Xining's 网格长 calls up).
+TOWNSHIP_RAISE_ROLES = frozenset({Role.TOWNSHIP_DISPATCHER, Role.GRID_LEADER})
+# Who may raise for a department (Yicheng: "由镇街或部门提出申请"): its handlers at the desk and
+# its staff posted to grids (驻格/巡格), who meet on site what another department must fix.
+DEPARTMENT_RAISE_ROLES = frozenset({Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_STAFF})
+RAISE_ROLES = TOWNSHIP_RAISE_ROLES | DEPARTMENT_RAISE_ROLES
 # Who may judge: the township's or the district's command centre.
 JUDGE_ROLES = frozenset({Role.TOWNSHIP_DISPATCHER, Role.DISTRICT_DISPATCHER})
 # Who acts for a department.
 DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_STAFF, Role.DEPARTMENT_HANDLER})
-# Besides the raiser, who may close and rate for the township.
+# Besides the raiser, who may close and rate: the township's command centre for any call on
+# its ground, and a department's handlers for the calls their department raised.
 CALLER_ROLES = frozenset({Role.TOWNSHIP_DISPATCHER})
+DEPARTMENT_CALLER_ROLES = frozenset({Role.DEPARTMENT_HANDLER})
 
-RATING_MIN, RATING_MAX = 1, 5  # stars, for timeliness and for effect
+# 双考评's rating of a department uses the seeds' scale, the one residents use in case
+# callbacks (Yicheng: "满意、基本满意、不满意"点评反馈). In the satisfaction rate a 基本满意
+# counts 0.8 of a 满意: the default the case evaluation uses too (docs/whistle.md).
+BASICALLY_SATISFIED_WEIGHT = 0.8
 
 
 def allowed_actions(status: WhistleStatus) -> list[Action]:
@@ -197,9 +207,11 @@ def closed_on_time(closed_at: datetime | None, completion_due_at: datetime | Non
     return closed_at <= completion_due_at
 
 
-def rating_problem(timeliness: int, effect: int) -> tuple[str, str] | None:
-    for field, value in (("timeliness", timeliness), ("effect", effect)):
-        if isinstance(value, bool) or not isinstance(value, int) or not (
-                RATING_MIN <= value <= RATING_MAX):
-            return (field, f"Rate from {RATING_MIN} to {RATING_MAX}.")
-    return None
+def satisfaction_rate(satisfied: int, basically_satisfied: int, dissatisfied: int, *,
+                      basic_weight: float = BASICALLY_SATISFIED_WEIGHT) -> float | None:
+    """满意率 over the ratings given, in percent (two decimals): a 满意 counts 1, a 基本满意
+    ``basic_weight``, a 不满意 0. None when nothing was rated (not 0: nobody was unhappy)."""
+    rated = satisfied + basically_satisfied + dissatisfied
+    if rated == 0:
+        return None
+    return round(100.0 * (satisfied + basic_weight * basically_satisfied) / rated, 2)

@@ -26,7 +26,7 @@ from server.auth.actor import Actor, who_acted
 from server.auth.services import scope_of
 from server.cases.models import Case
 from server.cases.queries import visible_cases
-from server.cases.rules import Urgency
+from server.cases.rules import Satisfaction, Urgency
 from server.catalogue.queries import get_item
 from server.core.errors import Conflict, Invalid, PermissionDenied, StaleVersion
 from server.core.ids import new_id
@@ -37,6 +37,7 @@ from server.org.models import Unit
 from server.org.rules import Role, UnitKind, path_ids
 from server.supervision import services as supervision
 from server.supervision.rules import DeadlineKind
+from server.supervision.services import DeadlineSpec
 from server.whistle import rules
 from server.whistle.models import (
     WhistleAction,
@@ -121,20 +122,13 @@ def _flush(session: Session, call: WhistleCall) -> None:
             f"Whistle call {call_id} was changed by someone else; reload it.") from exc
 
 
-def _lock(session: Session, call: WhistleCall) -> WhistleCall:
-    """Re-read the call under a row lock (PostgreSQL), so facts from several departments at
-    once (arrivals, joint action) queue up instead of failing on the version column."""
-    session.execute(sa.select(WhistleCall.id).where(WhistleCall.id == call.id).with_for_update())
-    # Reloads the department rows too (selectin): two staff of one department arriving at
-    # once must not both take "first arrival" from a copy read before the lock.
-    session.refresh(call)
-    return call
-
-
 def _begin(session: Session, actor: Actor, call: WhistleCall, action: Action,
            version: int | None) -> WhistleStatus:
-    """Lock, check the version (if the client sent one), the state and the actor's standing."""
-    _lock(session, call)
+    """Check the version (if the client sent one), the state and the actor's standing.
+
+    The call was loaded with ``queries.get_call_for_update``: its row is locked (PostgreSQL),
+    so facts from several departments at once (arrivals, joint action) queue up instead of
+    failing on the version column, and its department rows were read after the lock."""
     if version is not None and version != call.version:
         raise StaleVersion(
             f"The whistle call is at version {call.version}, you sent {version}; reload it.",
@@ -183,8 +177,13 @@ def require_judge(session: Session, actor: Actor, call: WhistleCall) -> None:
 
 
 def require_caller(session: Session, actor: Actor, call: WhistleCall) -> None:
-    """Whoever raised the call, or a dispatcher of its township (the township closes and rates)."""
+    """Whoever raised the call, a dispatcher of its township (the township closes and rates
+    calls on its ground), or, for a department's call, a handler of that department."""
     if actor.user_id == call.raised_by_user_id:
+        return
+    if (call.raised_by_department_id is not None
+            and actor.has_any(rules.DEPARTMENT_CALLER_ROLES)
+            and call.raised_by_department_id in path_ids(actor.unit_path)):
         return
     scope = scope_of(session, actor)
     if actor.has_any(rules.CALLER_ROLES) and (
@@ -206,14 +205,17 @@ def department_of(actor: Actor, call: WhistleCall) -> WhistleDepartment:
     return max(rows, key=lambda d: actor.unit_path.index(f"/{d.unit_id.hex}/"))
 
 
+def _parent_path(unit: Unit) -> str:
+    return unit.path.rsplit("/", 2)[0] + "/"
+
+
 def _department_units(session: Session, ids: Sequence[uuid.UUID], township: Unit,
                       field: str) -> dict[uuid.UUID, Unit]:
     units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(list(ids))))}
     for unit_id in ids:
         unit = units.get(unit_id)
-        parent_path = unit.path.rsplit("/", 2)[0] + "/" if unit is not None else ""
         if (unit is None or unit.kind is not UnitKind.DEPARTMENT
-                or not rules.serves_township(parent_path, township.path)):
+                or not rules.serves_township(_parent_path(unit), township.path)):
             raise Invalid.for_field(field, f"No department {unit_id} serves this township.",
                                     code="unknown_department")
     return units
@@ -242,10 +244,46 @@ def label(call: WhistleCall) -> str:
 # --- raise ---------------------------------------------------------------------------------
 
 
+def _raising_department(session: Session, actor: Actor) -> Unit | None:
+    """The department a department user raises for (their own unit); None for a township's
+    dispatcher or grid leader, whose township's rules apply."""
+    if actor.has_any(rules.TOWNSHIP_RAISE_ROLES) or actor.unit_id is None:
+        return None
+    unit = session.get(Unit, actor.unit_id)
+    if unit is None or unit.kind is not UnitKind.DEPARTMENT:
+        raise PermissionDenied("Only a department's own users may raise a whistle call for it.")
+    return unit
+
+
+def _check_place(session: Session, actor: Actor, grid: Grid | None,
+                 department: Unit | None) -> None:
+    """A township raises for a place in a basic grid of its own township (tolerance 0); a
+    department for a place in a basic grid of a township it serves (a district's department:
+    the district's townships)."""
+    if department is not None:
+        if grid is None or not rules.serves_township(_parent_path(department),
+                                                     grid.township.path):
+            raise Invalid("This place is not inside a grid of the area your department "
+                          "serves.", code="outside_served_area",
+                          errors={"json": {"lon": ["outside the area you serve"],
+                                           "lat": ["outside the area you serve"]}})
+        return
+    scope = scope_of(session, actor)
+    if grid is None or (scope.township_ids is not None
+                        and grid.township_id not in scope.township_ids):
+        raise Invalid("This place is not inside your township's grids: a whistle call is "
+                      "about a place in the caller's own territory.", code="outside_township",
+                      errors={"json": {"lon": ["outside your township"],
+                                       "lat": ["outside your township"]}})
+
+
 def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
                grid_index: GridIndexCache, tolerance_m: float, now: datetime) -> Outcome:
     """吹哨: a township dispatcher or grid leader calls the departments to a place in its
-    territory. A retried request (same ``client_request_id``) returns the call it made."""
+    township; a department's handler or staff to a place in a township the department serves
+    (Yicheng: "由镇街或部门提出申请"). Either way the call belongs to the township of the basic
+    grid it lies in, whose command centre judges it. A retried request (same
+    ``client_request_id``) returns the call it made."""
     actor.require(rules.RAISE_ROLES, "raise whistle calls")
     if request.client_request_id:
         existing = session.scalar(sa.select(WhistleCall).where(
@@ -262,13 +300,8 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
     [found] = assign_with_index(session, grid_index, [lon], [lat], tolerance_m=tolerance_m)
     grid = (session.get(Grid, uuid.UUID(found.basic), options=[defer(Grid.boundary)])
             if found.basic is not None else None)
-    scope = scope_of(session, actor)
-    if grid is None or (scope.township_ids is not None
-                        and grid.township_id not in scope.township_ids):
-        raise Invalid("This place is not inside your township's grids: a whistle call is "
-                      "about a place in the caller's own territory.", code="outside_township",
-                      errors={"json": {"lon": ["outside your township"],
-                                       "lat": ["outside your township"]}})
+    department = _raising_department(session, actor)
+    _check_place(session, actor, grid, department)
     township = grid.township
     department_ids = list(dict.fromkeys(request.department_ids))
     if len(department_ids) > MAX_DEPARTMENTS:
@@ -293,6 +326,7 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
         district_id=township.parent_id, linked_case_ids=[str(c) for c in linked],
         photos=normalise_photos(request.photos), raised_at=now,
         raised_by_user_id=actor.user_id, raised_by_unit_id=actor.unit_id,
+        raised_by_department_id=department.id if department is not None else None,
         event_count=0, updated_at=now,
     )
     call.township = township
@@ -302,6 +336,7 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
         session.add(call)
         session.add(new_event(call, actor, Action.RAISE.value, None, WhistleStatus.RAISED, now, {
             "kind": call.kind.value, "grid": call.grid_code,
+            "raised_by_department_id": str(department.id) if department is not None else None,
             "department_ids": [str(u) for u in department_ids],
             "linked_case_ids": call.linked_case_ids, "photos": call.photos}))
         _notify(session, township.id, call, "whistle_raised", f"吹哨: {call.description[:60]}", now)
@@ -357,19 +392,17 @@ def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
         "arrival_due_at": arrival_due_at.isoformat(),
         "completion_due_at": completion_due_at.isoformat(),
         "arrival_radius_m": call.arrival_radius_m, "note": note})
-    for row in call.departments:
-        if row.role is None:
-            continue
-        supervision.open_deadline(
-            session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id, kind=DeadlineKind.ARRIVAL,
-            label=label(call), starts_at=now, due_at=arrival_due_at, unit_id=row.unit_id,
-            supervisor_unit_id=actor.unit_id, now=now)
+    named_rows = [row for row in call.departments if row.role is not None]
+    supervision.open_deadline_set(
+        session, specs=[
+            *(DeadlineSpec(ARRIVAL_SUBJECT, row.id, DeadlineKind.ARRIVAL, arrival_due_at,
+                           row.unit_id) for row in named_rows),
+            DeadlineSpec(SUBJECT, call.id, DeadlineKind.COMPLETION, completion_due_at,
+                         lead_department_id)],
+        label=label(call), starts_at=now, supervisor_unit_id=actor.unit_id, now=now)
+    for row in named_rows:
         _notify(session, row.unit_id, call, "whistle_assigned",
                 f"吹哨报到 ({row.role.value}): {call.description[:60]}", now)
-    supervision.open_deadline(
-        session, subject_type=SUBJECT, subject_id=call.id, kind=DeadlineKind.COMPLETION,
-        label=label(call), starts_at=now, due_at=completion_due_at, unit_id=lead_department_id,
-        supervisor_unit_id=actor.unit_id, now=now)
     return call
 
 
@@ -419,11 +452,10 @@ def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uui
         return Outcome(call, created=False, record=existing,
                        flags=[] if existing.within else [OUTSIDE_RADIUS])
 
+    # After the loader's lock: a concurrent retry that committed while we waited is found.
     if (found := retried()) is not None:
         return found
     before = _begin(session, actor, call, Action.ARRIVE, None)
-    if (found := retried()) is not None:  # a concurrent retry committed while we waited
-        return found
     row = department_of(actor, call)
     wlon, wlat = wgs84_in_china(lon, lat, crs)
     away = round(distance_m(wlon, wlat, call.lon, call.lat), 1)
@@ -444,8 +476,8 @@ def arrive(session: Session, actor: Actor, call: WhistleCall, *, arrival_id: uui
     first = within and row.first_arrival_at is None
     if first:
         row.first_arrival_at, row.first_arrival_id = at, arrival_id
-        supervision.close_deadline(session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id,
-                                   kind=DeadlineKind.ARRIVAL, met_at=at)
+        supervision.settle_deadline(session, subject_type=ARRIVAL_SUBJECT, subject_id=row.id,
+                                    kind=DeadlineKind.ARRIVAL, met_at=at, now=now)
     flags = [] if within else [OUTSIDE_RADIUS]
     _move(session, actor, call, Action.ARRIVE, before, None, now, {
         "arrival_id": str(arrival_id), "department_id": str(row.unit_id), "lon": wlon,
@@ -463,13 +495,10 @@ def record_action(session: Session, actor: Actor, call: WhistleCall, *, action_i
                   device_time: datetime | None = None, via: str = "api",
                   now: datetime) -> Outcome:
     """A joint-action record by a named department: what was done, photos, result."""
-    existing = _retry(session, WhistleAction, action_id, actor, call)
-    if existing is not None:
-        return Outcome(call, created=False, record=existing)
-    before = _begin(session, actor, call, Action.ACT, None)
     existing = _retry(session, WhistleAction, action_id, actor, call)  # after the lock
     if existing is not None:
         return Outcome(call, created=False, record=existing)
+    before = _begin(session, actor, call, Action.ACT, None)
     row = department_of(actor, call)
     record = WhistleAction(id=action_id, call_id=call.id, unit_id=row.unit_id,
                            user_id=actor.user_id, at=now, device_time=device_time,
@@ -487,13 +516,16 @@ def record_action(session: Session, actor: Actor, call: WhistleCall, *, action_i
 
 def close(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
           result: str, now: datetime) -> WhistleCall:
-    """The caller closes the call. Departments that never arrived stay absent (their arrival
-    deadlines stop; one already missed stays missed); the completion deadline is met or
-    missed by now."""
+    """The caller closes the call, settling every deadline still running on it.
+
+    Nothing the scheduler would have sent is lost because the call closed before its next
+    run: an overdue escalation already due (an absent department past its arrival deadline,
+    the lead past the completion deadline) is sent now, the other pending reminders stop.
+    Departments that never arrived stay absent: an arrival deadline already passed is
+    missed, one not yet passed is cancelled (the department was not given its full time).
+    The completion deadline is met or missed by now."""
     before = _begin(session, actor, call, Action.CLOSE, version)
     call.closed_at, call.closed_by_user_id, call.result = now, actor.user_id, result
-    supervision.close_deadline(session, subject_type=SUBJECT, subject_id=call.id,
-                               kind=DeadlineKind.COMPLETION, met_at=now)
     absent, late = [], []
     for row in call.departments:
         if row.role is None:
@@ -502,10 +534,13 @@ def close(session: Session, actor: Actor, call: WhistleCall, *, version: int | N
                                     due_at=call.arrival_due_at, now=now, closed=True)
         if state is rules.ArrivalState.ABSENT:
             absent.append(str(row.unit_id))
-            supervision.cancel_deadline(session, subject_type=ARRIVAL_SUBJECT,
-                                        subject_id=row.id, kind=DeadlineKind.ARRIVAL, now=now)
+            supervision.settle_deadline(session, subject_type=ARRIVAL_SUBJECT,
+                                        subject_id=row.id, kind=DeadlineKind.ARRIVAL,
+                                        met_at=None, now=now)
         elif state is rules.ArrivalState.LATE:
             late.append(str(row.unit_id))
+    supervision.settle_deadline(session, subject_type=SUBJECT, subject_id=call.id,
+                                kind=DeadlineKind.COMPLETION, met_at=now, now=now)
     return _move(session, actor, call, Action.CLOSE, before, WhistleStatus.CLOSED, now, {
         "result": result, "on_time": rules.closed_on_time(now, call.completion_due_at),
         "late_department_ids": late, "absent_department_ids": absent})
@@ -520,23 +555,23 @@ def _named_row(call: WhistleCall, department_id: uuid.UUID) -> WhistleDepartment
 
 
 def rate(session: Session, actor: Actor, call: WhistleCall, *, version: int | None,
-         department_id: uuid.UUID, timeliness: int, effect: int, comment: str | None = None,
+         department_id: uuid.UUID, satisfaction: Satisfaction, comment: str | None = None,
          now: datetime) -> WhistleCall:
-    """双考评, the caller's half: rate one named department's timeliness and effect (1-5),
-    once per department."""
+    """双考评, the caller's half: rate one named department 满意 / 基本满意 / 不满意 (the
+    seeds' scale, as in case callbacks), once per department. Nobody rates their own
+    department (a department that raised a call and was named on it is rated by the
+    township's command centre)."""
     before = _begin(session, actor, call, Action.RATE, version)
     row = _named_row(call, department_id)
-    problem = rules.rating_problem(timeliness, effect)
-    if problem:
-        raise Invalid.for_field(problem[0], problem[1], code="rating_invalid")
+    if department_id in path_ids(actor.unit_path):
+        raise PermissionDenied("Nobody rates their own department.", code="own_department")
     if row.rated_at is not None:
         raise Conflict("This department was already rated on this call.", code="already_rated",
                        details=[{"department_id": str(department_id),
                                  "rated_at": row.rated_at.isoformat()}])
-    row.rated_at, row.rating_timeliness, row.rating_effect = now, timeliness, effect
-    row.rating_comment = comment
+    row.rated_at, row.rating_satisfaction, row.rating_comment = now, satisfaction, comment
     return _move(session, actor, call, Action.RATE, before, None, now, {
-        "department_id": str(department_id), "timeliness": timeliness, "effect": effect,
+        "department_id": str(department_id), "satisfaction": satisfaction.value,
         "comment": comment})
 
 

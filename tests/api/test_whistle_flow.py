@@ -119,14 +119,14 @@ def test_whistle_call_from_raise_to_rating(client, whistle_world, login, raise_c
     assert call["closed_on_time"] is True
     assert call["absent_department_ids"] == [scjg]
     assert call["overdue"] is False
-    for dept, (timeliness, effect) in ((zrzy, (5, 5)), (cgzf, (2, 4)), (scjg, (1, 1))):
+    for dept, level in ((zrzy, "satisfied"), (cgzf, "basically_satisfied"),
+                        (scjg, "dissatisfied")):
         call = whistle(client, dispatcher, call, "ratings", department_id=dept,
-                       timeliness=timeliness, effect=effect,
-                       comment="按时到场" if dept == zrzy else None)
+                       satisfaction=level, comment="按时到场" if dept == zrzy else None)
     error = whistle(client, dispatcher, call, "ratings", expect=409, department_id=zrzy,
-                    timeliness=1, effect=1)
+                    satisfaction="dissatisfied")
     assert error["code"] == "already_rated"
-    assert _dept(call, "D1-CGZF")["rating"]["timeliness"] == 2
+    assert _dept(call, "D1-CGZF")["rating"]["satisfaction"] == "basically_satisfied"
     assert _dept(call, "D1-SCJG")["unjustified"]["reason"] == "不属于市场监管职责"
 
     # Every change is on the timeline, in order.
@@ -146,15 +146,17 @@ def test_whistle_call_from_raise_to_rating(client, whistle_world, login, raise_c
             for c, r in rows.items()] == [("D1-CGZF", 1, 0, 0, 1, 0), ("D1-SCJG", 1, 0, 0, 0, 1),
                                           ("D1-ZRZY", 1, 1, 1, 0, 0)]
     assert rows["D1-ZRZY"]["mean_response_minutes"] == 20.0
-    assert rows["D1-CGZF"]["mean_timeliness"] == 2.0
-    assert rows["D1-CGZF"]["mean_effect"] == 4.0
+    assert [(c, r["ratings"], r["satisfied"], r["basically_satisfied"], r["dissatisfied"],
+             r["satisfaction_rate"]) for c, r in rows.items()] == [
+        ("D1-CGZF", 1, 0, 1, 0, 80.0), ("D1-SCJG", 1, 0, 0, 1, 0.0),
+        ("D1-ZRZY", 1, 1, 0, 0, 100.0)]
     assert rows["D1-SCJG"]["mean_response_minutes"] is None
     assert rows["D1-SCJG"]["unjustified"] == 1
     [town] = scores["townships"]
     assert (town["township"]["code"], town["raised"], town["closed"], town["closed_on_time"],
             town["marked_unjustified"]) == ("T1", 1, 1, 1, 1)
     other = client.get("/api/v1/whistle-calls/evaluation", headers=login("t2.dispatcher"))
-    assert other.get_json() == {"departments": [], "townships": []}
+    assert other.get_json() == {"departments": [], "townships": [], "raising_departments": []}
 
 
 def test_rejected_with_a_reason_then_illegal_moves_answer_409(client, whistle_world, login,
@@ -218,7 +220,7 @@ def test_raise_in_another_crs_lands_in_the_right_grid(client, whistle_world, rai
 
 def test_who_may_raise_and_what_they_may_name(client, whistle_world, login, raise_call):
     assert raise_call("t1.worker", expect=403)["code"] == "permission_denied"
-    assert raise_call("d1.staff", expect=403)["code"] == "permission_denied"
+    assert raise_call("d1.dispatcher", expect=403)["code"] == "permission_denied"
     error = raise_call(department_ids=[str(whistle_world.units["T1-CC"].id)], expect=422)
     assert error["code"] == "unknown_department"
     error = raise_call(linked_case_ids=[str(uuid.uuid4())], expect=422)
@@ -309,12 +311,16 @@ def test_refusals_after_judgement_retries_and_ratings(client, whistle_world, log
     whistle(client, login("d1.staff"), call, "unjustified", reason="非本部门职责")
     error = whistle(client, login("d1.staff"), call, "unjustified", expect=409, reason="again")
     assert error["code"] == "already_marked"
-    # The caller's half: only named departments, ratings within 1-5.
+    # The caller's half: only named departments, on the 满意 / 基本满意 / 不满意 scale (stars
+    # are gone: the seeds rate so, and nobody read them).
     call = client.get(f"/api/v1/whistle-calls/{call['id']}", headers=dispatcher).get_json()
     call = whistle(client, dispatcher, call, "close", result="已处置")
     error = whistle(client, dispatcher, call, "ratings", expect=422, department_id=scjg,
-                    timeliness=3, effect=3)
+                    satisfaction="satisfied")
     assert error["code"] == "unknown_department"
     error = whistle(client, dispatcher, call, "ratings", expect=422, department_id=zrzy,
-                    timeliness=6, effect=3)
-    assert "timeliness" in error["errors"]["json"]
+                    satisfaction="very_satisfied")
+    assert "satisfaction" in error["errors"]["json"]
+    error = whistle(client, dispatcher, call, "ratings", expect=422, department_id=zrzy,
+                    timeliness=5, effect=5)
+    assert set(error["errors"]["json"]) == {"satisfaction", "timeliness", "effect"}

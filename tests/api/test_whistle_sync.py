@@ -106,11 +106,11 @@ def test_department_phones_hold_their_calls_and_push_arrivals_once(
     assert township.db["whistle_calls"][call["id"]]["status"] == "closed"
     rating, objection, twice = push(
         client, township, clock,
-        op("whistle_rating", clock.now, call_id=call["id"], department_id=cgzf, timeliness=2,
-           effect=4, comment="迟到一小时"),
+        op("whistle_rating", clock.now, call_id=call["id"], department_id=cgzf,
+           satisfaction="basically_satisfied", comment="迟到一小时"),
         op("whistle_unjustified", clock.now, call_id=call["id"], reason="x"),
-        op("whistle_rating", clock.now, call_id=call["id"], department_id=cgzf, timeliness=5,
-           effect=5))
+        op("whistle_rating", clock.now, call_id=call["id"], department_id=cgzf,
+           satisfaction="satisfied"))
     assert rating["status"] == "applied"
     assert (objection["status"], objection["code"]) == ("rejected", "not_named_department")
     assert (twice["status"], twice["code"]) == ("rejected", "already_rated")
@@ -119,7 +119,7 @@ def test_department_phones_hold_their_calls_and_push_arrivals_once(
     assert mark["status"] == "applied"
     view = client.get(f"/api/v1/whistle-calls/{call['id']}", headers=login("t1.dispatcher"))
     rows = {d["department"]["code"]: d for d in view.get_json()["departments"]}
-    assert rows["D1-CGZF"]["rating"]["timeliness"] == 2
+    assert rows["D1-CGZF"]["rating"]["satisfaction"] == "basically_satisfied"
     assert rows["D1-ZRZY"]["unjustified"]["reason"] == "应由街道自行处置"
 
 
@@ -128,11 +128,13 @@ def test_bad_arguments_reject_only_that_operation(client, whistle_world, login, 
     call = raise_call()
     staff = Phone(client, login, "d1.staff")
     bad, unknown = push(client, staff, clock,
-                        op("whistle_rating", clock.now, call_id=call["id"], timeliness=9),
+                        op("whistle_rating", clock.now, call_id=call["id"], timeliness=9,
+                           satisfaction="happy"),
                         op("whistle_action", clock.now, call_id=str(uuid.uuid4()),
                            description="x"))
     assert (bad["status"], bad["code"]) == ("rejected", "invalid_arguments")
-    assert set(bad["result"]["errors"]["args"]) == {"department_id", "effect", "timeliness"}
+    assert set(bad["result"]["errors"]["args"]) == {"department_id", "satisfaction",
+                                                    "timeliness"}
     assert (unknown["status"], unknown["code"]) == ("rejected", "whistle_call_not_found")
 
 

@@ -110,10 +110,15 @@ def test_response_minutes_and_overdue():
     assert rules.closed_on_time(None, due) is None
 
 
-@pytest.mark.parametrize(("timeliness", "effect", "field"), [
-    (1, 5, None), (0, 3, "timeliness"), (3, 6, "effect"), (True, 3, "timeliness"),
-    (2.5, 3, "timeliness"),
+@pytest.mark.parametrize(("satisfied", "basic", "dissatisfied", "rate"), [
+    (0, 0, 0, None), (1, 0, 0, 100.0), (0, 1, 0, 80.0), (0, 0, 1, 0.0), (2, 1, 1, 70.0),
+    (1, 1, 1, 60.0), (2, 0, 1, 66.67),
 ])
-def test_rating_problem(timeliness, effect, field):
-    problem = rules.rating_problem(timeliness, effect)
-    assert (problem[0] if problem else None) == field
+def test_satisfaction_rate_weights_basically_satisfied_at_0_8(satisfied, basic, dissatisfied,
+                                                              rate):
+    assert rules.BASICALLY_SATISFIED_WEIGHT == 0.8
+    assert rules.satisfaction_rate(satisfied, basic, dissatisfied) == rate
+
+
+def test_satisfaction_rate_takes_another_weight():
+    assert rules.satisfaction_rate(0, 2, 0, basic_weight=1.0) == 100.0

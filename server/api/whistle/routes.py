@@ -36,9 +36,9 @@ def call_view(call: WhistleCall, *, now: datetime, detail: bool = False,
     view = {
         **{name: getattr(call, name) for name in (
             "id", "category_code", "description", "version", "address", "linked_case_ids",
-            "photos", "raised_at", "raised_by_user_id", "judged_at", "rejection_reason",
-            "arrival_due_at", "completion_due_at", "arrival_radius_m", "closed_at", "result",
-            "updated_at")},
+            "photos", "raised_at", "raised_by_user_id", "raised_by_department_id", "judged_at",
+            "rejection_reason", "arrival_due_at", "completion_due_at", "arrival_radius_m",
+            "closed_at", "result", "updated_at")},
         "kind": call.kind.value,
         "urgency": call.urgency.value,
         "status": call.status.value,
@@ -80,7 +80,7 @@ def _load(actor: Actor, call_id: uuid.UUID) -> WhistleCall:
 @blp.alt_response(200, schema=s.WhistleCallDetailSchema,
                   description="A retried request: the call it made")
 def raise_call(body):
-    """吹哨: raise a whistle call about a place in one's township"""
+    """吹哨: raise a whistle call about a place in one's township (or department's area)"""
     actor = ctx.current_actor()
     outcome = services.raise_call(
         ctx.session(), actor, services.RaiseRequest(**body), grid_index=ctx.grid_index_cache(),
@@ -132,26 +132,40 @@ def get_timeline(call_id: uuid.UUID):
     return queries.timeline(ctx.session(), _load(ctx.current_actor(), call_id))
 
 
-@blp.route("/<uuid:call_id>/accept", methods=["POST"])
-@blp.arguments(s.WhistleAcceptSchema)
-@blp.response(200, s.WhistleCallDetailSchema)
-def accept_call(body, call_id: uuid.UUID):
-    """Judge: accept, naming the lead and cooperating departments and both deadlines"""
-    actor, now = ctx.current_actor(), ctx.request_now()
-    call = _load(actor, call_id)
-    services.accept(ctx.session(), actor, call, limits=_limits(), now=now, **body)
-    return call_view(call, now=now, detail=True)
+# The judge's and the caller's moves, one endpoint each: (path, view name, OpenAPI summary,
+# schema, service function, settings passed besides the body). Each loads the call locked,
+# calls the service with the body and answers the call as in GET.
+ACTIONS = (
+    ("accept", "accept_call",
+     "Judge: accept, naming the lead and cooperating departments and both deadlines",
+     s.WhistleAcceptSchema, services.accept, lambda: {"limits": _limits()}),
+    ("reject", "reject_call", "Judge: reject the call with a reason",
+     ReasonSchema, services.reject, dict),
+    ("close", "close_call", "The caller closes the call; departments that never arrived stay "
+     "absent", s.WhistleCloseSchema, services.close, dict),
+    ("ratings", "rate_department",
+     "双考评: the caller rates one department 满意 / 基本满意 / 不满意, once",
+     s.WhistleRateSchema, services.rate, dict),
+    ("unjustified", "mark_unjustified",
+     "双考评: a named department marks the call unjustified, with a reason, once",
+     s.WhistleUnjustifiedSchema, services.mark_unjustified, dict),
+)
 
 
-@blp.route("/<uuid:call_id>/reject", methods=["POST"])
-@blp.arguments(ReasonSchema)
-@blp.response(200, s.WhistleCallDetailSchema)
-def reject_call(body, call_id: uuid.UUID):
-    """Judge: reject the call with a reason"""
-    actor, now = ctx.current_actor(), ctx.request_now()
-    call = _load(actor, call_id)
-    services.reject(ctx.session(), actor, call, now=now, **body)
-    return call_view(call, now=now, detail=True)
+def _action_view(path: str, name: str, summary: str, schema, service, settings):  # noqa: ANN001, ANN202
+    def view(body, call_id: uuid.UUID):
+        actor, now = ctx.current_actor(), ctx.request_now()
+        call = queries.get_call_for_update(ctx.session(), actor, call_id)
+        service(ctx.session(), actor, call, now=now, **settings(), **body)
+        return call_view(call, now=now, detail=True)
+
+    view.__name__, view.__doc__ = name, summary
+    return blp.route(f"/<uuid:call_id>/{path}", methods=["POST"])(
+        blp.arguments(schema)(blp.response(200, s.WhistleCallDetailSchema)(view)))
+
+
+for _action in ACTIONS:
+    _action_view(*_action)
 
 
 @blp.route("/<uuid:call_id>/arrivals", methods=["POST"])
@@ -162,7 +176,7 @@ def reject_call(body, call_id: uuid.UUID):
 def post_arrival(body, call_id: uuid.UUID):
     """报到: a named department's staff member checks in near the call's place"""
     actor, now = ctx.current_actor(), ctx.request_now()
-    call = _load(actor, call_id)
+    call = queries.get_call_for_update(ctx.session(), actor, call_id)
     outcome = services.arrive(
         ctx.session(), actor, call, arrival_id=body["id"], lon=body["lon"], lat=body["lat"],
         accuracy_m=body["accuracy_m"], crs=body["crs"], device_time=body["device_time"],
@@ -179,7 +193,7 @@ def post_arrival(body, call_id: uuid.UUID):
 def post_action(body, call_id: uuid.UUID):
     """Joint action: what a named department did, with photos and the result"""
     actor, now = ctx.current_actor(), ctx.request_now()
-    call = _load(actor, call_id)
+    call = queries.get_call_for_update(ctx.session(), actor, call_id)
     outcome = services.record_action(
         ctx.session(), actor, call, action_id=body["id"], description=body["description"],
         result=body["result"], photos=body["photos"], device_time=body["device_time"], now=now)
@@ -187,36 +201,3 @@ def post_action(body, call_id: uuid.UUID):
                 subject_id=call.id, user_id=actor.user_id, now=now)
     return ({"action": outcome.record, "call": call_view(call, now=now)},
             201 if outcome.created else 200)
-
-
-@blp.route("/<uuid:call_id>/close", methods=["POST"])
-@blp.arguments(s.WhistleCloseSchema)
-@blp.response(200, s.WhistleCallDetailSchema)
-def close_call(body, call_id: uuid.UUID):
-    """The caller closes the call; departments that never arrived stay absent"""
-    actor, now = ctx.current_actor(), ctx.request_now()
-    call = _load(actor, call_id)
-    services.close(ctx.session(), actor, call, now=now, **body)
-    return call_view(call, now=now, detail=True)
-
-
-@blp.route("/<uuid:call_id>/ratings", methods=["POST"])
-@blp.arguments(s.WhistleRateSchema)
-@blp.response(200, s.WhistleCallDetailSchema)
-def rate_department(body, call_id: uuid.UUID):
-    """双考评: the caller rates one department's timeliness and effect (1-5), once"""
-    actor, now = ctx.current_actor(), ctx.request_now()
-    call = _load(actor, call_id)
-    services.rate(ctx.session(), actor, call, now=now, **body)
-    return call_view(call, now=now, detail=True)
-
-
-@blp.route("/<uuid:call_id>/unjustified", methods=["POST"])
-@blp.arguments(s.WhistleUnjustifiedSchema)
-@blp.response(200, s.WhistleCallDetailSchema)
-def mark_unjustified(body, call_id: uuid.UUID):
-    """双考评: a named department marks the call unjustified, with a reason, once"""
-    actor, now = ctx.current_actor(), ctx.request_now()
-    call = _load(actor, call_id)
-    services.mark_unjustified(ctx.session(), actor, call, now=now, **body)
-    return call_view(call, now=now, detail=True)

@@ -6,8 +6,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from server.api.schemas import GpsFixSchema, PointSchema, StrictSchema, VersionedSchema
-from server.cases.rules import Urgency
-from server.whistle.rules import RATING_MAX, RATING_MIN, WhistleKind, WhistleStatus
+from server.cases.rules import Satisfaction, Urgency
+from server.whistle.rules import WhistleKind, WhistleStatus
 
 SHA256 = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="64 hex digits (the photo's SHA-256)")
 
@@ -47,12 +47,14 @@ class WhistleCloseSchema(VersionedSchema):
     result = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
+def _satisfaction_field() -> fields.Enum:
+    return fields.Enum(Satisfaction, by_value=True, required=True, metadata={
+        "description": "satisfied 满意 | basically_satisfied 基本满意 | dissatisfied 不满意"})
+
+
 class WhistleRateSchema(VersionedSchema):
     department_id = fields.UUID(required=True)
-    timeliness = fields.Integer(required=True, strict=True,
-                                validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
-    effect = fields.Integer(required=True, strict=True,
-                            validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
+    satisfaction = _satisfaction_field()
     comment = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
@@ -97,8 +99,8 @@ class WhistleRefSchema(ma.Schema):
 
 
 class WhistleRatingSchema(ma.Schema):
-    timeliness = fields.Integer()
-    effect = fields.Integer()
+    satisfaction = fields.String(metadata={
+        "description": "satisfied 满意 | basically_satisfied 基本满意 | dissatisfied 不满意"})
     comment = fields.String(allow_none=True)
     rated_at = fields.AwareDateTime()
 
@@ -169,6 +171,8 @@ class WhistleCallOutSchema(ma.Schema):
     photos = fields.List(fields.String())
     raised_at = fields.AwareDateTime()
     raised_by_user_id = fields.UUID()
+    raised_by_department_id = fields.UUID(allow_none=True, metadata={
+        "description": "The department that raised it; null for a township's call"})
     judged_at = fields.AwareDateTime(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
     lead_department_id = fields.UUID(allow_none=True)
@@ -243,10 +247,7 @@ class WhistleActionArgs(WhistleRefArgs):
 
 class WhistleRatingArgs(WhistleRefArgs):
     department_id = fields.UUID(required=True)
-    timeliness = fields.Integer(required=True, strict=True,
-                                validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
-    effect = fields.Integer(required=True, strict=True,
-                            validate=validate.Range(min=RATING_MIN, max=RATING_MAX))
+    satisfaction = _satisfaction_field()
     comment = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
@@ -270,13 +271,16 @@ class WhistleDepartmentScoreSchema(ma.Schema):
     pending = fields.Integer()
     mean_response_minutes = fields.Float(allow_none=True)
     ratings = fields.Integer()
-    mean_timeliness = fields.Float(allow_none=True)
-    mean_effect = fields.Float(allow_none=True)
+    satisfied = fields.Integer(metadata={"description": "Rated 满意"})
+    basically_satisfied = fields.Integer(metadata={"description": "Rated 基本满意"})
+    dissatisfied = fields.Integer(metadata={"description": "Rated 不满意"})
+    satisfaction_rate = fields.Float(allow_none=True, metadata={
+        "description": "满意率 in percent over its ratings: 满意 1, 基本满意 0.8, 不满意 0 "
+                       "(null when not rated)"})
     unjustified = fields.Integer(metadata={"description": "Calls it marked unjustified"})
 
 
-class WhistleTownshipScoreSchema(ma.Schema):
-    township = fields.Nested(WhistleRefSchema)
+class WhistleCallerCountsSchema(ma.Schema):
     raised = fields.Integer()
     accepted = fields.Integer()
     rejected = fields.Integer()
@@ -286,6 +290,18 @@ class WhistleTownshipScoreSchema(ma.Schema):
         "description": "Calls at least one named department marked unjustified"})
 
 
+class WhistleTownshipScoreSchema(WhistleCallerCountsSchema):
+    township = fields.Nested(WhistleRefSchema)
+
+
+class WhistleRaisingDepartmentScoreSchema(WhistleCallerCountsSchema):
+    department = fields.Nested(WhistleRefSchema)
+
+
 class WhistleEvaluationSchema(ma.Schema):
     departments = fields.List(fields.Nested(WhistleDepartmentScoreSchema))
-    townships = fields.List(fields.Nested(WhistleTownshipScoreSchema))
+    townships = fields.List(fields.Nested(WhistleTownshipScoreSchema), metadata={
+        "description": "The callers' side: calls raised by each township's own users"})
+    raising_departments = fields.List(fields.Nested(WhistleRaisingDepartmentScoreSchema),
+                                      metadata={"description": "The callers' side: calls "
+                                                "raised by departments, per department"})
