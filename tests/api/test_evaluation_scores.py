@@ -353,3 +353,37 @@ def test_the_monthly_trend_and_who_may_see_it(client, scenario, desk):  # noqa: 
     assert_error(client.get("/api/v1/evaluation/scores", headers=desk("t1.dispatcher"),
                             query_string={"unit_id": t1, "period": "2027-02", "x": "1"}),
                  422, "validation_failed")
+
+
+def test_every_evaluation_table_downloads_as_csv_and_xlsx(client, scenario, desk):  # noqa: ANN001
+    import io
+
+    from openpyxl import load_workbook
+
+    world, cases = scenario
+    t1, d1 = str(world.units["T1"].id), str(world.units["D1"].id)
+    headers = desk("d1.dispatcher")
+
+    def download(path: str, fmt: str, **query) -> bytes:  # noqa: ANN003
+        r = client.get(f"/api/v1/evaluation/{path}", headers=headers,
+                       query_string={**query, "format": fmt})
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        return r.get_data()
+
+    ranking_csv = download("rankings", "csv", district_id=d1, period="2027-02").decode("utf-8")
+    assert ranking_csv.startswith("\ufeff排名,单位编码,单位,考核件,响应率,解决率,满意率,综合成绩")
+    t1_line = next(line for line in ranking_csv.splitlines() if ",T1," in line)
+    assert "71.43%" in t1_line
+    assert "80.64" in t1_line
+    scores_csv = download("scores", "csv", unit_id=t1, period="2027-02").decode("utf-8")
+    assert "83.33%" in scores_csv
+    cases_csv = download("scores/cases", "csv", unit_id=t1, period="2027-02",
+                         figure="response").decode("utf-8")
+    listed = sorted(line.split(",")[0] for line in cases_csv.splitlines()[1:])
+    # 7 limits due (H twice) and the 2 left out (E exempted, F linked).
+    assert listed == sorted([*(cases[n]["number"] for n in "ABCDEFGH"), cases["H"]["number"]])
+    workbook = load_workbook(io.BytesIO(download("trend", "xlsx", unit_id=t1, last="2027-02",
+                                                 months=3)))
+    sheet = workbook.worksheets[0]
+    assert [c.value for c in sheet[1]][:4] == ["月份", "考核件", "应响应", "响应率"]
+    assert sheet._charts  # the native line chart of the monthly trend
