@@ -133,7 +133,7 @@ def get_ranking(args):
                        period=args["period"], as_of=ctx.request_now())
     if args["format"] is not TableFormat.JSON:
         return send_table(scores.ranking_table(r), args["format"])
-    return {"district": {"id": str(district.id), "code": district.code, "name": district.name},
+    return {"district": {"id": district.id, "code": district.code, "name": district.name},
             "kind": r.kind, "period": period_view(r.period), "settings": settings_view(r.settings),
             "bottom_n": r.bottom_n, "rows": [ranking_row_view(x) for x in r.rows],
             "flagged": [ranking_row_view(x) for x in r.flagged]}

@@ -184,8 +184,14 @@ class RankingRowSchema(ma.Schema):
     composite = fields.Float(allow_none=True)
 
 
+class RankedDistrictSchema(ma.Schema):
+    id = fields.UUID()
+    code = fields.String()
+    name = fields.String()
+
+
 class RankingSchema(ma.Schema):
-    district = fields.Dict()
+    district = fields.Nested(RankedDistrictSchema)
     kind = fields.Enum(RankingKind, by_value=True)
     period = fields.Nested(EvaluationPeriodSchema)
     settings = fields.Nested(SettingsValuesSchema)
