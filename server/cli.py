@@ -235,10 +235,40 @@ def scheduler_command() -> None:
         click.echo("scheduler stopped")
 
 
+@click.command("report")
+@click.argument("district_code")
+@click.option("--month", required=True, help="The month in Beijing time, YYYY-MM.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write into (created if missing).")
+@with_appcontext
+def report_command(district_code: str, month: str, out: Path) -> None:
+    """Write a district's monthly pack: every table as CSV and XLSX, the map, an index."""
+    import sqlalchemy as sa
+
+    from server.org.models import Unit
+    from server.report_pack import write_pack
+    from server.reports.periods import BadPeriod, parse
+
+    try:
+        period = parse("month", month)
+    except BadPeriod as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from exc
+    with session_scope() as session:
+        district = session.scalar(sa.select(Unit).where(Unit.code == district_code,
+                                                        Unit.kind == UnitKind.DISTRICT))
+        if district is None:
+            raise click.ClickException(f"No district has code {district_code!r}.")
+        pack = write_pack(session, district, period, out, now=now_utc())
+    for entry in pack.entries:
+        click.echo(f"  {', '.join(entry.files)}  {entry.title}")
+    click.echo(f"wrote {sum(len(e.files) for e in pack.entries)} files and the index to {out}")
+
+
 def register_commands(app: Flask) -> None:
     for command in (init_db, load_demo, import_grids_command, import_catalogue_command,
                     create_unit_command,
-                    create_user_command, audit_command, serve, scheduler_command):
+                    create_user_command, audit_command, serve, scheduler_command,
+                    report_command):
         app.cli.add_command(command)
 
 

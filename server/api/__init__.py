@@ -10,10 +10,13 @@ def register_blueprints(api: Api) -> None:
     from server.api.auth.routes import blp as auth_blp
     from server.api.cases.routes import blp as cases_blp
     from server.api.catalogue.routes import blp as catalogue_blp
+    from server.api.evaluation.routes import blp as evaluation_blp
     from server.api.grids.routes import blp as grids_blp
+    from server.api.insights.routes import blp as insights_blp
     from server.api.notifications.routes import blp as notifications_blp
     from server.api.org.routes import blp as org_blp
     from server.api.photos.routes import blp as photos_blp
+    from server.api.reports.routes import blp as reports_blp
     from server.api.staff.routes import blp as staff_blp
     from server.api.sync.pull_routes import blp as sync_pull_blp
     from server.api.sync.push_routes import blp as sync_push_blp
@@ -22,5 +25,6 @@ def register_blueprints(api: Api) -> None:
 
     for blp in (auth_blp, org_blp, grids_blp, assign_blp, cases_blp,
                 notifications_blp, catalogue_blp, photos_blp, sync_push_blp, sync_pull_blp,
-                sync_watermelon_blp, staff_blp, whistle_blp):
+                sync_watermelon_blp, staff_blp, whistle_blp, reports_blp, evaluation_blp,
+                insights_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1/{blp.url_prefix}")

@@ -58,6 +58,8 @@ class Deadline(Base):
             postgresql_where=sa.text("closed_at IS NULL"),
         ),
         sa.Index("ix_deadlines_subject", "subject_type", "subject_id"),
+        # The response rate reads one period's response deadlines by due time (issue 9).
+        sa.Index("ix_deadlines_subject_kind_due", "subject_type", "kind", "due_at"),
         sa.CheckConstraint("due_at > starts_at", name="window"),
     )
 

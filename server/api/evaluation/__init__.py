@@ -1,0 +1,1 @@
+"""The evaluation API: the 三率, their drill-down, rankings, the trend and the settings."""

@@ -1,0 +1,1 @@
+"""Report files: the grid-count choropleth (GeoJSON)."""
