@@ -120,13 +120,18 @@ def prepare_database(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    upgrade_schema(url)
     with Session(engine) as session:
         load_district(session, now=YEAR_START)
         session.commit()
     engine.dispose()
+
+
+def upgrade_schema(url: str) -> None:
+    """``gridops db upgrade``: a new database from zero, or --reuse after new migrations."""
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def load_district(session: Session, *, now: datetime) -> None:
@@ -609,6 +614,8 @@ def main() -> None:
         prepare_database(url)
         print(f"district, 600 grids and the catalogue in {time.perf_counter() - start:.0f} s")
         load_facts(url, args.cases)
+    else:
+        upgrade_schema(url)
     describe(url, args.month)
     bench(url, args.month, args.runs, args.explain)
 
