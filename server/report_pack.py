@@ -58,8 +58,8 @@ def write_pack(session: Session, district: Unit, period: Period, out: Path, *,
     doc = grid_counts_geojson(session, area=district, period=period)
     name = f"{number:02d}-{doc['name']}.geojson"
     (out / name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    pack.entries.append(PackFile(f"{period.label} 各网格案件量分布图 (GeoJSON, WGS-84)", [name],
-                                 len(doc["features"])))
+    title = f"{period.label} {district.name} 各网格案件量 (GeoJSON, WGS-84)"
+    pack.entries.append(PackFile(title, [name], len(doc["features"])))
     _write_index(pack, out)
     return pack
 
