@@ -28,6 +28,8 @@ branches that write them are merged), it prints min / median / max over ``--runs
 1. ``server.reports.scores.ranking(kind="township")`` for one month, the 三率 included;
 2. ``server.reports.scores.ranking(kind="department")`` for the same month;
 3. ``server.reports.hotspots.category_grid_counts(by="grid")`` over the district;
+4. ``server.reports.choropleth.grid_counts_geojson`` (the 600-grid map, not a target of the
+   issue's but an endpoint of the same layer);
 
 each against the target (<= 1 s) and as a ratio to a baseline measured in the same run, a bare
 ``SELECT count(*)`` of the month's case_ratings (what any answer must at least read).
@@ -529,6 +531,11 @@ def _subjects(district_id: uuid.UUID):  # noqa: ANN202 - (label, callable(sessio
             s, area_unit_id=district_id, period=p, by="grid")))
     except ImportError as exc:
         print(f"  server.reports.hotspots is missing ({exc}): hotspots not timed")
+    from server.org.models import Unit
+    from server.reports.choropleth import grid_counts_geojson
+
+    subjects.append(("grid-count map (GeoJSON)", lambda s, p: grid_counts_geojson(
+        s, area=s.get(Unit, district_id), period=p)))
     return subjects
 
 
