@@ -106,6 +106,10 @@ def test_an_outposts_case_counts_for_its_department_and_grid_not_the_township(
         rated[code] = (scores["counts"]["rated"], scores["counts"]["response_due"])
     assert rated == {"D1-CGZF": (1, 1), "T1": (0, 0), "D1": (1, 1), "T1-A1": (1, 1),
                      "T1-B1": (0, 0), "T1-CGZF": (1, 1)}
+    grid = get(client, desk("t1.dispatcher"), "scores/cases", unit_id=str(world.grids["T1-A1"].id),
+               period="2027-02", figure="satisfaction")
+    assert [(i["case_id"], i["counts_in"], i["points"]) for i in grid["items"]] == \
+        [(case["id"], "numerator", 1.0)]
     ranking = get(client, desk("d1.staff"), "rankings", district_id=str(world.units["D1"].id),
                   kind="department", period="2027-02")
     assert [(r["code"], r["rank"], r["flagged"]) for r in ranking["rows"]] == [
