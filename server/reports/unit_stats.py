@@ -28,7 +28,7 @@ from server.reports.facts import (
     superseded,
 )
 from server.reports.periods import Period
-from server.reports.repeats import repeat_groups
+from server.reports.repeats import repeat_counts
 from server.reports.tables import Column, ColumnType, Table
 from server.supervision.models import Deadline
 from server.supervision.rules import DeadlineKind
@@ -110,7 +110,9 @@ def _workload(session: Session, scope: Scope, period: Period) -> dict[str, int]:
                                      CaseReturn.requested_at < e), 1), else_=0)),
         sa.func.sum(sa.case((decided, 1), else_=0)),
         sa.func.sum(sa.case((sa.and_(decided, CaseReturn.with_fault.is_(True)), 1), else_=0)),
-    ).where(unit_clause)).one()
+    ).where(unit_clause, sa.or_(sa.and_(CaseReturn.requested_at >= s, CaseReturn.requested_at < e),
+                                sa.and_(CaseReturn.decided_at >= s, CaseReturn.decided_at < e)))
+    ).one()
     return {"received": received, "completed": completed, "overdue": overdue,
             "return_requests": int(requested or 0), "returned": int(returned or 0),
             "returned_with_fault": int(with_fault or 0)}
@@ -187,13 +189,13 @@ def unit_stats(session: Session, *, unit_id: uuid.UUID, period: Period,
     scope = scope_of(session, target)
     work = _workload(session, scope, period)
     per = per_10k_residents(session, target, period)
-    phone_groups, place_groups = repeat_groups(session, target, period)
+    phone_groups, place_groups = repeat_counts(session, target, period)
     row = {"unit_code": target.code, "unit_name": target.name, "period": period.label, **work,
            "return_rate": percent(work["returned"], work["received"]),
            **_ratings(session, scope, period),
            "appeals": per.appeals, "population": per.population,
            "per_10k_residents": per.value, "per_10k_reason": per.reason,
-           "repeat_phone_groups": len(phone_groups), "repeat_place_groups": len(place_groups)}
+           "repeat_phone_groups": phone_groups, "repeat_place_groups": place_groups}
     notes = ["定义见 docs/evaluation.md「单位统计」:受理量=期内派至本单位(或下级)的工单数;"
              "考核件、二次办理、双否、非双是按期内最后一次回访计。"]
     if per.reason:
