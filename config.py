@@ -25,6 +25,8 @@ KNOWN_GRID_VARIABLES = {
     "GRID_REMINDER_BATCH",
     "GRID_DUPLICATE_DISTANCE_M",
     "GRID_DUPLICATE_WINDOW_HOURS",
+    "GRID_URGENT_COMPLETION_HOURS",
+    "GRID_HAND_DOWN_REVIEW_DAYS",
     "GRID_SYNC_MAX_SKEW_S",
     "GRID_SYNC_MAX_PUSH_OPERATIONS",
     "GRID_SYNC_ARRIVE_NEAR_M",
@@ -106,6 +108,13 @@ class Config:
     # possible duplicates for the dispatcher to link.
     DUPLICATE_DISTANCE_M = _env_float("GRID_DUPLICATE_DISTANCE_M", 100.0)
     DUPLICATE_WINDOW_HOURS = _env_float("GRID_DUPLICATE_WINDOW_HOURS", 72.0)
+    # Urgent cases are completed within this many hours (seed 003: urgent appeals are
+    # resolved within two hours), whatever longer limit the catalogue item gives. A district
+    # policy for every category, so a setting, not a catalogue column.
+    URGENT_COMPLETION_HOURS = _env_float("GRID_URGENT_COMPLETION_HOURS", 2.0)
+    # 下交群评: the community has this many days to review a case handed down to it (call
+    # and hold a residents' meeting); reminders at the usual supervision nodes.
+    HAND_DOWN_REVIEW_DAYS = _env_float("GRID_HAND_DOWN_REVIEW_DAYS", 15.0)
     MAX_BATCH_POINTS = _env_int("GRID_MAX_BATCH_POINTS", 10_000)
     MAX_CONTENT_LENGTH = _env_int("GRID_MAX_CONTENT_MB", 32) * 1024 * 1024
     # Photos (content-addressed, by SHA-256): where the files live, the largest accepted

@@ -69,7 +69,7 @@ def ever_led(timeline: Iterable[TimelineEntry], unit_path: str) -> bool:
 
 
 def leads(lead_unit_id: uuid.UUID | None, unit_path: str) -> bool:
-    """The actor's unit is the lead unit or under it (as ``transitions._require_lead`` asks)."""
+    """The actor's unit is the lead unit or under it (``Party.LEAD`` in ``rules.refusal``)."""
     return lead_unit_id is not None and f"/{lead_unit_id.hex}/" in unit_path
 
 

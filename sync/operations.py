@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -29,7 +29,7 @@ from server.auth.actor import Actor
 from server.cases import transitions
 from server.cases.models import Case, CaseEvent
 from server.cases.queries import visible_cases
-from server.cases.rules import HANDLER_ROLES, Action, CaseStatus, Channel
+from server.cases.rules import HANDLER_ROLES, URGENT_COMPLETION_LIMIT, Action, CaseStatus, Channel
 from server.cases.services import (
     IllegalTransition,
     IntakeRequest,
@@ -74,6 +74,7 @@ class Limits:
     tolerance_m: float
     arrive_near_m: float
     staff: FieldLimits = FieldLimits()  # check-ins and tracks (sync.staff_operations)
+    urgent_completion: timedelta = URGENT_COMPLETION_LIMIT  # GRID_URGENT_COMPLETION_HOURS
 
 
 @dataclass
@@ -224,7 +225,7 @@ def report_incident(ctx: OpContext, *, photos: list[str], **fields: Any) -> dict
     outcome = intake(ctx.session, ctx.actor,
                      IntakeRequest(**fields, client_request_id=str(ctx.op_id)),
                      grid_index=ctx.limits.grid_index, tolerance_m=ctx.limits.tolerance_m,
-                     now=ctx.now)
+                     urgent_completion=ctx.limits.urgent_completion, now=ctx.now)
     case = ctx.case = outcome.case
     for sha256 in dict.fromkeys(photos):
         link_photo(ctx.session, sha256=sha256, subject_type="case", subject_id=case.id,

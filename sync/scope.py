@@ -31,6 +31,7 @@ from server.auth.services import scope_of
 from server.cases.models import Case, CaseEvent
 from server.cases.queries import log_personal_data_access, personal_data_view_for, visible_cases
 from server.cases.rules import CaseStatus, PersonalDataView, allowed_actions, mask_name, mask_phone
+from server.cases.standing import standings_of
 from server.catalogue.models import CatalogueItem
 from server.catalogue.rules import hours_from_minutes
 from server.grids.models import Grid, GridMember
@@ -166,7 +167,9 @@ _CASE_IDS = ("basic_grid_id", "township_id", "district_id", "lead_unit_id", "mas
 def _case_records(session: Session, ctx: SyncContext, ids: Sequence[uuid.UUID]) -> list[dict]:
     # Units travel as ids: no joined lead unit or township per case.
     rows = session.scalars(sa.select(Case).where(Case.id.in_(ids))
-                           .options(lazyload(Case.lead_unit), lazyload(Case.township)))
+                           .options(lazyload(Case.lead_unit), lazyload(Case.township))).all()
+    # What this phone's user may do, by the same rule the transitions enforce.
+    standings = standings_of(session, ctx.actor, rows)
     return [{
         "id": str(c.id),
         **{name: getattr(c, name) for name in _CASE_FIELDS},
@@ -177,7 +180,7 @@ def _case_records(session: Session, ctx: SyncContext, ids: Sequence[uuid.UUID]) 
         "satisfaction": c.satisfaction.value if c.satisfaction else None,
         "special_grid_codes": [g.grid_code for g in c.special_grids],
         "cooperating_unit_ids": [str(u.unit_id) for u in c.cooperators],
-        "allowed_actions": [a.value for a in allowed_actions(c.status)],
+        "allowed_actions": [a.value for a in allowed_actions(standings[c.id])],
         **_resident(session, ctx, c),
     } for c in rows]
 

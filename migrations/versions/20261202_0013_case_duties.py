@@ -7,8 +7,11 @@ Create Date: 2026-12-02
 ``case_ratings`` holds one append-only row per callback (回访), the facts the 三率 are built
 on. Cases learn who requested an extension or exemption (nobody approves their own request),
 when an exemption was approved and a link made, and the hand-down review (下交群评) in its own
-fields so the lead unit's ``result`` is kept. Nothing is backfilled: old data has no ratings.
+fields so the lead unit's ``result`` is kept. No ratings are backfilled (old callbacks left
+none); a case now with its community learns which community from its hand-down event.
 """
+
+import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -73,27 +76,55 @@ def upgrade():
     op.create_index("ix_case_ratings_lead_unit_recorded", "case_ratings",
                     ["lead_unit_id", "recorded_at"])
 
-    with op.batch_alter_table("cases") as batch:
-        for column, target in CASE_COLUMNS:
-            batch.add_column(sa.Column(column, sa.Uuid(), nullable=True))
-            batch.create_foreign_key(op.f(f"fk_cases_{column}_{target}"), target, [column],
-                                     ["id"])
-        batch.add_column(sa.Column("exempted_at", T(), nullable=True))
-        batch.add_column(sa.Column("linked_at", T(), nullable=True))
-        batch.add_column(sa.Column("review_due_at", T(), nullable=True))
-        batch.add_column(sa.Column("review_outcome",
-                                   _enum(("mediated", "withdrawn", "unresolved"), 20),
-                                   nullable=True))
-        batch.add_column(sa.Column("review_note", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("reviewed_at", T(), nullable=True))
+    for column, target in CASE_COLUMNS:
+        _add_reference(op.get_bind().dialect.name, "cases", column, target)
+    _add_reference(op.get_bind().dialect.name, "case_returns", "requested_by_user_id", "users")
+    op.add_column("cases", sa.Column("exempted_at", T(), nullable=True))
+    op.add_column("cases", sa.Column("linked_at", T(), nullable=True))
+    op.add_column("cases", sa.Column("review_due_at", T(), nullable=True))
+    op.add_column("cases", sa.Column("review_outcome",
+                                     _enum(("mediated", "withdrawn", "unresolved"), 20),
+                                     nullable=True))
+    op.add_column("cases", sa.Column("review_note", sa.Text(), nullable=True))
+    op.add_column("cases", sa.Column("reviewed_at", T(), nullable=True))
+    _backfill_hand_downs()
 
-    with op.batch_alter_table("case_returns") as batch:
-        batch.add_column(sa.Column("requested_by_user_id", sa.Uuid(), nullable=True))
-        batch.create_foreign_key(op.f("fk_case_returns_requested_by_user_id_users"), "users",
-                                 ["requested_by_user_id"], ["id"])
+
+def _add_reference(dialect, table, column, target):
+    """A nullable UUID column referring to ``target``. SQLite adds it with its named foreign
+    key in one ALTER: batch mode would copy and drop ``cases``, which other tables' rows
+    refer to, and SQLite refuses that with foreign keys on."""
+    name = op.f(f"fk_{table}_{column}_{target}")
+    if dialect == "sqlite":
+        op.execute(f"ALTER TABLE {table} ADD COLUMN {column} CHAR(32) "
+                   f"CONSTRAINT {name} REFERENCES {target} (id)")
+        return
+    op.add_column(table, sa.Column(column, sa.Uuid(), nullable=True))
+    op.create_foreign_key(name, table, target, [column], ["id"])
+
+
+def _backfill_hand_downs():
+    """A case with the community now records the review, so it must know which community:
+    take it from the case's last hand-down event (JSON read in Python: both databases)."""
+    bind = op.get_bind()
+    cases = sa.table("cases", sa.column("id", sa.Uuid()), sa.column("status", sa.String()),
+                     sa.column("handed_down_to_unit_id", sa.Uuid()))
+    events = sa.table("case_events", sa.column("case_id", sa.Uuid()), sa.column("seq", sa.Integer()),
+                      sa.column("action", sa.String()), sa.column("data", sa.JSON()))
+    rows = bind.execute(
+        sa.select(events.c.case_id, events.c.data)
+        .select_from(events.join(cases, cases.c.id == events.c.case_id))
+        .where(cases.c.status == "handed_down", events.c.action == "hand_down")
+        .order_by(events.c.case_id, events.c.seq)).all()
+    community = {case_id: (data or {}).get("community_unit_id") for case_id, data in rows}
+    for case_id, unit_id in community.items():
+        if unit_id:
+            bind.execute(cases.update().where(cases.c.id == case_id)
+                         .values(handed_down_to_unit_id=uuid.UUID(unit_id)))
 
 
 def downgrade():
+    # Batch mode: on SQLite this copies ``cases``, which works on a database without cases.
     with op.batch_alter_table("case_returns") as batch:
         batch.drop_constraint(op.f("fk_case_returns_requested_by_user_id_users"),
                               type_="foreignkey")

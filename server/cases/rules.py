@@ -92,11 +92,27 @@ class ReviewOutcome(StrEnum):
 
 
 class Party(StrEnum):
-    """Whose move a transition is, relative to the case (checked by the service)."""
+    """Whose move a transition is, relative to the case (see ``refusal``)."""
 
     DISPATCHER = "dispatcher"  # a dispatcher whose territory holds the case
-    DISTRICT = "district"  # a district dispatcher of the case's district
-    LEAD = "lead"  # someone of the lead unit (or a unit under it)
+    LEAD = "lead"  # someone of the lead unit (or a unit under it) with a handling role
+    SUPERVISOR = "supervisor"  # the supervising level: approvals and callbacks
+    COMMUNITY = "community"  # the community a case was handed down to (下交群评)
+
+
+class Barred(StrEnum):
+    """Who may never make a decision, whatever their role: nobody grades their own work."""
+
+    LEAD = "lead"  # the lead unit, or a unit under it
+    REQUESTER = "requester"  # the person who asked for what is being decided
+
+
+class Request(StrEnum):
+    """What a lead unit may ask its supervisor for."""
+
+    RETURN = "return"  # 退单
+    EXTENSION = "extension"  # 延期
+    EXEMPTION = "exemption"  # 剔除
 
 
 DISPATCHER_ROLES = frozenset({Role.TOWNSHIP_DISPATCHER, Role.DISTRICT_DISPATCHER})
@@ -132,9 +148,12 @@ class Transition:
     sources: frozenset[CaseStatus]
     target: CaseStatus | None  # None: the status does not change
     by: Party
+    barred: frozenset[Barred] = frozenset()
+    decides: Request | None = None  # the request this action decides on
 
 
 S = CaseStatus
+_NOT_OWN = frozenset({Barred.LEAD, Barred.REQUESTER})
 TRANSITIONS: dict[Action, Transition] = {
     # Dispatch from the queue, re-dispatch while handled, or the district after escalation.
     Action.DISPATCH: Transition(
@@ -150,10 +169,12 @@ TRANSITIONS: dict[Action, Transition] = {
         frozenset({S.DISPATCHED, S.ACCEPTED}), S.RETURN_REQUESTED, Party.LEAD
     ),
     Action.APPROVE_RETURN: Transition(
-        frozenset({S.RETURN_REQUESTED}), S.RECEIVED, Party.DISPATCHER
+        frozenset({S.RETURN_REQUESTED}), S.RECEIVED, Party.SUPERVISOR, _NOT_OWN, Request.RETURN
     ),
     # Refusing puts the case back where it was; the service restores the previous status.
-    Action.REFUSE_RETURN: Transition(frozenset({S.RETURN_REQUESTED}), None, Party.DISPATCHER),
+    Action.REFUSE_RETURN: Transition(
+        frozenset({S.RETURN_REQUESTED}), None, Party.SUPERVISOR, _NOT_OWN, Request.RETURN
+    ),
     Action.ESCALATE: Transition(
         frozenset({S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS}),
         S.ESCALATED,
@@ -162,15 +183,20 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.HAND_DOWN: Transition(
         frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.HANDED_DOWN, Party.DISPATCHER
     ),
-    Action.RECORD_REVIEW: Transition(frozenset({S.HANDED_DOWN}), S.CLOSED, Party.DISPATCHER),
+    Action.RECORD_REVIEW: Transition(frozenset({S.HANDED_DOWN}), S.CLOSED, Party.COMMUNITY),
     # Callback: 双是 closes; anything else sends it back to the lead unit (the service decides).
-    Action.CALLBACK: Transition(frozenset({S.COMPLETED}), S.CLOSED, Party.DISPATCHER),
+    Action.CALLBACK: Transition(
+        frozenset({S.COMPLETED}), S.CLOSED, Party.SUPERVISOR, frozenset({Barred.LEAD})
+    ),
     Action.REQUEST_EXTENSION: Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, Party.LEAD),
     Action.DECIDE_EXTENSION: Transition(
-        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, Party.DISPATCHER
+        frozenset({S.ACCEPTED, S.IN_PROGRESS}), None, Party.SUPERVISOR, _NOT_OWN,
+        Request.EXTENSION
     ),
     Action.REQUEST_EXEMPTION: Transition(frozenset(CaseStatus), None, Party.LEAD),
-    Action.DECIDE_EXEMPTION: Transition(frozenset(CaseStatus), None, Party.DISPATCHER),
+    Action.DECIDE_EXEMPTION: Transition(
+        frozenset(CaseStatus), None, Party.SUPERVISOR, _NOT_OWN, Request.EXEMPTION
+    ),
     Action.LINK: Transition(frozenset(OPEN_STATUSES), None, Party.DISPATCHER),
     Action.ARRIVE: Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.IN_PROGRESS, Party.LEAD),
 }
@@ -179,8 +205,147 @@ TRANSITIONS: dict[Action, Transition] = {
 DISTRICT_ONLY_SOURCES = {Action.DISPATCH: frozenset({S.ESCALATED})}
 
 
-def allowed_actions(status: CaseStatus) -> list[Action]:
-    return [a for a, t in TRANSITIONS.items() if status in t.sources]
+@dataclass(frozen=True)
+class Standing:
+    """Plain facts about one caller and one case, gathered by the service for ``refusal``."""
+
+    status: CaseStatus
+    is_dispatcher: bool  # holds a township or district dispatcher role
+    is_handler: bool  # holds a handling role (HANDLER_ROLES)
+    in_territory: bool  # a dispatcher whose township or district holds the case
+    is_district: bool  # a district dispatcher of the case's district
+    in_lead: bool  # the caller's unit is the lead unit or under it
+    in_supervisor: bool  # the caller's unit is the supervising unit or under it
+    in_review_community: bool  # the caller's unit is the community reviewing the case
+    own_requests: frozenset[Request] = frozenset()  # pending requests the caller made
+    pending: frozenset[Request] = frozenset()  # requests waiting for a decision
+    exemption_approved: bool = False
+    not_returnable: str | None = None  # why a return may not be requested (``returnable``)
+
+
+class RefusalKind(StrEnum):
+    CONFLICT = "conflict"  # 409: not now, in this state
+    FORBIDDEN = "forbidden"  # 403: not you
+
+
+@dataclass(frozen=True)
+class Refusal:
+    kind: RefusalKind
+    code: str
+    message: str
+
+
+_PHRASES = {Action.APPROVE_RETURN: "approve the return", Action.REFUSE_RETURN: "refuse the return",
+            Action.DECIDE_EXTENSION: "decide on the extension",
+            Action.DECIDE_EXEMPTION: "decide on the exemption",
+            Action.CALLBACK: "record the callback"}
+
+
+def _words(action: Action) -> str:
+    return _PHRASES.get(action) or action.value.replace("_", " ")
+
+
+def refusal(action: Action, who: Standing) -> Refusal | None:
+    """Why this caller may not take this action on the case now, or None if they may.
+
+    The one rule of who may do what: the service raises what it answers and the API offers
+    exactly the actions it answers None for. Approvals and callbacks are made by the
+    supervising level, never by the lead unit, a unit under it, or the person who asked.
+    """
+    rule = TRANSITIONS[action]
+    if who.status not in rule.sources:
+        return Refusal(RefusalKind.CONFLICT, "illegal_transition",
+                       f"Cannot {_words(action)} a case that is {who.status.value}.")
+    return _party_refusal(action, rule, who) or _state_refusal(action, who)
+
+
+def _party_refusal(action: Action, rule: Transition, who: Standing) -> Refusal | None:
+    forbidden = RefusalKind.FORBIDDEN
+    if rule.by is Party.LEAD:
+        if who.in_lead and who.is_handler:
+            return None
+        return Refusal(forbidden, "not_lead_unit",
+                       f"Only the lead unit of the case may {_words(action)} it.")
+    if rule.by is Party.COMMUNITY:
+        if who.in_review_community and who.is_handler:
+            return None
+        return Refusal(forbidden, "not_reviewing_community",
+                       "Only the community the case was handed down to records its review.")
+    if not who.is_dispatcher:
+        return Refusal(forbidden, "permission_denied",
+                       f"Your role does not allow you to {_words(action)} cases; it needs a "
+                       "township or district dispatcher.")
+    if who.status in DISTRICT_ONLY_SOURCES.get(action, ()) and not who.is_district:
+        return Refusal(forbidden, "district_only",
+                       "Only the district may re-dispatch an escalated case.")
+    if not who.in_territory:
+        return Refusal(forbidden, "outside_territory", "This case is outside your territory.")
+    if rule.by is Party.SUPERVISOR:
+        return _supervisor_refusal(action, rule, who)
+    return None
+
+
+def _supervisor_refusal(action: Action, rule: Transition, who: Standing) -> Refusal | None:
+    forbidden = RefusalKind.FORBIDDEN
+    if Barred.LEAD in rule.barred and who.in_lead:
+        return Refusal(forbidden, "lead_unit_decision",
+                       f"Your unit leads this case, so it may not {_words(action)}: the "
+                       "supervising level decides, never the unit that is judged.")
+    if Barred.REQUESTER in rule.barred and rule.decides in who.own_requests:
+        return Refusal(forbidden, "self_approval",
+                       f"You asked for this {rule.decides.value}; someone else at the "
+                       "supervising level must decide on it.")
+    if not (who.in_supervisor or who.is_district):
+        return Refusal(forbidden, "not_supervisor",
+                       f"Only the unit that dispatched the case (or the district) may "
+                       f"{_words(action)}.")
+    return None
+
+
+def _state_refusal(action: Action, who: Standing) -> Refusal | None:
+    conflict = RefusalKind.CONFLICT
+    if action is Action.REQUEST_RETURN and who.not_returnable:
+        return Refusal(conflict, "case_not_returnable", who.not_returnable)
+    asks = {Action.REQUEST_EXTENSION: Request.EXTENSION,
+            Action.REQUEST_EXEMPTION: Request.EXEMPTION}
+    if action in asks and asks[action] in who.pending:
+        return Refusal(conflict, "illegal_transition",
+                       f"An {asks[action].value} request is already waiting for a decision.")
+    if action is Action.REQUEST_EXEMPTION and who.exemption_approved:
+        return Refusal(conflict, "illegal_transition", "The case is already exempted.")
+    decided = TRANSITIONS[action].decides
+    if decided is not None and decided not in who.pending:
+        return Refusal(conflict, "illegal_transition",
+                       f"No {decided.value} request is waiting for a decision.")
+    return None
+
+
+def allowed_actions(who: Standing) -> list[Action]:
+    """The actions this caller may take now: exactly those ``refusal`` lets through."""
+    return [a for a in TRANSITIONS if refusal(a, who) is None]
+
+
+class SupervisorLevel(StrEnum):
+    DISPATCHER = "dispatcher"  # the unit of the dispatcher who sent it
+    TOWNSHIP_CENTRE = "township_centre"  # the township's command centre
+    DISTRICT_CENTRE = "district_centre"  # the district 12345 centre
+
+
+def supervising_level(channel: Channel, *, automatic: bool, lead_is_township: bool,
+                      dispatcher_under_lead: bool) -> SupervisorLevel:
+    """Who supervises the lead unit after a dispatch, and so approves and calls back.
+
+    12345 orders (city-direct, district-forward) are the district centre's even when the
+    catalogue dispatched them; a case led by the township that would otherwise supervise it
+    goes up to the district; otherwise the township centre (automatic) or the dispatcher.
+    """
+    if automatic and channel in (Channel.CITY_DIRECT, Channel.DISTRICT_FORWARD):
+        return SupervisorLevel.DISTRICT_CENTRE
+    if automatic:
+        return SupervisorLevel.DISTRICT_CENTRE if lead_is_township else (
+            SupervisorLevel.TOWNSHIP_CENTRE)
+    return SupervisorLevel.DISTRICT_CENTRE if dispatcher_under_lead else (
+        SupervisorLevel.DISPATCHER)
 
 
 def returnable(channel: Channel, lead_is_township: bool, item_returnable: bool) -> str | None:
@@ -195,6 +360,23 @@ def returnable(channel: Channel, lead_is_township: bool, item_returnable: bool) 
                 "handles it to the end.")
     if not item_returnable:
         return "The dispatch catalogue does not allow returns for this kind of case."
+    return None
+
+
+def first_receiver_refusal(not_returnable: str | None, *, dispatcher_in_lead: bool,
+                           same_lead: bool) -> Refusal | None:
+    """首接负责: a lead that may not return a case may not hand it on by re-dispatch either.
+
+    Seed 002: "不把责任一味推到基层". Re-dispatching a case it may not return to another lead
+    (a community under it, a department, another township) would be a return without the
+    supervisor's approval. It may still re-dispatch to itself with cooperating units (its
+    communities among them); its supervisor may re-dispatch the case anywhere.
+    """
+    if not_returnable and dispatcher_in_lead and not same_lead:
+        return Refusal(RefusalKind.CONFLICT, "first_receiver_keeps_case",
+                       "首接负责: the first receiver handles this case to the end and may not "
+                       "re-dispatch it to another lead unit; name cooperating units instead, "
+                       "or ask the supervising level. " + not_returnable)
     return None
 
 
@@ -240,3 +422,8 @@ DEFAULT_RESPONSE_LIMIT = timedelta(hours=24)
 DEFAULT_COMPLETION_LIMIT = timedelta(days=7)
 # Urgent appeals must be answered within two hours (Beijing's rule for urgent calls).
 URGENT_RESPONSE_LIMIT = timedelta(hours=2)
+# Seed 003: urgent appeals are resolved within two hours; GRID_URGENT_COMPLETION_HOURS.
+URGENT_COMPLETION_LIMIT = timedelta(hours=2)
+# 下交群评: a residents' meeting must be called and held; the seeds name no limit, so two
+# weeks and a day (two weekends); GRID_HAND_DOWN_REVIEW_DAYS.
+DEFAULT_REVIEW_LIMIT = timedelta(days=15)

@@ -31,12 +31,15 @@ from server.cases.numbers import next_case_number
 from server.cases.rules import (
     DEFAULT_COMPLETION_LIMIT,
     DEFAULT_RESPONSE_LIMIT,
+    URGENT_COMPLETION_LIMIT,
     URGENT_RESPONSE_LIMIT,
     Action,
     AppealType,
     CaseStatus,
     Channel,
+    SupervisorLevel,
     Urgency,
+    supervising_level,
 )
 from server.catalogue.queries import DispatchPlan, get_item, plan_dispatch
 from server.core.errors import Conflict, Invalid, StaleVersion
@@ -96,6 +99,7 @@ def intake(
     *,
     grid_index: GridIndexCache,
     tolerance_m: float,
+    urgent_completion: timedelta = URGENT_COMPLETION_LIMIT,
     now: datetime,
 ) -> IntakeResult:
     """Receive a case: assign its grids, number it, and dispatch it by the catalogue.
@@ -161,9 +165,12 @@ def intake(
             case.needs_triage = True
             case.triage_reason = _triage_reason(case)
         else:
-            dispatched_by = _command_centre_of(session, case)
+            dispatched_by = supervisor_for(session, case,
+                                           session.get_one(Unit, plan.lead_unit_id),
+                                           dispatcher_path=None)
             _hand_to_lead(session, case, plan.lead_unit_id, plan.cooperating_unit_ids, plan,
-                          dispatched_by=dispatched_by, now=now)
+                          dispatched_by=dispatched_by, urgent_completion=urgent_completion,
+                          now=now)
             session.add(new_event(
                 case, None, Action.DISPATCH.value, CaseStatus.RECEIVED, CaseStatus.DISPATCHED,
                 now, {"auto": True, "item": plan.item_code,
@@ -230,15 +237,31 @@ def _territory_from_actor(session: Session, case: Case) -> None:
             case.district_id = unit_id
 
 
-def _command_centre_of(session: Session, case: Case) -> uuid.UUID | None:
-    """Who supervises an auto-dispatched case: the township's command centre, if it has one."""
-    if case.township_id is None:
+def supervisor_for(session: Session, case: Case, lead: Unit, *,
+                   dispatcher_path: str | None) -> uuid.UUID | None:
+    """The supervising unit of a dispatch to ``lead`` (``dispatcher_path``: the dispatching
+    user's unit path, None for the catalogue's automatic dispatch); see
+    ``rules.supervising_level``. Stored as ``dispatched_by_unit_id``."""
+    level = supervising_level(
+        case.channel, automatic=dispatcher_path is None,
+        lead_is_township=lead.kind is UnitKind.TOWNSHIP,
+        dispatcher_under_lead=dispatcher_path is not None and f"/{lead.id.hex}/" in dispatcher_path)
+    if level is SupervisorLevel.DISPATCHER:
+        return path_ids(dispatcher_path)[-1]
+    if level is SupervisorLevel.TOWNSHIP_CENTRE:
+        return _command_centre_of(session, case.township_id)
+    return _command_centre_of(session, case.district_id)
+
+
+def _command_centre_of(session: Session, unit_id: uuid.UUID | None) -> uuid.UUID | None:
+    """A township's or district's command centre (12345 centre), or the unit itself."""
+    if unit_id is None:
         return None
     centre = session.scalar(
-        sa.select(Unit.id).where(Unit.parent_id == case.township_id,
+        sa.select(Unit.id).where(Unit.parent_id == unit_id,
                                  Unit.kind == UnitKind.COMMAND_CENTRE).order_by(Unit.code).limit(1)
     )
-    return centre or case.township_id
+    return centre or unit_id
 
 
 def record_event(session: Session, case: Case, actor: Actor | None, action: str,
@@ -260,9 +283,13 @@ def new_event(case: Case, actor: Actor | None, action: str, from_status: CaseSta
     )
 
 
-def case_limits(
-    session: Session, case: Case, plan: DispatchPlan | None
-) -> tuple[timedelta, timedelta]:
+def case_limits(session: Session, case: Case, plan: DispatchPlan | None, *,
+                urgent_completion: timedelta = URGENT_COMPLETION_LIMIT,
+                ) -> tuple[timedelta, timedelta]:
+    """The response and completion limits of a dispatch: the catalogue item's, else the
+    defaults. An urgent case answers within two hours and is completed within
+    ``urgent_completion`` (GRID_URGENT_COMPLETION_HOURS; seed 003: resolved within 2 h),
+    unless the item's own limits are shorter."""
     if plan is None and case.category_code:
         plan_item = get_item(session, case.category_code)
         response = timedelta(hours=plan_item.response_limit_hours)
@@ -273,15 +300,18 @@ def case_limits(
         response, completion = DEFAULT_RESPONSE_LIMIT, DEFAULT_COMPLETION_LIMIT
     if case.urgency is Urgency.URGENT:
         response = min(response, URGENT_RESPONSE_LIMIT)
+        completion = min(completion, urgent_completion)
     return response, max(completion, response)
 
 
 def apply_dispatch(session: Session, case: Case, lead_unit_id: uuid.UUID,
-                    cooperating: Sequence[uuid.UUID], plan: DispatchPlan | None, *,
-                    dispatched_by: uuid.UUID | None, now: datetime) -> None:
+                   cooperating: Sequence[uuid.UUID], plan: DispatchPlan | None, *,
+                   dispatched_by: uuid.UUID | None,
+                   urgent_completion: timedelta = URGENT_COMPLETION_LIMIT,
+                   now: datetime) -> None:
     cancel_case_deadlines(session, case, now)
     _hand_to_lead(session, case, lead_unit_id, cooperating, plan, dispatched_by=dispatched_by,
-                  now=now)
+                  urgent_completion=urgent_completion, now=now)
     flush_case(session, case)
     _open_case_deadlines(session, case, lead_unit_id, dispatched_by=dispatched_by, now=now)
     _notify_lead(session, case, lead_unit_id, now=now)
@@ -289,8 +319,9 @@ def apply_dispatch(session: Session, case: Case, lead_unit_id: uuid.UUID,
 
 def _hand_to_lead(session: Session, case: Case, lead_unit_id: uuid.UUID,
                   cooperating: Sequence[uuid.UUID], plan: DispatchPlan | None, *,
-                  dispatched_by: uuid.UUID | None, now: datetime) -> None:
-    response, completion = case_limits(session, case, plan)
+                  dispatched_by: uuid.UUID | None, urgent_completion: timedelta,
+                  now: datetime) -> None:
+    response, completion = case_limits(session, case, plan, urgent_completion=urgent_completion)
     case.lead_unit = session.get(Unit, lead_unit_id)
     case.cooperators = [CaseCooperator(unit_id=u) for u in dict.fromkeys(cooperating)
                         if u != lead_unit_id]
@@ -335,6 +366,6 @@ def flush_case(session: Session, case: Case) -> None:
 
 
 def cancel_case_deadlines(session: Session, case: Case, now: datetime) -> None:
-    for kind in (DeadlineKind.RESPONSE, DeadlineKind.COMPLETION):
+    for kind in (DeadlineKind.RESPONSE, DeadlineKind.COMPLETION, DeadlineKind.REVIEW):
         supervision.cancel_deadline(session, subject_type=SUBJECT, subject_id=case.id, kind=kind,
                                     now=now)

@@ -27,6 +27,7 @@ class DeadlineKind(StrEnum):
     RESPONSE = "response"  # 响应: sign for the order, contact the resident
     COMPLETION = "completion"  # 办结: report the work completed
     ARRIVAL = "arrival"  # 报到: a department reports on site for a whistle call
+    REVIEW = "review"  # 下交群评: the community reviews a case handed down to it
 
 
 class DeadlineStatus(StrEnum):

@@ -270,7 +270,7 @@ def test_completing_a_case_closed_since_is_rejected_and_listed_for_dispatchers(
     case = act(client, dispatcher, file_case(), "accept")
     case = act(client, dispatcher, case, "hand-down",
                community_unit_id=str(world.units["T1-C1"].id), reason="群众评议")
-    act(client, dispatcher, case, "review", outcome="mediated", note="调解成功")
+    act(client, login("t1.leader"), case, "review", outcome="mediated", note="调解成功")
     answer = push(client, phone(), op("complete_task", case_id=case["id"], result="已处理"))
     assert statuses(answer) == [("rejected", "case_closed")]
     assert answer["results"][0]["message"].startswith(f"Case {case['number']} has been closed.")

@@ -74,8 +74,11 @@ def test_a_first_pull_is_shaped_as_watermelondb_wants_it(client, world, login, p
         (False, False, None)
     [sent] = answer["changes"]["cases"]["created"]
     assert sent["id"] == case["id"]
-    # Nested values are JSON text; created_at / updated_at are milliseconds (numbers).
-    assert json.loads(sent["allowed_actions"]) == case["allowed_actions"]
+    # Nested values are JSON text; created_at / updated_at are milliseconds (numbers). The
+    # actions are the phone user's, as the web offers them to the same user.
+    as_worker = client.get(f"/api/v1/cases/{case['id']}", headers=phone).get_json()
+    assert json.loads(sent["allowed_actions"]) == as_worker["allowed_actions"]
+    assert as_worker["allowed_actions"] != case["allowed_actions"]  # the dispatcher's
     assert sent["updated_at"] == int(datetime.fromisoformat(case["updated_at"]).timestamp() * 1000)
     assert isinstance(sent["received_at"], str)
     grid = answer["changes"]["grids"]["created"][0]

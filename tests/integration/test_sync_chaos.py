@@ -290,10 +290,14 @@ def dispatcher(app, world_units: dict[str, str], stop: threading.Event,  # noqa:
     rng = random.Random(SEED * 100 + 99)
     client = app.test_client()
     heads = {}
-    for township, username in (("T1", "t1.dispatcher"), ("T2", "t2.dispatcher")):
+    for township, username in (("T1", "t1.dispatcher"), ("T2", "t2.dispatcher"),
+                               ("D1", "d1.dispatcher")):
         token = client.post("/api/v1/auth/login", json={
             "username": username, "password": PASSWORD}).get_json()["token"]
         heads[township] = {"Authorization": f"Bearer {token}"}
+    # Approvals and callbacks are the supervising level's: the district's here, since a
+    # township may lead the very case (nobody grades their own work).
+    decisions = ("return-approval", "return-refusal", "callback", "extension-decision")
     try:
         while not stop.is_set():
             time.sleep(rng.uniform(0.005, 0.04))
@@ -335,6 +339,8 @@ def dispatcher(app, world_units: dict[str, str], stop: threading.Event,  # noqa:
                 body.update(approve=rng.random() < 0.6, note="decided")
             else:
                 continue
+            if action in decisions:
+                headers = heads["D1"]
             answer = client.post(f"/api/v1/cases/{case['id']}/{action}", headers=headers,
                                  json=body)
             if answer.status_code == 200:

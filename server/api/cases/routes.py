@@ -11,11 +11,12 @@ from flask_smorest import Blueprint
 from server.api import context as ctx
 from server.api.cases import schemas as s
 from server.auth.actor import Actor
-from server.cases import queries, transitions
+from server.cases import decisions, queries, transitions
 from server.cases.models import Case
 from server.cases.reports import return_counts
-from server.cases.rules import PersonalDataView, allowed_actions, mask_name, mask_phone
+from server.cases.rules import PersonalDataView, mask_name, mask_phone
 from server.cases.services import IntakeRequest, intake
+from server.cases.standing import actions_for
 from server.org.models import Unit
 from sync.photos import link_photo
 
@@ -48,7 +49,9 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
             "dispatched_at", "response_due_at", "completion_due_at", "responded_at",
             "completed_at", "closed_at", "result", "resolved", "rehandle_count",
             "extension_state", "exemption_state", "exempted_at", "master_case_id", "linked_at",
-            "updated_at")},
+            "dispatched_by_unit_id", "handed_down_to_unit_id", "review_due_at", "review_note",
+            "reviewed_at", "updated_at")},
+        "review_outcome": case.review_outcome.value if case.review_outcome else None,
         "channel": case.channel.value,
         "appeal_type": case.appeal_type.value,
         "urgency": case.urgency.value,
@@ -64,7 +67,7 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
         "lead_unit": _ref(case.lead_unit),
         "cooperating_unit_ids": [str(c.unit_id) for c in case.cooperators],
         "resident": resident,
-        "allowed_actions": [a.value for a in allowed_actions(case.status)],
+        "allowed_actions": [a.value for a in actions_for(session, actor, case)],
     }
 
 
@@ -79,7 +82,8 @@ def create_case(body):
     actor = ctx.current_actor()
     result = intake(
         ctx.session(), actor, IntakeRequest(**body), grid_index=ctx.grid_index_cache(),
-        tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"), now=ctx.request_now())
+        tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"), urgent_completion=_urgent_completion(),
+        now=ctx.request_now())
     # An attachment with a SHA-256 is a photo of the photo service: linking it shows it with
     # the case's photos, and it becomes downloadable once uploaded (before or after intake).
     for sha256 in dict.fromkeys(a["sha256"] for a in body["attachments"] if a.get("sha256")):
@@ -149,30 +153,52 @@ ACTIONS = (
     ("notes", s.NoteSchema, transitions.add_note, ("note",)),
     ("complete", s.CompleteSchema, transitions.complete, ("result",)),
     ("return-request", s.ReasonSchema, transitions.request_return, ("reason",)),
-    ("return-approval", s.ApproveReturnSchema, transitions.approve_return, ("with_fault", "note")),
-    ("return-refusal", s.NoteSchema, transitions.refuse_return, ("note",)),
+    ("return-approval", s.ApproveReturnSchema, decisions.approve_return, ("with_fault", "note")),
+    ("return-refusal", s.NoteSchema, decisions.refuse_return, ("note",)),
     ("escalate", s.ReasonSchema, transitions.escalate, ("reason",)),
     ("hand-down", s.HandDownSchema, transitions.hand_down, ("community_unit_id", "reason")),
     ("review", s.ReviewSchema, transitions.record_review, ("outcome", "note")),
-    ("callback", s.CallbackSchema, transitions.callback, ("resolved", "satisfaction", "comment")),
+    (
+        "callback",
+        s.CallbackSchema,
+        decisions.callback,
+        ("resolved", "satisfaction", "comment", "source", "rater", "rated_at", "channel"),
+    ),
     (
         "extension-request",
         s.ExtensionRequestSchema,
         transitions.request_extension,
         ("new_due_at", "reason"),
     ),
-    ("extension-decision", s.DecisionSchema, transitions.decide_extension, ("approve", "note")),
+    ("extension-decision", s.DecisionSchema, decisions.decide_extension, ("approve", "note")),
     ("exemption-request", s.ReasonSchema, transitions.request_exemption, ("reason",)),
-    ("exemption-decision", s.DecisionSchema, transitions.decide_exemption, ("approve", "note")),
+    ("exemption-decision", s.DecisionSchema, decisions.decide_exemption, ("approve", "note")),
 )
+
+
+def _urgent_completion() -> timedelta:
+    return timedelta(hours=ctx.setting("URGENT_COMPLETION_HOURS"))
+
+
+def _review_limit() -> timedelta:
+    return timedelta(days=ctx.setting("HAND_DOWN_REVIEW_DAYS"))
+
+
+# Settings some actions need, passed in like tolerance_m (services never read the config).
+SETTINGS_OF = {
+    transitions.dispatch: {"urgent_completion": _urgent_completion},
+    decisions.callback: {"urgent_completion": _urgent_completion},
+    transitions.hand_down: {"review_limit": _review_limit},
+}
 
 
 def _action_view(path: str, schema, service, names):  # noqa: ANN001, ANN202
     def view(body, case_id: uuid.UUID):
         actor = ctx.current_actor()
         case = queries.get_case_for_update(ctx.session(), actor, case_id)
+        settings = {name: value() for name, value in SETTINGS_OF.get(service, {}).items()}
         service(ctx.session(), actor, case, version=body["version"], now=ctx.request_now(),
-                **{n: body[n] for n in names})
+                **{n: body[n] for n in names}, **settings)
         return case_view(case, actor)
 
     view.__name__ = f"case_{path.replace('-', '_')}"

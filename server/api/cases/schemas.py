@@ -7,7 +7,16 @@ from marshmallow import fields, validate
 
 from geo.crs import CRS
 from server.api.schemas import GpsFixSchema, ReasonSchema, StrictSchema, VersionedSchema
-from server.cases.rules import AppealType, CaseStatus, Channel, Satisfaction, Urgency
+from server.cases.rules import (
+    AppealType,
+    CaseStatus,
+    Channel,
+    RatingChannel,
+    RatingSource,
+    ReviewOutcome,
+    Satisfaction,
+    Urgency,
+)
 
 
 class AttachmentSchema(StrictSchema):
@@ -63,15 +72,37 @@ class HandDownSchema(ReasonSchema):
 
 
 class ReviewSchema(VersionedSchema):
-    outcome = fields.String(required=True, validate=validate.OneOf(
-        ["resolved", "mediated", "unreasonable", "unresolved"]))
+    """下交群评's outcome, recorded by the community the case was handed down to."""
+
+    outcome = fields.Enum(ReviewOutcome, by_value=True, required=True, metadata={
+        "description": "mediated (settled), withdrawn (the resident withdrew), unresolved"})
     note = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
 class CallbackSchema(VersionedSchema):
+    """回访: our own callback (``supervisor``), or a rating the city 12345 platform reported."""
+
     resolved = fields.Boolean(required=True)
     satisfaction = fields.Enum(Satisfaction, by_value=True, required=True)
     comment = fields.String(load_default=None, validate=validate.Length(max=2000))
+    source = fields.Enum(RatingSource, by_value=True, load_default=RatingSource.SUPERVISOR,
+                         metadata={"description": "city_platform: district dispatchers only"})
+    rater = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
+                          metadata={"description": "who rated: the platform's agent or name"})
+    rated_at = fields.AwareDateTime(load_default=None, metadata={
+        "description": "when the resident rated, as the city platform reports it; required "
+                       "for city_platform, not allowed otherwise (ours: the time recorded)"})
+    channel = fields.Enum(RatingChannel, by_value=True, load_default=None)
+
+    @ma.validates_schema
+    def _rated_at_for_the_platform(self, data: dict, **_: object) -> None:
+        from_platform = data.get("source") is RatingSource.CITY_PLATFORM
+        if from_platform and data.get("rated_at") is None:
+            raise ma.ValidationError("Give the time the resident rated on the city platform.",
+                                     "rated_at")
+        if not from_platform and data.get("rated_at") is not None:
+            raise ma.ValidationError("Only a city-platform rating has its own time.",
+                                     "rated_at")
 
 
 class ExtensionRequestSchema(ReasonSchema):
@@ -164,6 +195,13 @@ class CaseOutSchema(ma.Schema):
     exempted_at = fields.AwareDateTime(allow_none=True, metadata={"description": "剔除 approved"})
     master_case_id = fields.UUID(allow_none=True)
     linked_at = fields.AwareDateTime(allow_none=True)
+    dispatched_by_unit_id = fields.UUID(allow_none=True, metadata={
+        "description": "the supervising unit: approves, decides and calls back"})
+    handed_down_to_unit_id = fields.UUID(allow_none=True)
+    review_due_at = fields.AwareDateTime(allow_none=True)
+    review_outcome = fields.String(allow_none=True)
+    review_note = fields.String(allow_none=True)
+    reviewed_at = fields.AwareDateTime(allow_none=True)
     updated_at = fields.AwareDateTime()
     allowed_actions = fields.List(fields.String())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask_smorest import Blueprint
@@ -23,7 +24,8 @@ def _settings() -> PushSettings:
         limits=Limits(grid_index=ctx.grid_index_cache(),
                       tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"),
                       arrive_near_m=ctx.setting("SYNC_ARRIVE_NEAR_M"),
-                      staff=field_limits()),
+                      staff=field_limits(),
+                      urgent_completion=timedelta(hours=ctx.setting("URGENT_COMPLETION_HOURS"))),
         max_skew_s=ctx.setting("SYNC_MAX_SKEW_S"),
         max_operations=ctx.setting("SYNC_MAX_PUSH_OPERATIONS"))
 

@@ -4,6 +4,7 @@ the rules are in ``sync.watermelon``."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from flask_smorest import Blueprint
 
@@ -24,7 +25,8 @@ def _push_settings() -> PushSettings:  # as POST /sync/push
     return PushSettings(
         limits=Limits(grid_index=ctx.grid_index_cache(),
                       tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"),
-                      arrive_near_m=ctx.setting("SYNC_ARRIVE_NEAR_M")),
+                      arrive_near_m=ctx.setting("SYNC_ARRIVE_NEAR_M"),
+                      urgent_completion=timedelta(hours=ctx.setting("URGENT_COMPLETION_HOURS"))),
         max_skew_s=ctx.setting("SYNC_MAX_SKEW_S"),
         max_operations=ctx.setting("SYNC_MAX_PUSH_OPERATIONS"))
 
