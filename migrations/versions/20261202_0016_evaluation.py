@@ -6,7 +6,8 @@ Create Date: 2026-12-02
 
 ``evaluation_settings`` is append-only: each change is a row in force from a Beijing-time day.
 The deadline index lets the response rate read one period's response deadlines by due time;
-case ratings already have (recorded_at) and (case_id, seq) from 0013.
+partial indexes on cases.exempted_at and cases.linked_at find the few cases left out; case
+ratings already have (recorded_at) and (case_id, seq) from 0013.
 """
 
 import sqlalchemy as sa
@@ -53,9 +54,15 @@ def upgrade():
                     ["district_id", "effective_from", "set_at"])
     op.create_index("ix_deadlines_subject_kind_due", "deadlines",
                     ["subject_type", "kind", "due_at"])
+    for column in ("exempted_at", "linked_at"):
+        where = sa.text(f"{column} IS NOT NULL")
+        op.create_index(f"ix_cases_{column}", "cases", [column, "id"], sqlite_where=where,
+                        postgresql_where=where)
 
 
 def downgrade():
+    op.drop_index("ix_cases_linked_at", table_name="cases")
+    op.drop_index("ix_cases_exempted_at", table_name="cases")
     op.drop_index("ix_deadlines_subject_kind_due", table_name="deadlines")
     op.drop_index("ix_evaluation_settings_district_from", table_name="evaluation_settings")
     op.drop_table("evaluation_settings")

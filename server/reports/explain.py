@@ -27,6 +27,7 @@ from server.reports.access import Target, TargetKind, load_target
 from server.reports.periods import Period
 from server.reports.scoring import Counts, EvaluationSettings, Figure, Rates, rates
 from server.reports.settings import settings_for
+from server.reports.tables import Column, ColumnType, Table
 from server.supervision.models import Deadline
 
 NUMERATOR, DENOMINATOR, EXCLUDED = "numerator", "denominator", "excluded"
@@ -98,7 +99,7 @@ def _rating_rows(session: Session, period: Period, leads: set[uuid.UUID] | None,
     later = aliased(CaseRating)
     superseded_by = (sa.select(sa.func.min(later.seq))
                      .where(later.case_id == CaseRating.case_id, later.seq > CaseRating.seq,
-                            later.recorded_at < end).scalar_subquery())
+                            facts.ratings_in(period, later)).scalar_subquery())
     base = (sa.select(CaseRating, Case.number, Case.exempted_at, Case.linked_at,
                       superseded_by.label("superseded_by"))
             .join(Case, Case.id == CaseRating.case_id).where(facts.ratings_in(period)))
@@ -111,7 +112,7 @@ def _rating_rows(session: Session, period: Period, leads: set[uuid.UUID] | None,
         sa.func.count().filter(Case.exempted_at < end),
         sa.func.count().filter(sa.or_(Case.exempted_at.is_(None), Case.exempted_at >= end),
                                Case.linked_at < end),
-        sa.func.count().filter(facts.counted_case(end), facts.superseded(CaseRating, end)))
+        sa.func.count().filter(facts.counted_case(end), facts.superseded_in(CaseRating, period)))
         .select_from(CaseRating).join(Case, Case.id == CaseRating.case_id)
         .where(facts.ratings_in(period)))
     exempted, linked, superseded = session.execute(
@@ -198,3 +199,44 @@ def _deadline_item(row: Any) -> Item:
     met = row.met_at is not None and row.met_at <= row.due_at
     return Item(row.case_id, row.number, NUMERATOR if met else DENOMINATOR,
                 "met" if met else "missed", Decimal(1 if met else 0), facts_)
+
+
+FIGURE_NAMES = {Figure.RESPONSE: "响应率", Figure.RESOLUTION: "解决率",
+                Figure.SATISFACTION: "满意率"}
+COUNTS_IN = {NUMERATOR: "计入分子", DENOMINATOR: "仅计入分母", EXCLUDED: "不计"}
+EXPLAIN_COLUMNS = [
+    Column("case_number", "工单号"),
+    Column("counts_in", "计入"),
+    Column("reason", "原因"),
+    Column("points", "得分", ColumnType.NUMBER),
+    Column("at", "时间", ColumnType.DATETIME),
+    Column("seq", "回访次序", ColumnType.INTEGER),
+    Column("rehandle_count", "二次办理次数", ColumnType.INTEGER),
+]
+
+
+def explanation_table(session: Session, *, unit_id: uuid.UUID, period: Period,
+                      figure: Figure | str, as_of: datetime | None = None) -> Table:
+    """Every case behind a figure (all pages), for a district answering a disputed rank."""
+    figure = Figure(figure)
+    rows: list[dict[str, Any]] = []
+    cursor, first = None, None
+    while True:
+        page = explain(session, unit_id=unit_id, period=period, figure=figure, cursor=cursor,
+                       limit=500, as_of=as_of)
+        first = first or page
+        for item in page.items:
+            f = item.facts
+            rows.append({"case_number": item.case_number, "counts_in": COUNTS_IN[item.counts_in],
+                         "reason": item.reason, "points": item.points,
+                         "at": f.get("recorded_at") or f.get("due_at"), "seq": f.get("seq"),
+                         "rehandle_count": f.get("rehandle_count")})
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    t = first.target
+    return Table(name=f"{figure.value}-cases-{t.code}-{period.label.replace('/', '_')}",
+                 title=f"{t.name} {period.label} {FIGURE_NAMES[figure]} 明细",
+                 columns=EXPLAIN_COLUMNS, rows=rows,
+                 notes=["原因: exempted 剔除, linked_duplicate 关联重复件, superseded 被后一次回访"
+                        "取代, cancelled_before_due 到期前已取消; 时间为回访记录或响应期限。"])

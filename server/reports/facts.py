@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -36,16 +37,35 @@ def counted_case(end: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def superseded(rating: type[CaseRating], end: datetime) -> sa.ColumnElement[bool]:
+def excluded_case_ids(end: datetime) -> sa.CompoundSelect:
+    """Cases exempted or linked before ``end``: a few percent of all, read through the partial
+    indexes of migration 0016, so the figures need not join every rated case to ``cases``."""
+    # Two index-only scans (each index holds the id too) rather than one OR over the table.
+    return sa.union_all(sa.select(Case.id).where(Case.exempted_at < end),
+                        sa.select(Case.id).where(Case.linked_at < end))
+
+
+def superseded(rating: Any, end: datetime) -> sa.ColumnElement[bool]:
     """A later callback of the same case was recorded before ``end``."""
     later = aliased(CaseRating)
     return sa.exists().where(later.case_id == rating.case_id, later.seq > rating.seq,
                              later.recorded_at < end)
 
 
-def ratings_in(period: Period) -> sa.ColumnElement[bool]:
-    return sa.and_(CaseRating.recorded_at >= period.start_utc,
-                   CaseRating.recorded_at < period.end_utc)
+def superseded_in(rating: Any, period: Period) -> sa.ColumnElement[bool]:
+    """``superseded`` for a rating recorded in ``period``, looking only at the period's rows.
+
+    Callbacks are numbered in the order they are recorded (server time), so a later one of a
+    rating in the period lies in the period too; bounding it below keeps the check to the
+    period's own ratings (an index range scan instead of every rating before the end).
+    """
+    later = aliased(CaseRating)
+    return sa.exists().where(later.case_id == rating.case_id, later.seq > rating.seq,
+                             ratings_in(period, later))
+
+
+def ratings_in(period: Period, rating: Any = CaseRating) -> sa.ColumnElement[bool]:
+    return sa.and_(rating.recorded_at >= period.start_utc, rating.recorded_at < period.end_utc)
 
 
 def response_due_in(period: Period, as_of: datetime | None) -> sa.ColumnElement[bool]:
@@ -83,11 +103,13 @@ def rating_counts(session: Session, period: Period, *, lead_unit_ids: Collection
                   _flag(CaseRating.satisfaction == Satisfaction.DISSATISFIED),
                   _flag(CaseRating.rehandle_count > 0),
                   sa.func.coalesce(sa.func.sum(CaseRating.rehandle_count), 0))
-        .select_from(CaseRating).join(Case, Case.id == CaseRating.case_id)
-        .where(ratings_in(period), ~superseded(CaseRating, period.end_utc),
-               counted_case(period.end_utc))
+        .select_from(CaseRating)
+        .where(ratings_in(period), ~superseded_in(CaseRating, period),
+               CaseRating.case_id.not_in(excluded_case_ids(period.end_utc)))
         .group_by(key)
     )
+    if grid_id is not None:
+        query = query.join(Case, Case.id == CaseRating.case_id)
     query = _restrict(query, key, lead_unit_ids, grid_id)
     return {
         row[0]: Counts(rated=row[1], resolved=row[2], satisfied=row[3], basically_satisfied=row[4],
@@ -103,11 +125,13 @@ def response_counts(session: Session, period: Period, *, as_of: datetime | None 
     key = Deadline.unit_id if grid_id is None else Case.basic_grid_id
     query = (
         sa.select(key, sa.func.count(), _flag(met_on_time()))
-        .select_from(Deadline).join(Case, Case.id == Deadline.subject_id)
+        .select_from(Deadline)
         .where(response_due_in(period, as_of), ~cancelled_before_due(),
-               counted_case(period.end_utc))
+               Deadline.subject_id.not_in(excluded_case_ids(period.end_utc)))
         .group_by(key)
     )
+    if grid_id is not None:
+        query = query.join(Case, Case.id == Deadline.subject_id)
     query = _restrict(query, key, lead_unit_ids, grid_id)
     return {row[0]: Counts(response_due=row[1], response_met=row[2])
             for row in session.execute(query)}

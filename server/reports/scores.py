@@ -20,7 +20,7 @@ from server.org.models import Unit
 from server.org.rules import UnitKind
 from server.reports import facts
 from server.reports.access import RankingKind, Target, load_target
-from server.reports.explain import Explanation, explain
+from server.reports.explain import Explanation, explain, explanation_table
 from server.reports.periods import Period, PeriodKind, containing, month
 from server.reports.scoring import (
     Counts,
@@ -36,8 +36,8 @@ from server.reports.scoring import (
 from server.reports.settings import settings_for
 from server.reports.tables import Chart, Column, ColumnType, Table
 
-__all__ = ["Explanation", "Ranking", "RankingRow", "UnitScores", "explain", "monthly_trend",
-           "ranking", "ranking_table", "unit_scores"]
+__all__ = ["Explanation", "Ranking", "RankingRow", "UnitScores", "explain", "explanation_table",
+           "monthly_trend", "ranking", "ranking_table", "unit_scores", "unit_scores_table"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,41 @@ def unit_scores(session: Session, *, unit_id: uuid.UUID, period: Period,
     settings = settings or settings_for(session, district_id=target.district_id, period=period)
     counts = facts.target_counts(session, target, period, as_of=as_of)
     return UnitScores(target, period, settings, counts, rates(counts, settings))
+
+
+SCORE_COLUMNS = [
+    Column("code", "单位编码"),
+    Column("name", "单位"),
+    Column("period", "考核期"),
+    Column("rated", "考核件", ColumnType.INTEGER),
+    Column("resolved", "解决", ColumnType.INTEGER),
+    Column("satisfied", "满意", ColumnType.INTEGER),
+    Column("basically_satisfied", "基本满意", ColumnType.INTEGER),
+    Column("dissatisfied", "不满意", ColumnType.INTEGER),
+    Column("rehandled", "二次办理件", ColumnType.INTEGER),
+    Column("response_due", "应响应", ColumnType.INTEGER),
+    Column("response_met", "按时响应", ColumnType.INTEGER),
+    Column("response_rate", "响应率", ColumnType.PERCENT),
+    Column("resolution_rate", "解决率", ColumnType.PERCENT),
+    Column("satisfaction_rate", "满意率", ColumnType.PERCENT),
+    Column("composite", "综合成绩", ColumnType.NUMBER),
+]
+
+
+def unit_scores_table(result: UnitScores) -> Table:
+    """One unit's figures and the counts behind them, as one row."""
+    c, s, t = result.counts, result.settings, result.target
+    row = {"code": t.code, "name": t.name, "period": result.period.label, "rated": c.rated,
+           "resolved": c.resolved, "satisfied": c.satisfied,
+           "basically_satisfied": c.basically_satisfied, "dissatisfied": c.dissatisfied,
+           "rehandled": c.rehandled, "response_due": c.response_due,
+           "response_met": c.response_met, **result.percents}
+    return Table(
+        name=f"scores-{t.code}-{result.period.label.replace('/', '_')}",
+        title=f"{t.name} {result.period.label} 三率", columns=SCORE_COLUMNS, rows=[row],
+        notes=[f"综合成绩 = 响应率×{s.response_weight}% + 解决率×{s.resolution_weight}% + "
+               f"满意率×{s.satisfaction_weight}%; 基本满意按 {s.basic_weight} 计。",
+               "剔除件、关联重复件不计; 二次办理件按最后一次回访计。"])
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,14 @@ In January T1 (100) ranked above T2 (not resolved), so T1 moved −2 and T2 +1.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from server.org.rules import Role, UnitKind
 from server.org.services import create_unit, create_user
+from server.reports.periods import parse
+from server.reports.scores import ranking, ranking_table
 from tests.api.test_auth import assert_error
 from tests.fixtures.cases import IN_T1_A1, IN_T1_B2, act
 from tests.fixtures.whistle import Clock
@@ -304,6 +307,19 @@ def test_the_ranking_ties_flags_and_moves(client, scenario, desk):  # noqa: ANN0
                                                              "T5": None}
 
 
+def test_the_ranking_as_a_report_table(scenario, db_session):  # noqa: ANN001
+    world, _ = scenario
+    table = ranking_table(ranking(db_session, district_id=world.units["D1"].id,
+                                  kind="township", period=parse("month", "2027-02")))
+    assert [c.title for c in table.columns][:8] == ["排名", "单位编码", "单位", "考核件", "响应率",
+                                                     "解决率", "满意率", "综合成绩"]
+    t1 = next(r for r in table.rows if r["code"] == "T1")
+    assert (t1["rank"], t1["response_rate"], t1["composite"], t1["flagged"]) == \
+        (3, Decimal("71.43"), Decimal("80.64"), True)
+    assert table.name == "township-ranking-2027-02"
+    assert any("末 1 名" in note for note in table.notes)
+
+
 def test_a_closed_month_recomputes_the_same_after_later_activity(client, scenario, desk):  # noqa: ANN001
     world, cases = scenario
     before = t1_scores(client, desk, world)
@@ -337,3 +353,37 @@ def test_the_monthly_trend_and_who_may_see_it(client, scenario, desk):  # noqa: 
     assert_error(client.get("/api/v1/evaluation/scores", headers=desk("t1.dispatcher"),
                             query_string={"unit_id": t1, "period": "2027-02", "x": "1"}),
                  422, "validation_failed")
+
+
+def test_every_evaluation_table_downloads_as_csv_and_xlsx(client, scenario, desk):  # noqa: ANN001
+    import io
+
+    from openpyxl import load_workbook
+
+    world, cases = scenario
+    t1, d1 = str(world.units["T1"].id), str(world.units["D1"].id)
+    headers = desk("d1.dispatcher")
+
+    def download(path: str, fmt: str, **query) -> bytes:  # noqa: ANN003
+        r = client.get(f"/api/v1/evaluation/{path}", headers=headers,
+                       query_string={**query, "format": fmt})
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        return r.get_data()
+
+    ranking_csv = download("rankings", "csv", district_id=d1, period="2027-02").decode("utf-8")
+    assert ranking_csv.startswith("\ufeff排名,单位编码,单位,考核件,响应率,解决率,满意率,综合成绩")
+    t1_line = next(line for line in ranking_csv.splitlines() if ",T1," in line)
+    assert "71.43%" in t1_line
+    assert "80.64" in t1_line
+    scores_csv = download("scores", "csv", unit_id=t1, period="2027-02").decode("utf-8")
+    assert "83.33%" in scores_csv
+    cases_csv = download("scores/cases", "csv", unit_id=t1, period="2027-02",
+                         figure="response").decode("utf-8")
+    listed = sorted(line.split(",")[0] for line in cases_csv.splitlines()[1:])
+    # 7 limits due (H twice) and the 2 left out (E exempted, F linked).
+    assert listed == sorted([*(cases[n]["number"] for n in "ABCDEFGH"), cases["H"]["number"]])
+    workbook = load_workbook(io.BytesIO(download("trend", "xlsx", unit_id=t1, last="2027-02",
+                                                 months=3)))
+    sheet = workbook.worksheets[0]
+    assert [c.value for c in sheet[1]][:4] == ["月份", "考核件", "应响应", "响应率"]
+    assert sheet._charts  # the native line chart of the monthly trend

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 
 from server.api import context as ctx
 from server.api.evaluation import schemas as s
+from server.api.tables import TableFormat, send_table, table_formats_doc
 from server.reports import access, scores
 from server.reports import settings as evaluation_settings
 from server.reports.access import Target
@@ -72,12 +73,15 @@ def rate_parts(counts: Counts, r: Rates, settings: EvaluationSettings,
 @blp.route("/scores", methods=["GET"])
 @blp.arguments(s.ScoresArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.ScoresSchema)
+@table_formats_doc()
 def get_scores(args):
     """The 三率 and the composite of a unit or grid for a period"""
     session, actor = ctx.session(), ctx.current_actor()
     target = access.target_for(session, actor, args["unit_id"])
     result = scores.unit_scores(session, unit_id=target.id, period=args["period"],
                                 as_of=ctx.request_now())
+    if args["format"] is not TableFormat.JSON:
+        return send_table(scores.unit_scores_table(result), args["format"])
     return {"unit": unit_view(target), "period": period_view(result.period),
             "settings": settings_view(result.settings), "counts": vars(result.counts),
             **{f.value: rate_parts(result.counts, result.rates, result.settings, f)
@@ -88,10 +92,17 @@ def get_scores(args):
 @blp.route("/scores/cases", methods=["GET"])
 @blp.arguments(s.ExplainArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.ExplanationSchema)
+@table_formats_doc()
 def explain_scores(args):
-    """The cases behind one figure: numerator, denominator and those left out, with reasons"""
+    """The cases behind one figure: numerator, denominator and those left out, with reasons
+
+    With format csv or xlsx the file holds every case (all pages), not one page."""
     session, actor = ctx.session(), ctx.current_actor()
     target = access.target_for(session, actor, args["unit_id"])
+    if args["format"] is not TableFormat.JSON:
+        table = scores.explanation_table(session, unit_id=target.id, period=args["period"],
+                                         figure=args["figure"], as_of=ctx.request_now())
+        return send_table(table, args["format"])
     e = scores.explain(session, unit_id=target.id, period=args["period"], figure=args["figure"],
                        cursor=args["cursor"], limit=args["limit"], as_of=ctx.request_now())
     items = [{**vars(i), "points": _number(i.points), "facts": _plain(i.facts)} for i in e.items]
@@ -113,12 +124,15 @@ def ranking_row_view(r: scores.RankingRow) -> dict[str, Any]:
 @blp.route("/rankings", methods=["GET"])
 @blp.arguments(s.RankingArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.RankingSchema)
+@table_formats_doc()
 def get_ranking(args):
     """A district's townships or departments ranked for a period, the bottom N flagged"""
     session, actor = ctx.session(), ctx.current_actor()
     district = access.ranking_district_for(session, actor, args["district_id"], args["kind"])
     r = scores.ranking(session, district_id=district.id, kind=args["kind"],
                        period=args["period"], as_of=ctx.request_now())
+    if args["format"] is not TableFormat.JSON:
+        return send_table(scores.ranking_table(r), args["format"])
     return {"district": {"id": str(district.id), "code": district.code, "name": district.name},
             "kind": r.kind, "period": period_view(r.period), "settings": settings_view(r.settings),
             "bottom_n": r.bottom_n, "rows": [ranking_row_view(x) for x in r.rows],
@@ -128,6 +142,7 @@ def get_ranking(args):
 @blp.route("/trend", methods=["GET"])
 @blp.arguments(s.TrendArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.TrendSchema)
+@table_formats_doc()
 def get_trend(args):
     """A unit's 三率 and composite month by month (the chart of the monthly report)"""
     session, actor, now = ctx.session(), ctx.current_actor(), ctx.request_now()
@@ -135,6 +150,8 @@ def get_trend(args):
     last = args["last"] or containing(PeriodKind.MONTH, now)
     table = scores.monthly_trend(session, unit_id=target.id, last=last, months=args["months"],
                                  as_of=now)
+    if args["format"] is not TableFormat.JSON:
+        return send_table(table, args["format"])
     rows = [{k: (_number(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
             for row in table.rows]
     return {"unit": unit_view(target), "rows": rows}

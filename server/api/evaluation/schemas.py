@@ -6,19 +6,17 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from server.api.schemas import StrictSchema
+from server.api.tables import FormatArgsSchema
 from server.reports.access import RankingKind, TargetKind
 from server.reports.periods import BadPeriod, PeriodKind, parse
 from server.reports.scoring import Figure
 
-FORMATS = ("json",)  # csv and xlsx arrive with server/api/tables.py (branch exports)
 
-
-class PeriodArgsSchema(StrictSchema):
+class PeriodArgsSchema(FormatArgsSchema):
     period_kind = fields.Enum(PeriodKind, by_value=True, load_default=PeriodKind.MONTH)
     period = fields.String(required=True, metadata={
         "description": "The period's label in Beijing time: 2026-11-05, 2026-W45, 2026-11 or "
                        "2026-11-01/2026-11-15"})
-    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
     @ma.post_load
     def parse_period(self, data: dict, **_: object) -> dict:
@@ -45,12 +43,11 @@ class RankingArgsSchema(PeriodArgsSchema):
     kind = fields.Enum(RankingKind, by_value=True, load_default=RankingKind.TOWNSHIP)
 
 
-class TrendArgsSchema(StrictSchema):
+class TrendArgsSchema(FormatArgsSchema):
     unit_id = fields.UUID(required=True)
     last = fields.String(load_default=None, metadata={
         "description": "The last month shown (YYYY-MM); default the current month"})
     months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=36))
-    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
     @ma.post_load
     def parse_last(self, data: dict, **_: object) -> dict:
