@@ -25,7 +25,7 @@ from server.reports.facts import (
     counted_case,
     leads_of,
     ratings_in,
-    superseded,
+    superseded_in,
 )
 from server.reports.periods import Period
 from server.reports.repeats import repeat_counts
@@ -80,7 +80,7 @@ def final_ratings(scope: Scope, period: Period) -> sa.Select:
     ``server.reports.facts``)."""
     end = period.end_utc
     return (sa.select(CaseRating, Case).join(Case, Case.id == CaseRating.case_id)
-            .where(ratings_in(period), ~superseded(CaseRating, end), counted_case(end),
+            .where(ratings_in(period), ~superseded_in(CaseRating, period), counted_case(end),
                    scope.by_unit(CaseRating.lead_unit_id, CaseRating.case_id)))
 
 
