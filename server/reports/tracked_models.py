@@ -32,11 +32,10 @@ class TrackedProblem(Base):
     created_by_user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
 
 
-# Hotspot, 每月一题 and 万人诉求比 counts are one GROUP BY over a period's cases of one
-# territory: these cover it, linked_at included (a linked duplicate counts once), so
-# PostgreSQL answers from the index alone (bench: 0.84 s with a heap scan, 0.34 s index-only
-# for a district month of 1,000,000 cases a year). Declared here, with the queries that need
-# them, rather than in the case model.
+# Hotspot and 万人诉求比 counts are one GROUP BY over a period's cases of one territory:
+# these cover it (index-only on PostgreSQL). Declared here, with the queries that need them,
+# rather than in the case model.
+# (linked_at too, migration 0018: a linked duplicate is left out of the counts.)
 sa.Index("ix_cases_district_received_category", Case.district_id, Case.received_at,
          Case.category_code, Case.basic_grid_code, Case.linked_at)
 sa.Index("ix_cases_township_received_category", Case.township_id, Case.received_at,
