@@ -210,7 +210,7 @@ def closed_on_time(closed_at: datetime | None, completion_due_at: datetime | Non
 def satisfaction_rate(satisfied: int, basically_satisfied: int, dissatisfied: int, *,
                       basic_weight: float = BASICALLY_SATISFIED_WEIGHT) -> float | None:
     """满意率 over the ratings given, in percent (two decimals): a 满意 counts 1, a 基本满意
-    ``basic_weight``, a 不满意 0. None when nothing was rated (not 0: nobody was unhappy)."""
+    ``basic_weight``, a 不满意 0. None when nothing was rated: no rating is no rate, not 0."""
     rated = satisfied + basically_satisfied + dissatisfied
     if rated == 0:
         return None

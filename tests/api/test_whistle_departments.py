@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from server.org.rules import Role
+from server.org.services import create_user
 from tests.api.test_sync_pull import Phone
 from tests.fixtures.whistle import PLACE, START, arrival, north_of, whistle
+from tests.fixtures.world import NOW, PASSWORD
 
 T2_PLACE = (116.405, 39.905)  # T2-A1: another township of D1
 T3_PLACE = (116.505, 39.905)  # T3-A1: a township of D2
@@ -100,3 +103,23 @@ def test_the_raising_departments_phones_hold_its_call_until_rated(client, whistl
     record = handler.db["whistle_calls"][call["id"]]
     assert record["raised_by_department_id"] == str(whistle_world.units["D1-SCJG"].id)
     assert record["status"] == "raised"
+
+
+def test_a_handler_of_the_raising_department_closes_for_it(app, client, whistle_world, login,
+                                                          raise_call, db_session, clock):
+    create_user(db_session, app.extensions["gridops.passwords"], username="d1.cgzf.handler",
+                password=PASSWORD, display_name="d1.cgzf.handler",
+                unit_id=whistle_world.units["D1-CGZF"].id, roles=[Role.DEPARTMENT_HANDLER],
+                now=NOW)
+    db_session.flush()
+    zrzy = str(whistle_world.units["D1-ZRZY"].id)
+    call = whistle(client, login("t1.dispatcher"), raise_call("d1.staff"), "accept",
+                   lead_department_id=zrzy,
+                   arrival_due_at=(START + timedelta(hours=2)).isoformat(),
+                   completion_due_at=(START + timedelta(hours=8)).isoformat())
+    clock.advance(hours=1)
+    # The department called to the site may not close it; the raising department's desk may.
+    error = whistle(client, login("d1.zrzy"), call, "close", expect=403, result="x")
+    assert error["code"] == "not_caller"
+    call = whistle(client, login("d1.cgzf.handler"), call, "close", result="已处置")
+    assert call["status"] == "closed"

@@ -26,7 +26,7 @@ from server.org.models import Unit
 from server.org.rules import UnitKind
 from server.org.services import create_unit
 from server.supervision.models import Deadline, Notification, Reminder
-from server.supervision.rules import OVERDUE, DeadlineKind, ReminderState
+from server.supervision.rules import OVERDUE, DeadlineKind, DeadlineStatus, ReminderState
 from server.supervision.services import open_deadline
 
 DEADLINES = 40  # x 5 nodes = 200 reminders; the overdue node notifies two units
@@ -131,5 +131,83 @@ def test_two_schedulers_side_by_side_send_each_reminder_exactly_once(app):
             thread.join(timeout=120)
         _cleanup(hosts[0], suffix, deadline_ids)
         for application in hosts:
+            with application.app_context():
+                db.engine.dispose()
+
+
+@pytest.mark.concurrency
+def test_settling_while_a_scheduler_sends_gives_each_overdue_notice_once(
+        committing_postgis_app):
+    """A whistle call closing (``settle_deadline``) while the scheduler sends the same
+    deadlines' reminders, on PostgreSQL: every overdue escalation goes out exactly once,
+    whoever sends it, every deadline ends missed, and nothing deadlocks."""
+    from server.supervision.services import settle_deadline
+
+    scheduler_host, closing_host = another_host(committing_postgis_app), another_host(
+        committing_postgis_app)
+    suffix = uuid.uuid4().hex[:8]
+    district_id, town_id, deadline_ids = _seed(scheduler_host, suffix)
+    with closing_host.app_context():
+        subjects = db.session.execute(sa.select(Deadline.subject_type, Deadline.subject_id)
+                                      .where(Deadline.id.in_(deadline_ids))).all()
+        db.session.remove()
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def scheduler() -> None:
+        try:
+            start.wait(timeout=10)
+            while fire_reminders_job(scheduler_host):
+                pass
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    def closer() -> None:
+        try:
+            start.wait(timeout=10)
+            for subject_type, subject_id in subjects:
+                with closing_host.app_context():
+                    settle_deadline(db.session, subject_type=subject_type,
+                                    subject_id=subject_id, kind=DeadlineKind.COMPLETION,
+                                    met_at=None, now=now_utc())
+                    db.session.commit()
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler), threading.Thread(target=closer)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not errors, errors
+        with closing_host.app_context():
+            session = db.session
+            per_reminder = session.execute(
+                sa.select(Reminder.node, Reminder.state, sa.func.count(Notification.id))
+                .join(Notification, Notification.reminder_id == Reminder.id, isouter=True)
+                .where(Reminder.deadline_id.in_(deadline_ids))
+                .group_by(Reminder.id, Reminder.node, Reminder.state)
+            ).all()
+            overdue = [(state, count) for node, state, count in per_reminder if node == OVERDUE]
+            assert overdue == [(ReminderState.SENT, 2)] * DEADLINES
+            # The earlier nodes: sent by the scheduler (one notice) or cancelled by the close.
+            assert {(state, count) for node, state, count in per_reminder if node != OVERDUE
+                    } <= {(ReminderState.SENT, 1), (ReminderState.CANCELLED, 0)}
+            statuses = set(session.scalars(sa.select(Deadline.status)
+                                           .where(Deadline.id.in_(deadline_ids))))
+            assert statuses == {DeadlineStatus.MISSED}
+            assert session.scalar(sa.select(sa.func.count()).select_from(Deadline).where(
+                Deadline.id.in_(deadline_ids), Deadline.closed_at.is_(None))) == 0
+            recipients = Counter(session.scalars(
+                sa.select(Notification.unit_id).join(Reminder)
+                .where(Reminder.deadline_id.in_(deadline_ids), Reminder.node == OVERDUE)))
+            assert recipients == {town_id: DEADLINES, district_id: DEADLINES}
+    finally:
+        for thread in threads:
+            thread.join(timeout=120)
+        _cleanup(scheduler_host, suffix, deadline_ids)
+        for application in (scheduler_host, closing_host):
             with application.app_context():
                 db.engine.dispose()

@@ -114,7 +114,7 @@ def list_calls(args):
 @blp.arguments(s.WhistleEvaluationQuerySchema, location="query")
 @blp.response(200, s.WhistleEvaluationSchema)
 def evaluation(args):
-    """双考评: departments' arrivals, response times and ratings; townships' calls by outcome"""
+    """双考评: departments' arrivals, response times and ratings; callers' calls by outcome"""
     return queries.evaluation(ctx.session(), ctx.current_actor(), now=ctx.request_now(), **args)
 
 
