@@ -28,6 +28,8 @@ branches that write them are merged), it prints min / median / max over ``--runs
 1. ``server.reports.scores.ranking(kind="township")`` for one month, the 三率 included;
 2. ``server.reports.scores.ranking(kind="department")`` for the same month;
 3. ``server.reports.hotspots.category_grid_counts(by="grid")`` over the district;
+4. ``server.reports.choropleth.grid_counts_geojson`` (the 600-grid map, not a target of the
+   issue's but an endpoint of the same layer);
 
 each against the target (<= 1 s) and as a ratio to a baseline measured in the same run, a bare
 ``SELECT count(*)`` of the month's case_ratings (what any answer must at least read).
@@ -120,13 +122,18 @@ def prepare_database(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    upgrade_schema(url)
     with Session(engine) as session:
         load_district(session, now=YEAR_START)
         session.commit()
     engine.dispose()
+
+
+def upgrade_schema(url: str) -> None:
+    """``gridops db upgrade``: a new database from zero, or --reuse after new migrations."""
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def load_district(session: Session, *, now: datetime) -> None:
@@ -524,6 +531,11 @@ def _subjects(district_id: uuid.UUID):  # noqa: ANN202 - (label, callable(sessio
             s, area_unit_id=district_id, period=p, by="grid")))
     except ImportError as exc:
         print(f"  server.reports.hotspots is missing ({exc}): hotspots not timed")
+    from server.org.models import Unit
+    from server.reports.choropleth import grid_counts_geojson
+
+    subjects.append(("grid-count map (GeoJSON)", lambda s, p: grid_counts_geojson(
+        s, area=s.get(Unit, district_id), period=p)))
     return subjects
 
 
@@ -609,6 +621,8 @@ def main() -> None:
         prepare_database(url)
         print(f"district, 600 grids and the catalogue in {time.perf_counter() - start:.0f} s")
         load_facts(url, args.cases)
+    else:
+        upgrade_schema(url)
     describe(url, args.month)
     bench(url, args.month, args.runs, args.explain)
 

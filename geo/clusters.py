@@ -10,12 +10,12 @@ The definition (Ester et al. 1996), made deterministic: a point is *core* when a
 core points within ``eps_m`` of each other are in one cluster; a non-core point within
 ``eps_m`` of a core point is a *border* member of the cluster of its nearest core point
 (ties: the lower index); every other point is noise. Neighbours are found through square
-cells of side ``eps_m``, so only the 3 x 3 cells around a point are searched.
+cells of side ``eps_m`` (only the 3 x 3 cells around a point are searched), in whole-array
+numpy, so tens of thousands of cases take well under a second.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,24 +34,80 @@ class Cluster:
     radius_m: float  # the farthest member from the centre
 
 
-def _neighbours(x: np.ndarray, y: np.ndarray, eps_m: float) -> list[np.ndarray]:
-    """For each point, the indexes (ascending, itself included) within ``eps_m``."""
-    cx = np.floor(x / eps_m).astype(np.int64).tolist()
-    cy = np.floor(y / eps_m).astype(np.int64).tolist()
-    buckets: dict[tuple[int, int], list[int]] = {}
-    for i, key in enumerate(zip(cx, cy, strict=True)):
-        buckets.setdefault(key, []).append(i)
-    found: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(x)
-    eps2 = eps_m * eps_m
-    for (a, b), members in buckets.items():
-        near = np.array(sorted(j for da in (-1, 0, 1) for db in (-1, 0, 1)
-                               for j in buckets.get((a + da, b + db), ())), dtype=np.int64)
-        rows = np.array(members, dtype=np.int64)
-        d2 = (x[rows, None] - x[None, near]) ** 2 + (y[rows, None] - y[None, near]) ** 2
-        close = d2 <= eps2
-        for k, i in enumerate(members):
-            found[i] = near[close[k]]
-    return found
+def _pairs(x: np.ndarray, y: np.ndarray, eps_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with j within ``eps_m`` of i (i == j included), sorted by i then j.
+
+    Each point looks up the points of its cell and of the eight around it among the points
+    sorted by cell (``searchsorted``): no Python loop runs per point.
+    """
+    n = len(x)
+    cx = np.floor(x / eps_m).astype(np.int64)
+    cy = np.floor(y / eps_m).astype(np.int64)
+    cx -= cx.min()
+    cy -= cy.min() - 1  # rows start at 1, so that dy = ±1 never wraps into the next column
+    width = int(cy.max()) + 2
+    key = cx * width + cy
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    found_i, found_j = [], []
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            target = key + dx * width + dy
+            lo = np.searchsorted(sorted_key, target, side="left")
+            counts = np.searchsorted(sorted_key, target, side="right") - lo
+            ii = np.repeat(np.arange(n), counts)
+            offsets = np.arange(len(ii)) - np.repeat(np.cumsum(counts) - counts, counts)
+            jj = order[np.repeat(lo, counts) + offsets]
+            close = (x[ii] - x[jj]) ** 2 + (y[ii] - y[jj]) ** 2 <= eps_m * eps_m
+            found_i.append(ii[close])
+            found_j.append(jj[close])
+    i_all, j_all = np.concatenate(found_i), np.concatenate(found_j)
+    by = np.lexsort((j_all, i_all))
+    return i_all[by], j_all[by]
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """For each node, the lowest node index of its connected component over the edges
+    (a, b) (both directions listed): label propagation with pointer jumping."""
+    label = np.arange(n)
+    while True:
+        new = label.copy()
+        np.minimum.at(new, a, label[b])
+        new[nodes] = new[new[nodes]]
+        if np.array_equal(new, label):
+            return label
+        label = new
+
+
+def _dbscan(x: np.ndarray, y: np.ndarray, eps_m: float, min_points: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, neighbour counts) of points already in metres."""
+    n = len(x)
+    pi, pj = _pairs(x, y, eps_m)
+    counts = np.bincount(pi, minlength=n)
+    core = counts >= min_points
+    both = core[pi] & core[pj]
+    root = _components(n, pi[both], pj[both], np.flatnonzero(core))
+    raw = np.where(core, root, NOISE)
+    # A border point joins the cluster of its nearest core point (ties: the lower index).
+    edge = ~core[pi] & core[pj]
+    bi, bj = pi[edge], pj[edge]
+    if len(bi):
+        d2 = (x[bi] - x[bj]) ** 2 + (y[bi] - y[bj]) ** 2
+        best = np.lexsort((bj, d2, bi))
+        first = best[np.unique(bi[best], return_index=True)[1]]
+        raw[bi[first]] = root[bj[first]]
+    labels = np.full(n, NOISE, dtype=np.int64)
+    members = np.flatnonzero(raw != NOISE)
+    if len(members):
+        ids, compact = np.unique(raw[members], return_inverse=True)
+        sizes = np.bincount(compact)
+        lowest = np.full(len(ids), n, dtype=np.int64)
+        np.minimum.at(lowest, compact, members)
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[np.lexsort((lowest, -sizes))] = np.arange(len(ids))
+        labels[members] = rank[compact]
+    return labels, counts
 
 
 def dbscan_labels(lon, lat, *, eps_m: float, min_points: int) -> np.ndarray:  # noqa: ANN001
@@ -64,55 +120,34 @@ def dbscan_labels(lon, lat, *, eps_m: float, min_points: int) -> np.ndarray:  # 
         raise ValueError("eps_m must be positive and min_points at least 1")
     lon_arr = np.atleast_1d(np.asarray(lon, dtype=np.float64))
     lat_arr = np.atleast_1d(np.asarray(lat, dtype=np.float64))
-    n = len(lon_arr)
-    labels = np.full(n, NOISE, dtype=np.int64)
-    if n == 0:
-        return labels
+    if len(lon_arr) == 0:
+        return np.full(0, NOISE, dtype=np.int64)
     x, y, _ = to_local_metres(lon_arr, lat_arr)
-    near = _neighbours(x, y, eps_m)
-    core = np.array([len(nb) >= min_points for nb in near])
-    raw = np.full(n, NOISE, dtype=np.int64)
-    next_id = 0
-    for start in np.flatnonzero(core):
-        if raw[start] != NOISE:
-            continue
-        raw[start] = next_id
-        queue = deque([int(start)])
-        while queue:
-            i = queue.popleft()
-            for j in near[i]:
-                if core[j] and raw[j] == NOISE:
-                    raw[j] = next_id
-                    queue.append(int(j))
-        next_id += 1
-    for i in np.flatnonzero(~core):
-        cores = near[i][core[near[i]]]
-        if len(cores):
-            d2 = (x[cores] - x[i]) ** 2 + (y[cores] - y[i]) ** 2
-            raw[i] = raw[cores[int(np.argmin(d2))]]  # argmin takes the first: lowest index
-    sizes = [(-(raw == c).sum(), int(np.flatnonzero(raw == c)[0]), c) for c in range(next_id)]
-    for rank, (_, _, c) in enumerate(sorted(sizes)):
-        labels[raw == c] = rank
-    return labels
+    return _dbscan(x, y, eps_m, min_points)[0]
 
 
 def clusters(lon, lat, *, eps_m: float, min_points: int) -> list[Cluster]:  # noqa: ANN001
     """The clusters of :func:`dbscan_labels`, largest first, with centre and radius."""
+    if eps_m <= 0 or min_points < 1:
+        raise ValueError("eps_m must be positive and min_points at least 1")
     lon_arr = np.atleast_1d(np.asarray(lon, dtype=np.float64))
     lat_arr = np.atleast_1d(np.asarray(lat, dtype=np.float64))
-    labels = dbscan_labels(lon_arr, lat_arr, eps_m=eps_m, min_points=min_points)
-    if not len(labels) or labels.max() < 0:
+    if len(lon_arr) == 0:
         return []
     x, y, centre = to_local_metres(lon_arr, lat_arr)
-    near_counts = np.array([len(nb) for nb in _neighbours(x, y, eps_m)])
-    found = []
-    for c in range(int(labels.max()) + 1):
-        members = np.flatnonzero(labels == c)
-        mx, my = float(x[members].mean()), float(y[members].mean())
-        clon, clat = from_local_metres(mx, my, centre)
-        radius = float(np.sqrt(((x[members] - mx) ** 2 + (y[members] - my) ** 2).max()))
-        found.append(Cluster(
-            members=tuple(int(i) for i in members),
-            core_count=int((near_counts[members] >= min_points).sum()),
-            centre_lon=float(clon), centre_lat=float(clat), radius_m=radius))
-    return found
+    labels, near_counts = _dbscan(x, y, eps_m, min_points)
+    clustered = np.flatnonzero(labels != NOISE)
+    if not len(clustered):
+        return []
+    # Members of each cluster, ascending: a stable sort of the ascending indexes by label.
+    ordered = clustered[np.argsort(labels[clustered], kind="stable")]
+    groups = np.split(ordered, np.cumsum(np.bincount(labels[clustered]))[:-1])
+    mx = np.array([x[m].mean() for m in groups])
+    my = np.array([y[m].mean() for m in groups])
+    clon, clat = from_local_metres(mx, my, centre)  # one projection for all the centres
+    return [Cluster(
+        members=tuple(int(i) for i in members),
+        core_count=int((near_counts[members] >= min_points).sum()),
+        centre_lon=float(clon[k]), centre_lat=float(clat[k]),
+        radius_m=float(np.sqrt(((x[members] - mx[k]) ** 2 + (y[members] - my[k]) ** 2).max())))
+        for k, members in enumerate(groups)]

@@ -253,12 +253,15 @@ def report_command(district_code: str, month: str, out: Path) -> None:
         period = parse("month", month)
     except BadPeriod as exc:
         raise click.BadParameter(str(exc), param_hint="--month") from exc
-    with session_scope() as session:
-        district = session.scalar(sa.select(Unit).where(Unit.code == district_code,
-                                                        Unit.kind == UnitKind.DISTRICT))
-        if district is None:
-            raise click.ClickException(f"No district has code {district_code!r}.")
-        pack = write_pack(session, district, period, out, now=now_utc())
+    try:
+        with session_scope() as session:
+            district = session.scalar(sa.select(Unit).where(Unit.code == district_code,
+                                                            Unit.kind == UnitKind.DISTRICT))
+            if district is None:
+                raise click.ClickException(f"No district has code {district_code!r}.")
+            pack = write_pack(session, district, period, out, now=now_utc())
+    except DomainError as error:
+        _fail_on_domain_error(error)
     for entry in pack.entries:
         click.echo(f"  {', '.join(entry.files)}  {entry.title}")
     click.echo(f"wrote {sum(len(e.files) for e in pack.entries)} files and the index to {out}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +21,8 @@ from server.api.tables import table_csv
 from server.api.xlsx import table_xlsx
 from server.org.models import Unit
 from server.reports.choropleth import grid_counts_geojson
+from server.reports.pack_tables import SECTIONS
 from server.reports.periods import Period
-from server.reports.tables import Table
 
 
 @dataclass
@@ -39,9 +38,6 @@ class Pack:
     period: Period
     generated_at: datetime
     entries: list[PackFile] = field(default_factory=list)
-
-
-Section = Callable[[Session, Unit, Period, datetime], Iterator[Table]]
 
 
 def write_pack(session: Session, district: Unit, period: Period, out: Path, *,
@@ -62,8 +58,8 @@ def write_pack(session: Session, district: Unit, period: Period, out: Path, *,
     doc = grid_counts_geojson(session, area=district, period=period)
     name = f"{number:02d}-{doc['name']}.geojson"
     (out / name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    pack.entries.append(PackFile(f"{period.label} 各网格案件量分布图 (GeoJSON, WGS-84)", [name],
-                                 len(doc["features"])))
+    title = f"{period.label} {district.name} 各网格案件量 (GeoJSON, WGS-84)"
+    pack.entries.append(PackFile(title, [name], len(doc["features"])))
     _write_index(pack, out)
     return pack
 
@@ -91,6 +87,3 @@ def _write_index(pack: Pack, out: Path) -> None:
 
 def _link(name: str) -> str:
     return f"<a href=\"{html.escape(name)}\">{html.escape(name.rsplit('.', 1)[1].upper())}</a>"
-
-
-SECTIONS: tuple[Section, ...] = ()

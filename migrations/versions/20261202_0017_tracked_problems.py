@@ -6,7 +6,8 @@ Create Date: 2026-12-02
 
 ``tracked_problems``: a district's chosen high-frequency problem (categories, area, start
 day). Two covering indexes on ``cases`` for counts per territory and received time, by
-category and grid.
+category and grid, with ``linked_at`` so that PostgreSQL counts from the index alone; two on
+``deadlines`` for the unit statistics (dispatches by ``starts_at``, completions by ``met_at``).
 """
 
 import sqlalchemy as sa
@@ -43,12 +44,17 @@ def upgrade():
     op.create_index(op.f("ix_tracked_problems_district_id"), "tracked_problems",
                     ["district_id"], unique=False)
     op.create_index("ix_cases_district_received_category", "cases",
-                    ["district_id", "received_at", "category_code", "basic_grid_code"])
+                    ["district_id", "received_at", "category_code", "basic_grid_code", "linked_at"])
     op.create_index("ix_cases_township_received_category", "cases",
-                    ["township_id", "received_at", "category_code", "basic_grid_code"])
+                    ["township_id", "received_at", "category_code", "basic_grid_code", "linked_at"])
+    op.create_index("ix_deadlines_subject_kind_starts", "deadlines",
+                    ["subject_type", "kind", "starts_at"])
+    op.create_index("ix_deadlines_subject_kind_met", "deadlines", ["subject_type", "kind", "met_at"])
 
 
 def downgrade():
+    op.drop_index("ix_deadlines_subject_kind_met", table_name="deadlines")
+    op.drop_index("ix_deadlines_subject_kind_starts", table_name="deadlines")
     op.drop_index("ix_cases_township_received_category", table_name="cases")
     op.drop_index("ix_cases_district_received_category", table_name="cases")
     op.drop_index(op.f("ix_tracked_problems_district_id"), table_name="tracked_problems")

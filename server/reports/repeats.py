@@ -15,6 +15,7 @@ see every case of it unmasked (``personal_data_view_for``), masked (``mask_phone
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,33 +70,57 @@ def _member(row) -> Member:  # noqa: ANN001
     return Member(row.id, row.number, row.received_at, row.category_code, row.resident_phone)
 
 
+def _repeat_phones(appeals: sa.ColumnElement[bool]) -> sa.Select:
+    return (sa.select(Case.resident_phone)
+            .where(appeals, Case.resident_phone.is_not(None), Case.confidential.is_(False))
+            .group_by(Case.resident_phone).having(sa.func.count() > 1))
+
+
+def _place_clusters(session: Session, appeals: sa.ColumnElement[bool]
+                    ) -> list[tuple[str, list[uuid.UUID]]]:
+    """(category, member ids oldest first) of each same-place group: only ids and positions
+    are read (a district month is tens of thousands of cases)."""
+    located = session.execute(sa.select(Case.id, Case.category_code, Case.lon, Case.lat).where(
+        appeals, Case.lon.is_not(None), Case.lat.is_not(None), Case.category_code.is_not(None))
+        .order_by(Case.received_at, Case.number)).all()
+    per_category: dict[str, list] = defaultdict(list)
+    for row in located:
+        per_category[row.category_code].append(row)
+    found = []
+    for category in sorted(per_category):
+        rows = per_category[category]
+        for cluster in clusters([r.lon for r in rows], [r.lat for r in rows],
+                                eps_m=REPEAT_RADIUS_M, min_points=2):
+            found.append((category, [rows[i].id for i in cluster.members]))
+    return found
+
+
+def repeat_counts(session: Session, target: Target, period: Period) -> tuple[int, int]:
+    """How many groups by phone and by place (what the unit statistics show)."""
+    appeals = appeals_clause(session, target, period)
+    phones = session.scalar(sa.select(sa.func.count()).select_from(
+        _repeat_phones(appeals).subquery())) or 0
+    return phones, len(_place_clusters(session, appeals))
+
+
 def repeat_groups(session: Session, target: Target, period: Period
                   ) -> tuple[list[Group], list[Group]]:
     """(by phone, by place), each group's members oldest first; groups ordered by size,
     then by their first case number."""
     appeals = appeals_clause(session, target, period)
     cols = (Case.id, Case.number, Case.received_at, Case.category_code, Case.resident_phone)
-    phones = (sa.select(Case.resident_phone)
-              .where(appeals, Case.resident_phone.is_not(None), Case.confidential.is_(False))
-              .group_by(Case.resident_phone).having(sa.func.count() > 1))
     by_phone: dict[str, list[Member]] = defaultdict(list)
     for row in session.execute(sa.select(*cols).where(
-            appeals, Case.confidential.is_(False), Case.resident_phone.in_(phones))
+            appeals, Case.confidential.is_(False),
+            Case.resident_phone.in_(_repeat_phones(appeals)))
             .order_by(Case.received_at, Case.number)):
         by_phone[row.resident_phone].append(_member(row))
-    located = session.execute(sa.select(*cols, Case.lon, Case.lat).where(
-        appeals, Case.lon.is_not(None), Case.lat.is_not(None), Case.category_code.is_not(None))
-        .order_by(Case.received_at, Case.number)).all()
-    per_category: dict[str, list] = defaultdict(list)
-    for row in located:
-        per_category[row.category_code].append(row)
-    place_groups = []
-    for category, rows in per_category.items():
-        for cluster in clusters([r.lon for r in rows], [r.lat for r in rows],
-                                eps_m=REPEAT_RADIUS_M, min_points=2):
-            place_groups.append(Group("place", category,
-                                      [_member(rows[i]) for i in cluster.members]))
-    phone_groups = [Group("phone", phone, members) for phone, members in by_phone.items()]
+    places = _place_clusters(session, appeals)
+    members = {row.id: _member(row) for row in session.execute(
+        sa.select(*cols).where(Case.id.in_([i for _, ids in places for i in ids])))}
+    place_groups = [Group("place", category, [members[i] for i in ids])
+                    for category, ids in places]
+    phone_groups = [Group("phone", phone, found) for phone, found in by_phone.items()]
 
     def order(g: Group) -> tuple:
         return (-len(g.members), g.members[0].number)

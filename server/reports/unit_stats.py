@@ -25,15 +25,23 @@ from server.reports.facts import (
     counted_case,
     leads_of,
     ratings_in,
-    superseded,
+    superseded_in,
 )
 from server.reports.periods import Period
-from server.reports.repeats import repeat_groups
+from server.reports.repeats import repeat_counts
 from server.reports.tables import Column, ColumnType, Table
 from server.supervision.models import Deadline
 from server.supervision.rules import DeadlineKind
 
 CASE = "case"  # Deadline.subject_type of a case's deadlines
+
+# A period's dispatches (response deadlines by starts_at) and completions (completion
+# deadlines by met_at) of the case deadlines; overdue uses (subject_type, kind, due_at) of
+# migration 0016. Declared here, with the queries that need them (migration 0017). Bench, a
+# township month of a 1,000,000-case year: 1.3 s -> 0.45 s for the workload counts.
+sa.Index("ix_deadlines_subject_kind_starts", Deadline.subject_type, Deadline.kind,
+         Deadline.starts_at)
+sa.Index("ix_deadlines_subject_kind_met", Deadline.subject_type, Deadline.kind, Deadline.met_at)
 PER_RESIDENTS = 10_000
 
 
@@ -80,7 +88,7 @@ def final_ratings(scope: Scope, period: Period) -> sa.Select:
     ``server.reports.facts``)."""
     end = period.end_utc
     return (sa.select(CaseRating, Case).join(Case, Case.id == CaseRating.case_id)
-            .where(ratings_in(period), ~superseded(CaseRating, end), counted_case(end),
+            .where(ratings_in(period), ~superseded_in(CaseRating, period), counted_case(end),
                    scope.by_unit(CaseRating.lead_unit_id, CaseRating.case_id)))
 
 
@@ -110,7 +118,9 @@ def _workload(session: Session, scope: Scope, period: Period) -> dict[str, int]:
                                      CaseReturn.requested_at < e), 1), else_=0)),
         sa.func.sum(sa.case((decided, 1), else_=0)),
         sa.func.sum(sa.case((sa.and_(decided, CaseReturn.with_fault.is_(True)), 1), else_=0)),
-    ).where(unit_clause)).one()
+    ).where(unit_clause, sa.or_(sa.and_(CaseReturn.requested_at >= s, CaseReturn.requested_at < e),
+                                sa.and_(CaseReturn.decided_at >= s, CaseReturn.decided_at < e)))
+    ).one()
     return {"received": received, "completed": completed, "overdue": overdue,
             "return_requests": int(requested or 0), "returned": int(returned or 0),
             "returned_with_fault": int(with_fault or 0)}
@@ -187,13 +197,13 @@ def unit_stats(session: Session, *, unit_id: uuid.UUID, period: Period,
     scope = scope_of(session, target)
     work = _workload(session, scope, period)
     per = per_10k_residents(session, target, period)
-    phone_groups, place_groups = repeat_groups(session, target, period)
+    phone_groups, place_groups = repeat_counts(session, target, period)
     row = {"unit_code": target.code, "unit_name": target.name, "period": period.label, **work,
            "return_rate": percent(work["returned"], work["received"]),
            **_ratings(session, scope, period),
            "appeals": per.appeals, "population": per.population,
            "per_10k_residents": per.value, "per_10k_reason": per.reason,
-           "repeat_phone_groups": len(phone_groups), "repeat_place_groups": len(place_groups)}
+           "repeat_phone_groups": phone_groups, "repeat_place_groups": place_groups}
     notes = ["定义见 docs/evaluation.md「单位统计」:受理量=期内派至本单位(或下级)的工单数;"
              "考核件、二次办理、双否、非双是按期内最后一次回访计。"]
     if per.reason:

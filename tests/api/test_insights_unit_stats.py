@@ -150,6 +150,10 @@ def test_no_population_no_ratio(client, clock_login, world, clock, catalogue):
                      unit_id=str(world.units["D1-SCJG"].id), period=NOV)
     assert department["per_10k_residents"]["reason"] == "A department has no territory or " \
                                                         "residents."
+    grid = get(client, headers, "evaluation/unit-stats", unit_id=world.grid_id("T2-A1"),
+               period=NOV)
+    assert (grid["unit"]["kind"], grid["per_10k_residents"]["appeals"]) == ("grid", 1)
+    assert grid["per_10k_residents"]["value"] is None
     get(client, clock_login("t1.worker"), "evaluation/unit-stats", 403,
         unit_id=str(world.units["T1"].id), period=NOV)
     get(client, clock_login("t1.dispatcher"), "evaluation/unit-stats", 404,

@@ -67,3 +67,43 @@ def test_no_points_and_bad_parameters():
     assert clusters([], [], eps_m=50, min_points=3) == []
     with pytest.raises(ValueError, match="eps_m"):
         dbscan_labels([116.3], [39.9], eps_m=0, min_points=3)
+
+
+def reference_labels(x: np.ndarray, y: np.ndarray, eps_m: float, min_points: int) -> list[int]:
+    """DBSCAN as the module docstring defines it, by brute force over all pairs."""
+    n = len(x)
+    d2 = (x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2
+    near = d2 <= eps_m * eps_m
+    core = near.sum(axis=1) >= min_points
+    comp = [-1] * n
+    for start in range(n):
+        if core[start] and comp[start] < 0:
+            comp[start], stack = start, [start]
+            while stack:
+                i = stack.pop()
+                for j in np.flatnonzero(near[i] & core):
+                    if comp[j] < 0:
+                        comp[j] = start
+                        stack.append(int(j))
+    for i in range(n):
+        cores = np.flatnonzero(near[i] & core)
+        if not core[i] and len(cores):
+            comp[i] = comp[min(cores, key=lambda j: (d2[i, j], j))]
+    groups = sorted({c for c in comp if c >= 0},
+                    key=lambda c: (-comp.count(c), comp.index(c)))
+    rank = {c: r for r, c in enumerate(groups)}
+    return [rank[c] if c >= 0 else NOISE for c in comp]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_labels_agree_with_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-2000, 2000, size=(5, 2))
+    piles = [c + rng.normal(0, 40, size=(30, 2)) for c in centres]
+    spread = rng.uniform(-3000, 3000, size=(60, 2))
+    offsets = np.vstack([*piles, spread])
+    lon, lat = from_local_metres(offsets[:, 0], offsets[:, 1], CENTRE)
+    x, y, _ = to_local_metres(lon, lat)
+    eps, minimum = float(rng.choice([30.0, 60.0, 120.0])), int(rng.choice([2, 4, 6]))
+    assert dbscan_labels(lon, lat, eps_m=eps, min_points=minimum).tolist() == \
+        reference_labels(x, y, eps, minimum)
