@@ -17,6 +17,7 @@ from geo.crs import CRS, geometry_to_wgs84
 from geo.measure import area_m2
 from geo.validate import as_multipolygon, check_grid_geometry, repair_grid_geometry
 from server.core.errors import Conflict, Invalid, NotFound
+from server.core.ids import new_id
 from server.grids.models import Grid, GridGeneration, GridImport, GridMember
 from server.grids.rules import FeatureProblem, GridKind, grid_code_problem
 from server.grids.tiling import DEFAULT_TOLERANCES, NewGrid, Tolerances, tiling_problems
@@ -150,20 +151,21 @@ def import_grids(
     )
     session.add(record)
     session.flush()
-    result = ImportResult(record=record, repairs=repairs)
+    result = ImportResult(record=record, replaced_codes=replaced, repairs=repairs)
+    for code in replaced:
+        active[code].retired_at = now
+    if replaced:
+        session.flush()  # free the active codes before their successors are inserted
     for candidate in candidates:
-        previous = active.get(candidate.code)
-        if previous is not None:
-            previous.retired_at = now
-            session.flush()  # free the active code before its successor is inserted
-            result.replaced_codes.append(candidate.code)
-        grid = _new_grid(candidate, now, replaces=previous)
-        grid.import_id = record.id
+        # Ids given here, not at flush, so that all rows go in one batched INSERT.
+        grid = _new_grid(candidate, now, replaces=active.get(candidate.code))
+        grid.id, grid.import_id = new_id(), record.id
         session.add(grid)
-        session.flush()
-        if previous is not None:
-            _move_members(session, previous.id, grid.id)
         result.created.append(grid)
+    session.flush()
+    for grid in result.created:
+        if grid.replaces_id is not None:
+            _move_members(session, grid.replaces_id, grid.id)
     bump_generation(session)
     return result
 
