@@ -267,3 +267,36 @@ def test_a_gcj02_csv_export_is_read_by_gdal_at_the_gcj02_place(client, world, lo
     detail = subprocess.run([ogrinfo(), "-ro", "-al", "-q", "-where", "code = 'T1-A1'",
                              str(path)], capture_output=True, text=True, check=True).stdout
     assert "crs (String) = gcj02" in detail
+
+
+# --- the commands ---------------------------------------------------------------------------
+
+def test_the_commands_import_boundaries_override_tiling_and_print_the_audit_as_geojson(
+        app, world, tmp_path, db_session):
+    runner = app.test_cli_runner()
+    boundaries = tmp_path / "townships.geojson"
+    boundaries.write_text(json.dumps(collection(
+        boundary_feature("T3", box(116.50, 39.90, 116.52, 39.91)))), encoding="utf-8")
+    result = runner.invoke(args=["import-boundaries", str(boundaries)])
+    assert result.exit_code == 0, result.output
+    assert "changed 1 boundaries: T3" in result.output
+
+    grids = tmp_path / "grids.geojson"
+    grids.write_text(json.dumps(collection(
+        grid_feature("T3-B1", "T3", box(116.505, 39.90, 116.52, 39.91)))), encoding="utf-8")
+    refused = runner.invoke(args=["import-grids", str(grids)])
+    assert refused.exit_code == 2
+    assert "grid_overlap" in refused.output
+    assert "T3-A1" in refused.output
+    result = runner.invoke(args=["import-grids", str(grids), "--override-topology", REASON])
+    assert result.exit_code == 0, result.output
+    assert "overridden T3-B1" in result.output
+    record = db_session.scalar(sa.select(GridImport).where(GridImport.source == "cli"))
+    assert record.override_reason == REASON
+
+    audit = runner.invoke(args=["audit", "T3", "--geojson"])
+    assert audit.exit_code == 0, audit.output
+    doc = json.loads(audit.output)
+    assert [f["properties"]["problem"] for f in doc["features"]] == ["overlap"]
+    assert doc["features"][0]["properties"]["area_m2"] == pytest.approx(
+        true_area_m2(box(116.505, 39.90, 116.51, 39.91)), rel=0.01)
