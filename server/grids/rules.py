@@ -47,8 +47,7 @@ class FeatureProblem:
             "reason": self.reason,
             "location": list(self.location) if self.location else None,
         }
-        if self.area_m2 is not None:
+        if self.area_m2 is not None:  # a tiling problem: both keys, the code null if unnamed
             found["area_m2"] = round(self.area_m2, 1)
-        if self.other_grid_code is not None:
             found["other_grid_code"] = self.other_grid_code
         return found

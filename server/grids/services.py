@@ -139,6 +139,7 @@ def import_grids(
         session,
         [NewGrid(c.index, c.code, c.kind, c.township, c.geometry) for c in candidates],
         replaced_codes=replaced, tolerances=tolerances,
+        visible_township_ids=allowed_township_ids,
     )
     if tiling and override_reason is None:
         raise _rejection(tiling, total=len(parsed))

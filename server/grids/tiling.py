@@ -56,11 +56,17 @@ def tiling_problems(
     *,
     replaced_codes: Collection[str],
     tolerances: Tolerances,
+    visible_township_ids: frozenset[uuid.UUID] | None = None,
 ) -> list[FeatureProblem]:
     """Overlaps of new basic grids with active ones (except those being replaced) and with
-    each other; basic grids outside their township; special grids outside their district."""
+    each other; basic grids outside their township; special grids outside their district.
+
+    An overlapped grid of a township outside ``visible_township_ids`` (None = all) is not
+    named, so the answer does not reveal another territory's grid codes.
+    """
     basic = [g for g in grids if g.kind is GridKind.BASIC]
-    problems = _overlap_problems(session, basic, replaced_codes, tolerances.overlap_m2)
+    problems = _overlap_problems(session, basic, replaced_codes, tolerances.overlap_m2,
+                                 visible_township_ids)
     by_township: dict[uuid.UUID, list[NewGrid]] = {}
     for g in basic:
         by_township.setdefault(g.township.id, []).append(g)
@@ -97,7 +103,7 @@ def district_area(session: Session, district: Unit) -> BaseGeometry | None:
 
 def _overlap_problems(
     session: Session, basic: Sequence[NewGrid], replaced_codes: Collection[str],
-    tolerance_m2: float,
+    tolerance_m2: float, visible_township_ids: frozenset[uuid.UUID] | None,
 ) -> list[FeatureProblem]:
     if not basic:
         return []
@@ -106,26 +112,33 @@ def _overlap_problems(
     # Every active basic grid whose bounding box meets the file's, of any township: a grid
     # laid over another township's grids is the case that went to the wrong township.
     existing = session.execute(
-        sa.select(Grid.code, Grid.boundary).where(
+        sa.select(Grid.code, Grid.boundary, Grid.township_id).where(
             Grid.retired_at.is_(None), Grid.kind == GridKind.BASIC,
             Grid.code.not_in(list(replaced_codes)) if replaced_codes else sa.true(),
             Grid.min_lon <= max_lon, Grid.max_lon >= min_lon,
             Grid.min_lat <= max_lat, Grid.max_lat >= min_lat,
         )
     ).all()
+    hidden = {code for code, _, township_id in existing
+              if visible_township_ids is not None and township_id not in visible_township_ids}
     conflicts = overlaps_of_new_grids(
-        [(g.code, g.geometry) for g in basic], [(code, geom) for code, geom in existing],
+        [(g.code, g.geometry) for g in basic], [(code, geom) for code, geom, _ in existing],
         tolerance_m2=tolerance_m2,
     )
-    return [_overlap_problem(basic[c.index], c, tolerance_m2) for c in conflicts]
+    return [_overlap_problem(basic[c.index], c, tolerance_m2, c.other in hidden)
+            for c in conflicts]
 
 
-def _overlap_problem(grid: NewGrid, c: TilingConflict, tolerance_m2: float) -> FeatureProblem:
+def _overlap_problem(
+    grid: NewGrid, c: TilingConflict, tolerance_m2: float, hidden: bool
+) -> FeatureProblem:
+    other = None if hidden else c.other
+    what = "a basic grid outside your territory" if hidden else f"basic grid {c.other}"
     return FeatureProblem(
         grid.index, grid.code, "geometry", GRID_OVERLAP,
-        f"Overlaps basic grid {c.other} by {c.area_m2:.1f} m² (tolerance {tolerance_m2:g} m²); "
-        "pass override_topology with a reason to import it anyway.",
-        c.location, area_m2=c.area_m2, other_grid_code=c.other,
+        f"Overlaps {what} by {c.area_m2:.1f} m² (tolerance {tolerance_m2:g} m²); "
+        "an admin may pass override_topology with a reason to import it anyway.",
+        c.location, area_m2=c.area_m2, other_grid_code=other,
     )
 
 

@@ -120,6 +120,20 @@ def test_admins_edit_units_and_each_change_is_a_revision(client, world, login):
     refused = client.patch(f"/api/v1/units/{unit_id}", json={"parent_code": "D1"},
                            headers=headers)
     assert_error(refused, 422, "unit_parent_not_allowed")
+    township = world.units["T3"].id
+    outline = box(116.50, 39.90, 116.515, 39.91)
+    edited = client.patch(f"/api/v1/units/{township}", json={
+        "boundary": mapping(geometry_from_wgs84(outline, CRS.BD09)), "crs": "bd09"},
+        headers=headers)
+    assert edited.status_code == 200, edited.get_json()
+    [revision] = client.get(f"/api/v1/units/{township}/revisions", headers=headers).get_json()
+    assert revision["before"] == {"boundary": "changed"}
+    assert shape(revision["boundary_before"]).equals(box(116.50, 39.90, 116.51, 39.91))
+    assert shape(revision["boundary_after"]).hausdorff_distance(outline) < 1e-9
+    bad = client.patch(f"/api/v1/units/{township}", json={"boundary": {"type": "Point",
+                                                                       "coordinates": [1, 2]}},
+                       headers=headers)
+    assert_error(bad, 422, "boundary_invalid")
     assert_error(client.patch(f"/api/v1/units/{unit_id}", json={"name": "x"},
                               headers=login("d1.dispatcher")), 403, "permission_denied")
     assert_error(client.patch(f"/api/v1/units/{unit_id}", json={"colour": "red"},
@@ -181,6 +195,17 @@ def test_overlaps_within_one_file_and_across_townships_are_refused(client, world
     response = import_grids(client, headers, body, replace_existing="true")
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["topology_override"] is False
+
+
+def test_an_overlap_with_another_territorys_grid_does_not_name_it(client, world, login):
+    # D2's dispatcher files a grid under T3 that lies over D1's T2-B1.
+    body = collection(grid_feature("T3-X1", "T3", box(116.415, 39.90, 116.425, 39.91)))
+    response = import_grids(client, login("d2.dispatcher"), body)
+    error = assert_error(response, 422, "grid_import_rejected")
+    overlap = next(p for p in error["details"] if p["code"] == "grid_overlap")
+    assert overlap["other_grid_code"] is None
+    assert "outside your territory" in overlap["reason"]
+    assert "T2-B1" not in response.get_data(as_text=True)
 
 
 def test_a_basic_grid_outside_its_township_is_refused(client, world, login):
