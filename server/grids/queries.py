@@ -19,7 +19,7 @@ from server.auth.actor import Actor
 from server.auth.services import scope_of
 from server.core.cursors import decode_cursor, encode_cursor
 from server.core.errors import NotFound
-from server.grids.models import Grid
+from server.grids.models import Grid, GridImport
 from server.grids.rules import GridKind
 from server.org.models import Unit
 from server.org.rules import Reach, UnitKind
@@ -247,3 +247,12 @@ def audit_geojson(audit: TownshipAudit) -> dict[str, Any]:
     doc = gj.feature_collection(features)
     doc["name"] = f"topology-audit-{township}"  # GDAL names the layer after it
     return doc
+
+
+def list_imports(session: Session, *, overridden: bool | None, limit: int) -> list[GridImport]:
+    """Grid import records, newest first; ``overridden`` filters on the tiling override."""
+    query = sa.select(GridImport)
+    if overridden is not None:
+        query = query.where(GridImport.topology_override.is_(overridden))
+    return list(session.scalars(
+        query.order_by(GridImport.imported_at.desc(), GridImport.id).limit(limit)))

@@ -179,6 +179,14 @@ def test_the_override_lets_it_in_and_is_recorded(client, world, login, db_sessio
     assert record.overridden_problems == result["overridden"]
     grid = db_session.scalar(sa.select(Grid).where(Grid.code == "T2-N1"))
     assert grid.import_id == record.id
+    assert result["grids"][0]["import_id"] == str(record.id)
+    # Auditors read the records; the overridden ones on their own.
+    listed = client.get("/api/v1/grids/imports", query_string={"overridden": "true"},
+                        headers=login("auditor")).get_json()
+    assert [(r["id"], r["override_reason"]) for r in listed] == [(str(record.id), REASON)]
+    assert listed[0]["overridden_problems"][0]["other_grid_code"] == "T2-A1"
+    assert_error(client.get("/api/v1/grids/imports", headers=login("d1.dispatcher")), 403,
+                 "permission_denied")
 
 
 def test_overlaps_within_one_file_and_across_townships_are_refused(client, world, login):

@@ -17,7 +17,9 @@ from server.api.grids.schemas import (
     FeatureCollectionOutSchema,
     FeatureCollectionSchema,
     GridExportQuerySchema,
+    GridImportListQuerySchema,
     GridImportQuerySchema,
+    GridImportRecordSchema,
     GridListQuerySchema,
     GridPageSchema,
     GridSchema,
@@ -31,7 +33,7 @@ from server.auth.services import scope_of
 from server.core.i18n import _
 from server.grids import queries, services
 from server.grids.tiling import Tolerances
-from server.org.rules import MANAGE_GRIDS, OVERRIDE_TOPOLOGY, RUN_AUDIT
+from server.org.rules import MANAGE_GRIDS, OVERRIDE_TOPOLOGY, RUN_AUDIT, Role
 
 GEOJSON_MIMETYPE = "application/geo+json"  # RFC 7946 §12
 
@@ -124,6 +126,15 @@ def import_grids(args, body):
         "repairs": result.repairs,
         "grids": result.created,
     }
+
+
+@blp.route("/grids/imports", methods=["GET"])
+@blp.arguments(GridImportListQuerySchema, location="query")
+@blp.response(200, GridImportRecordSchema(many=True))
+def list_grid_imports(args):
+    """Grid import records, newest first: who, when, and any tiling override with its reason"""
+    ctx.current_actor().require(OVERRIDE_TOPOLOGY | {Role.AUDITOR}, _("read grid import records"))
+    return queries.list_imports(ctx.session(), overridden=args["overridden"], limit=args["limit"])
 
 
 @blp.route("/grids/<uuid:grid_id>/retire", methods=["POST"])

@@ -29,6 +29,8 @@ class GridSummarySchema(ma.Schema):
     created_at = fields.AwareDateTime(dump_only=True)
     retired_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     replaces_id = fields.UUID(dump_only=True, allow_none=True)
+    import_id = fields.UUID(dump_only=True, allow_none=True,
+                            metadata={"description": "The import that created this version"})
 
     def _bbox(self, grid):  # noqa: ANN001, ANN202
         return [grid.min_lon, grid.min_lat, grid.max_lon, grid.max_lat]
@@ -188,3 +190,21 @@ class AuditQuerySchema(StrictSchema):
         metadata={"description": "json (this schema) or geojson (a FeatureCollection of the "
                                  "overlaps, gaps and protrusions with their m², for QGIS)"},
     )
+
+
+class GridImportListQuerySchema(StrictSchema):
+    overridden = fields.Boolean(load_default=None, metadata={
+        "description": "true: only imports that overrode the tiling checks"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class GridImportRecordSchema(ma.Schema):
+    id = fields.UUID()
+    imported_at = fields.AwareDateTime()
+    imported_by_user_id = fields.UUID(allow_none=True)
+    source = fields.String(metadata={"description": "api | cli | demo"})
+    feature_count = fields.Integer()
+    replaced_codes = fields.List(fields.String())
+    topology_override = fields.Boolean()
+    override_reason = fields.String(allow_none=True)
+    overridden_problems = fields.List(fields.Dict())
