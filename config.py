@@ -14,6 +14,8 @@ DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production
 KNOWN_GRID_VARIABLES = {
     "GRID_DATA_DIR",
     "GRID_ASSIGN_TOLERANCE_M",
+    "GRID_OVERLAP_TOLERANCE_M2",
+    "GRID_OUTSIDE_TOLERANCE_M2",
     "GRID_TOKEN_HOURS",
     "GRID_DEVICE_TOKEN_DAYS",
     "GRID_MAX_BATCH_POINTS",
@@ -94,6 +96,14 @@ class Config:
     # Points this close (metres) to a basic grid but inside none are assigned to the nearest
     # one and flagged; farther ones go to manual triage. Digitising gaps are usually < 20 m.
     ASSIGN_TOLERANCE_M = _env_float("GRID_ASSIGN_TOLERANCE_M", 50.0)
+    # A grid import refuses a basic grid overlapping another basic grid by more than this
+    # (geodesic m²): grids cut from one base map share edges exactly, so 1 m² only lets
+    # floating-point dust through, never a real overlap (the audit reports from 1 m² too).
+    OVERLAP_TOLERANCE_M2 = _env_float("GRID_OVERLAP_TOLERANCE_M2", 1.0)
+    # ...and a basic grid sticking out of its township boundary (a special grid out of its
+    # district) by more than this: boundaries come from the civil-affairs office, digitised
+    # apart from the grids, so a 0.1 m mismatch along a 1 km edge (100 m²) is let through.
+    OUTSIDE_TOLERANCE_M2 = _env_float("GRID_OUTSIDE_TOLERANCE_M2", 100.0)
     # How long a process may answer from its grid index before re-reading the generation
     # counter; changes made by another process show up within this many seconds.
     GRID_INDEX_MAX_STALE_S = _env_float("GRID_INDEX_MAX_STALE_S", 1.0)

@@ -146,3 +146,82 @@ def _protrusions(
         if piece_m2 > min_area_m2:
             found.append(Protrusion(codes[i], piece_m2, piece))
     return tuple(sorted(found, key=lambda p: p.code))
+
+
+@dataclass(frozen=True)
+class TilingConflict:
+    """A new grid's problem with the tiling: it overlaps another grid, or leaves its area.
+
+    ``index`` is the position in the new grids given; ``other`` the code of the grid it
+    overlaps (None when it sticks out of ``area``); the piece is measured geodesically.
+    """
+
+    index: int
+    other: str | None
+    area_m2: float
+    location: tuple[float, float]
+
+
+def overlaps_of_new_grids(
+    new: Sequence[tuple[str, BaseGeometry]],
+    existing: Sequence[tuple[str, BaseGeometry]],
+    *,
+    tolerance_m2: float,
+) -> list[TilingConflict]:
+    """Where new basic grids overlap existing ones or each other by more than the tolerance.
+
+    A pair among the new grids is reported on both, so each feature's report is complete.
+    Grids that only share an edge or a vertex do not overlap.
+    """
+    if not new:
+        return []
+    new_geoms = np.array([_usable(geom) for _, geom in new], dtype=object)
+    old_geoms = np.array([_usable(geom) for _, geom in existing], dtype=object)
+    found: list[TilingConflict] = []
+    if old_geoms.size:
+        tree = shapely.STRtree(old_geoms)
+        left, right = tree.query(new_geoms, predicate="intersects")
+        for i, j, piece_m2, at in _pieces(new_geoms[left], old_geoms[right], left, right):
+            if piece_m2 > tolerance_m2:
+                found.append(TilingConflict(i, existing[j][0], piece_m2, at))
+    tree = shapely.STRtree(new_geoms)
+    left, right = tree.query(new_geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    for i, j, piece_m2, at in _pieces(new_geoms[left], new_geoms[right], left, right):
+        if piece_m2 > tolerance_m2:
+            found.append(TilingConflict(i, new[j][0], piece_m2, at))
+            found.append(TilingConflict(j, new[i][0], piece_m2, at))
+    return sorted(found, key=lambda c: (c.index, c.other or ""))
+
+
+def _pieces(a: np.ndarray, b: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """(i, j, m², a point inside) for each pair whose interiors meet."""
+    share_area = shapely.relate_pattern(a, b, "2********")
+    pieces = shapely.intersection(a[share_area], b[share_area])
+    for i, j, piece in zip(left[share_area].tolist(), right[share_area].tolist(), pieces,
+                           strict=True):
+        piece = _polygonal(piece)
+        point = piece.representative_point() if not piece.is_empty else None
+        yield i, j, area_m2(piece), (point.x, point.y) if point is not None else (0.0, 0.0)
+
+
+def parts_outside(
+    geometries: Sequence[BaseGeometry], area: BaseGeometry, *, tolerance_m2: float
+) -> list[TilingConflict]:
+    """The geometries whose part outside ``area`` is larger than the tolerance."""
+    if not geometries:
+        return []
+    geoms = np.array([_usable(geom) for geom in geometries], dtype=object)
+    area = _usable(area)
+    shapely.prepare(area)
+    sticking_out = np.flatnonzero(~shapely.covered_by(geoms, area))
+    found = []
+    for i, piece in zip(sticking_out.tolist(), shapely.difference(geoms[sticking_out], area),
+                        strict=True):
+        piece = _polygonal(piece)
+        piece_m2 = area_m2(piece)
+        if piece_m2 > tolerance_m2:
+            point = piece.representative_point()
+            found.append(TilingConflict(i, None, piece_m2, (point.x, point.y)))
+    return found

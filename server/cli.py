@@ -73,20 +73,30 @@ def load_demo(password: str) -> None:
 @click.option(
     "--replace-existing", is_flag=True, help="Retire and replace grids with the same code."
 )
+@click.option("--override-topology", "override_reason", metavar="REASON", default=None,
+              help="Import despite overlaps / parts outside the township; the reason is kept "
+                   "on the import record.")
 @with_appcontext
-def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: bool) -> None:
-    """Import a GeoJSON FeatureCollection of grids (all or nothing)."""
+def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: bool,
+                         override_reason: str | None) -> None:
+    """Import a GeoJSON FeatureCollection of grids (all or nothing, tiling checked)."""
     from server.grids.services import import_grids
+    from server.grids.tiling import Tolerances
 
     doc = json.loads(path.read_text(encoding="utf-8"))
+    tolerances = Tolerances(current_app.config["OVERLAP_TOLERANCE_M2"],
+                            current_app.config["OUTSIDE_TOLERANCE_M2"])
     try:
         with session_scope() as session:
             result = import_grids(session, doc, crs=CRS(crs), repair=repair,
                                   replace_existing=replace_existing, allowed_township_ids=None,
-                                  now=now_utc())
+                                  now=now_utc(), tolerances=tolerances,
+                                  override_reason=override_reason, source="cli")
     except DomainError as error:
         _fail_on_domain_error(error)
     click.echo(f"imported {len(result.created)} grids; replaced {len(result.replaced_codes)}")
+    for problem in result.record.overridden_problems:
+        click.echo(f"  overridden {problem['grid_code']}: {problem['reason']}")
     for repair_note in result.repairs:
         click.echo(f"  repaired {repair_note['grid_code']}: {'; '.join(repair_note['changes'])}")
 
@@ -164,12 +174,35 @@ def create_user_command(username: str, display_name: str, unit_code: str, roles:
     click.echo(f"created user {user.username} ({user.id})")
 
 
+@click.command("import-boundaries")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--crs", type=click.Choice([c.value for c in CRS]), default="wgs84", show_default=True
+)
+@with_appcontext
+def import_boundaries_command(path: Path, crs: str) -> None:
+    """Set unit boundaries from a GeoJSON FeatureCollection (property code; all or nothing)."""
+    from server.org.boundaries import import_boundaries
+
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        with session_scope() as session:
+            changed = import_boundaries(session, doc, crs=CRS(crs), now=now_utc(),
+                                        changed_by_user_id=None)
+            codes = [u.code for u in changed]
+    except DomainError as error:
+        _fail_on_domain_error(error)
+    click.echo(f"changed {len(codes)} boundaries: {', '.join(codes) or '-'}")
+
+
 @click.command("audit")
 @click.argument("township_code")
+@click.option("--geojson", is_flag=True,
+              help="Print the overlaps, gaps and protrusions as a GeoJSON FeatureCollection.")
 @with_appcontext
-def audit_command(township_code: str) -> None:
+def audit_command(township_code: str, geojson: bool) -> None:
     """Print the topology audit of a township's grids as JSON."""
-    from server.grids.queries import audit_as_dict, audit_township
+    from server.grids.queries import audit_as_dict, audit_geojson, audit_township
     from server.org.services import get_unit_by_code
 
     try:
@@ -177,9 +210,13 @@ def audit_command(township_code: str) -> None:
         if township.kind is not UnitKind.TOWNSHIP:
             raise DomainError(f"{township_code} is a {township.kind}, not a township.",
                               code="not_a_township")
-        report = audit_as_dict(audit_township(db.session, township))
+        audit = audit_township(db.session, township)
     except DomainError as error:
         _fail_on_domain_error(error)
+    if geojson:
+        click.echo(json.dumps(audit_geojson(audit), ensure_ascii=False))
+        return
+    report = audit_as_dict(audit)
     report["township"] = report["township"].code
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
 
@@ -268,7 +305,8 @@ def report_command(district_code: str, month: str, out: Path) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_db, load_demo, import_grids_command, import_catalogue_command,
+    for command in (init_db, load_demo, import_grids_command, import_boundaries_command,
+                    import_catalogue_command,
                     create_unit_command,
                     create_user_command, audit_command, serve, scheduler_command,
                     report_command):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
@@ -42,6 +43,8 @@ class Grid(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replaces_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("grids.id"))
+    # The import that created this version (None for versions older than import records).
+    import_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("grid_imports.id"))
 
     township: Mapped[Unit] = relationship(foreign_keys=[township_id], lazy="joined")
     community: Mapped[Unit | None] = relationship(foreign_keys=[community_id], lazy="joined")
@@ -62,6 +65,27 @@ class Grid(Base):
     @property
     def is_active(self) -> bool:
         return self.retired_at is None
+
+
+class GridImport(Base):
+    """One grid import or replacement: who, when, and any tiling problems let through.
+
+    ``topology_override`` is set when the caller passed ``override_topology``; the problems
+    that would have refused the file are kept in ``overridden_problems`` (the same dicts as
+    the 422's details), with the reason the caller gave.
+    """
+
+    __tablename__ = "grid_imports"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    imported_by_user_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(sa.String(20))  # "api" | "cli" | "demo"
+    feature_count: Mapped[int] = mapped_column(sa.Integer)
+    replaced_codes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    topology_override: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    override_reason: Mapped[str | None] = mapped_column(sa.Text)
+    overridden_problems: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
 
 class GridMember(Base):

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from geo import geojson as gj
 from geo.audit import TopologyReport, audit_basic_grids
 from geo.crs import CRS, geometry_from_wgs84
+from geo.exchange import features_csv
 from server.auth.actor import Actor
 from server.auth.services import scope_of
 from server.core.cursors import decode_cursor, encode_cursor
 from server.core.errors import NotFound
-from server.grids.models import Grid
+from server.grids.models import Grid, GridImport
 from server.grids.rules import GridKind
 from server.org.models import Unit
 from server.org.rules import Reach, UnitKind
@@ -107,16 +108,15 @@ def grid_feature(grid: Grid, crs: CRS = CRS.WGS84) -> dict[str, Any]:
     )
 
 
-def export_grids(
+def exported_grids(
     session: Session,
     actor: Actor,
     *,
     township_code: str | None,
     kind: GridKind | None,
-    crs: CRS,
     include_retired: bool = False,
-) -> dict[str, Any]:
-    """A FeatureCollection the import accepts back (properties use the same names)."""
+) -> list[Grid]:
+    """The grids an export holds, by code (then id: retired versions share a code)."""
     query = sa.select(Grid).where(visible_grids(session, actor))
     if township_code is not None:
         query = query.where(Grid.township_id == get_township_for(session, actor, township_code).id)
@@ -124,8 +124,41 @@ def export_grids(
         query = query.where(Grid.kind == kind)
     if not include_retired:
         query = query.where(Grid.retired_at.is_(None))
-    grids = session.scalars(query.order_by(Grid.code, Grid.id))
-    return gj.feature_collection([grid_feature(g, crs) for g in grids])
+    return list(session.scalars(query.order_by(Grid.code, Grid.id)))
+
+
+def export_grids(
+    session: Session,
+    actor: Actor,
+    *,
+    township_code: str | None,
+    kind: GridKind | None,
+    include_retired: bool = False,
+) -> dict[str, Any]:
+    """RFC 7946 GeoJSON (WGS-84) the import accepts back (properties use the same names)."""
+    grids = exported_grids(session, actor, township_code=township_code, kind=kind,
+                           include_retired=include_retired)
+    return gj.feature_collection([grid_feature(g) for g in grids])
+
+
+def export_grids_csv(
+    session: Session,
+    actor: Actor,
+    *,
+    township_code: str | None,
+    kind: GridKind | None,
+    crs: CRS,
+    include_retired: bool = False,
+) -> str:
+    """The same grids as CSV in any crs, which every row names (``geo.exchange``)."""
+    grids = exported_grids(session, actor, township_code=township_code, kind=kind,
+                           include_retired=include_retired)
+    rows = [(grid_feature(g)["properties"], geometry_from_wgs84(g.boundary, crs)) for g in grids]
+    return features_csv(GRID_CSV_COLUMNS, rows, crs)
+
+
+GRID_CSV_COLUMNS = ("code", "name", "kind", "township", "community", "owner_unit", "area_m2",
+                    "created_at", "retired_at")
 
 
 @dataclass(frozen=True)
@@ -188,3 +221,38 @@ def audit_as_dict(audit: TownshipAudit) -> dict[str, Any]:
         "protrusions": [area_feature(p, code=p.code) for p in topology.protrusions],
         "special_grid_issues": [vars(i) for i in audit.special_issues],
     }
+
+
+def audit_geojson(audit: TownshipAudit) -> dict[str, Any]:
+    """The audit as an RFC 7946 FeatureCollection: one feature per overlap, gap and
+    protrusion, ``problem`` and ``area_m2`` in its properties, to open next to the grids."""
+    topology = audit.topology
+    township = audit.township.code
+    features = [
+        gj.feature(o.geometry, {"problem": "overlap", "township": township,
+                                "area_m2": round(o.area_m2, 1), "code_a": o.code_a,
+                                "code_b": o.code_b})
+        for o in topology.overlaps
+    ]
+    features += [
+        gj.feature(g.geometry, {"problem": "gap", "township": township,
+                                "area_m2": round(g.area_m2, 1)})
+        for g in topology.gaps
+    ]
+    features += [
+        gj.feature(p.geometry, {"problem": "protrusion", "township": township,
+                                "area_m2": round(p.area_m2, 1), "code": p.code})
+        for p in topology.protrusions
+    ]
+    doc = gj.feature_collection(features)
+    doc["name"] = f"topology-audit-{township}"  # GDAL names the layer after it
+    return doc
+
+
+def list_imports(session: Session, *, overridden: bool | None, limit: int) -> list[GridImport]:
+    """Grid import records, newest first; ``overridden`` filters on the tiling override."""
+    query = sa.select(GridImport)
+    if overridden is not None:
+        query = query.where(GridImport.topology_override.is_(overridden))
+    return list(session.scalars(
+        query.order_by(GridImport.imported_at.desc(), GridImport.id).limit(limit)))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class GridKind(StrEnum):
@@ -21,3 +23,31 @@ def grid_code_problem(code: object) -> str | None:
     if not GRID_CODE_PATTERN.match(code):
         return "must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"
     return None
+
+
+@dataclass(frozen=True)
+class FeatureProblem:
+    """One problem of one feature of an import, as the 422's ``details`` lists it."""
+
+    index: int
+    grid_code: str | None
+    field: str  # "geometry" or "properties.<name>"
+    code: str
+    reason: str
+    location: tuple[float, float] | None = None
+    area_m2: float | None = None  # tiling problems: the overlap or the part outside, m²
+    other_grid_code: str | None = None  # overlaps: the grid overlapped
+
+    def as_dict(self) -> dict[str, Any]:
+        found = {
+            "index": self.index,
+            "grid_code": self.grid_code,
+            "field": self.field,
+            "code": self.code,
+            "reason": self.reason,
+            "location": list(self.location) if self.location else None,
+        }
+        if self.area_m2 is not None:  # a tiling problem: both keys, the code null if unnamed
+            found["area_m2"] = round(self.area_m2, 1)
+            found["other_grid_code"] = self.other_grid_code
+        return found

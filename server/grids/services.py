@@ -17,8 +17,10 @@ from geo.crs import CRS, geometry_to_wgs84
 from geo.measure import area_m2
 from geo.validate import as_multipolygon, check_grid_geometry, repair_grid_geometry
 from server.core.errors import Conflict, Invalid, NotFound
-from server.grids.models import Grid, GridGeneration, GridMember
-from server.grids.rules import GridKind, grid_code_problem
+from server.core.ids import new_id
+from server.grids.models import Grid, GridGeneration, GridImport, GridMember
+from server.grids.rules import FeatureProblem, GridKind, grid_code_problem
+from server.grids.tiling import DEFAULT_TOLERANCES, NewGrid, Tolerances, tiling_problems
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
 
@@ -29,28 +31,9 @@ REPAIRABLE = frozenset({"geometry_invalid"})
 STRUCTURAL_FIELD = {"feature_malformed": "feature", "properties_malformed": "properties"}
 
 
-@dataclass(frozen=True)
-class FeatureProblem:
-    index: int
-    grid_code: str | None
-    field: str  # "geometry" or "properties.<name>"
-    code: str
-    reason: str
-    location: tuple[float, float] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "grid_code": self.grid_code,
-            "field": self.field,
-            "code": self.code,
-            "reason": self.reason,
-            "location": list(self.location) if self.location else None,
-        }
-
-
 @dataclass
 class ImportResult:
+    record: GridImport
     created: list[Grid] = field(default_factory=list)
     replaced_codes: list[str] = field(default_factory=list)
     repairs: list[dict[str, Any]] = field(default_factory=list)
@@ -90,6 +73,10 @@ def import_grids(
     replace_existing: bool,
     allowed_township_ids: frozenset[uuid.UUID] | None,
     now: datetime,
+    tolerances: Tolerances = DEFAULT_TOLERANCES,
+    override_reason: str | None = None,
+    imported_by_user_id: uuid.UUID | None = None,
+    source: str = "api",
 ) -> ImportResult:
     """Import a GeoJSON FeatureCollection of grids, all or nothing.
 
@@ -99,6 +86,12 @@ def import_grids(
     to it (its members move over), instead of refusing the duplicate.
     ``allowed_township_ids`` (None = any) limits the townships the importer may write to;
     others are reported as unknown, so the answer does not reveal that they exist.
+
+    Once every feature is sound, the tiling is checked (``server.grids.tiling``): basic
+    grids overlapping active basic grids or each other, basic grids outside their township,
+    special grids outside their district, each beyond ``tolerances``. Those problems refuse
+    the file too, unless ``override_reason`` is given: then they are let through and kept,
+    with the reason and who imported, on the import's :class:`GridImport` record.
     """
     try:
         parsed = gj.parse_feature_collection(doc)
@@ -141,20 +134,39 @@ def import_grids(
             )
     if problems:
         raise _rejection(problems, total=len(parsed))
+    replaced = [c.code for c in candidates if c.code in active]
+    tiling = tiling_problems(
+        session,
+        [NewGrid(c.index, c.code, c.kind, c.township, c.geometry) for c in candidates],
+        replaced_codes=replaced, tolerances=tolerances,
+        visible_township_ids=allowed_township_ids,
+    )
+    if tiling and override_reason is None:
+        raise _rejection(tiling, total=len(parsed))
 
-    result = ImportResult(repairs=repairs)
+    record = GridImport(
+        imported_at=now, imported_by_user_id=imported_by_user_id,
+        source=source, feature_count=len(parsed), replaced_codes=replaced,
+        topology_override=override_reason is not None, override_reason=override_reason,
+        overridden_problems=[p.as_dict() for p in tiling],
+    )
+    session.add(record)
+    session.flush()
+    result = ImportResult(record=record, replaced_codes=replaced, repairs=repairs)
+    for code in replaced:
+        active[code].retired_at = now
+    if replaced:
+        session.flush()  # free the active codes before their successors are inserted
     for candidate in candidates:
-        previous = active.get(candidate.code)
-        if previous is not None:
-            previous.retired_at = now
-            session.flush()  # free the active code before its successor is inserted
-            result.replaced_codes.append(candidate.code)
-        grid = _new_grid(candidate, now, replaces=previous)
+        # Ids given here, not at flush, so that all rows go in one batched INSERT.
+        grid = _new_grid(candidate, now, replaces=active.get(candidate.code))
+        grid.id, grid.import_id = new_id(), record.id
         session.add(grid)
-        session.flush()
-        if previous is not None:
-            _move_members(session, previous.id, grid.id)
         result.created.append(grid)
+    session.flush()
+    for grid in result.created:
+        if grid.replaces_id is not None:
+            _move_members(session, grid.replaces_id, grid.id)
     bump_generation(session)
     return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
@@ -43,6 +44,23 @@ class Unit(Base):
     __table_args__ = (
         sa.CheckConstraint("population IS NULL OR population >= 0", name="population"),
     )
+
+
+class UnitRevision(Base):
+    """One change of a unit: name, population, parent code (``before``/``after`` JSON) and
+    boundary (geometry columns, so PostGIS can show old outlines). Newest last by time."""
+
+    __tablename__ = "unit_revisions"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    unit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(sa.String(20))  # "edit" | "boundary_import"
+    before: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    boundary_before: Mapped[BaseGeometry | None] = mapped_column(GeometryType)
+    boundary_after: Mapped[BaseGeometry | None] = mapped_column(GeometryType)
 
 
 class User(Base):

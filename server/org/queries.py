@@ -23,6 +23,11 @@ def _visible_units(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     return sa.or_(in_subtree, Unit.id.in_(scope.ancestor_ids)) if scope.ancestor_ids else in_subtree
 
 
+def visible_units(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
+    """The units an actor may read, as a filter (their territory and the chain above it)."""
+    return _visible_units(session, actor)
+
+
 def list_units(
     session: Session,
     actor: Actor,

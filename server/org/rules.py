@@ -79,6 +79,8 @@ def widest_reach(roles: frozenset[Role]) -> Reach:
 MANAGE_GRIDS = frozenset({Role.ADMIN, Role.DISTRICT_DISPATCHER})
 MANAGE_USERS = frozenset({Role.ADMIN})
 MANAGE_UNITS = frozenset({Role.ADMIN})
+# Importing grids that overlap or leave their township despite the tiling checks.
+OVERRIDE_TOPOLOGY = frozenset({Role.ADMIN})
 MANAGE_CATALOGUE = frozenset({Role.ADMIN, Role.DISTRICT_DISPATCHER})  # the dispatch catalogue
 RUN_AUDIT = frozenset(
     {Role.ADMIN, Role.AUDITOR, Role.DISTRICT_DISPATCHER, Role.TOWNSHIP_DISPATCHER, Role.GRID_LEADER}

@@ -9,7 +9,8 @@ from geo.crs import CRS, from_wgs84
 from tests.api.test_auth import assert_error
 from tests.fixtures.world import grid_feature
 
-BOWTIE = Polygon([(116.33, 39.90), (116.34, 39.91), (116.34, 39.90), (116.33, 39.91)])
+# In T2's free northern half (the import refuses grids outside their township).
+BOWTIE = Polygon([(116.40, 39.91), (116.41, 39.92), (116.41, 39.91), (116.40, 39.92)])
 
 
 def collection(*features) -> dict:  # noqa: ANN002
@@ -56,7 +57,7 @@ def test_a_self_intersecting_polygon_rejects_the_whole_file(client, world, login
     assert problem["grid_code"] == "T2-BAD"
     assert problem["code"] == "geometry_invalid"
     assert "crosses or touches itself" in problem["reason"]
-    assert problem["location"] == pytest.approx([116.335, 39.905])
+    assert problem["location"] == pytest.approx([116.405, 39.915])
     assert "geometry" in error["errors"]["json"]["features"]["1"]
     assert not codes(client, headers) & {"T2-N1", "T2-BAD"}
 
@@ -108,7 +109,7 @@ def test_duplicate_codes_inside_one_file_are_reported(client, world, login):
 def test_replacing_a_grid_keeps_its_history_and_its_workers(client, world, login):
     headers = login("admin")
     old_id = world.grid_id("T2-A1")
-    body = collection(grid_feature("T2-A1", "T2", box(116.40, 39.90, 116.412, 39.91)))
+    body = collection(grid_feature("T2-A1", "T2", box(116.40, 39.90, 116.408, 39.91)))
     response = client.post("/api/v1/grids/import?replace_existing=true", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["replaced_codes"] == ["T2-A1"]
@@ -202,14 +203,19 @@ def test_the_topology_audit_finds_a_planted_overlap_and_gap_with_their_areas(cli
         return abs(area)
 
     headers = login("admin")
-    # T2 spans lon 116.40-116.42, lat 39.90-39.91 with T2-A1 and T2-B1 tiling it exactly.
-    # Shrink T2-B1 to leave a gap on its east side and stretch T2-A1 into T2-B1.
+    # T2 spans lon 116.40-116.42, lat 39.90-39.92; T2-A1 and T2-B1 tile its southern half,
+    # T2-N1 and T2-N2 its northern. Shrink T2-B1 to leave a gap on its east side and stretch
+    # T2-A1 into T2-B1 (the import refuses that overlap without the admin's override).
     gap = box(116.418, 39.90, 116.42, 39.91)
     overlap = box(116.41, 39.90, 116.411, 39.91)
     body = collection(grid_feature("T2-A1", "T2", box(116.40, 39.90, 116.411, 39.91)),
-                      grid_feature("T2-B1", "T2", box(116.41, 39.90, 116.418, 39.91)))
-    assert client.post("/api/v1/grids/import?replace_existing=true", json=body,
-                       headers=headers).status_code == 201
+                      grid_feature("T2-B1", "T2", box(116.41, 39.90, 116.418, 39.91)),
+                      grid_feature("T2-N1", "T2", box(116.40, 39.91, 116.41, 39.92)),
+                      grid_feature("T2-N2", "T2", box(116.41, 39.91, 116.42, 39.92)))
+    assert client.post("/api/v1/grids/import", json=body, query_string={
+        "replace_existing": "true", "override_topology": "true",
+        "override_reason": "planting an overlap for the audit"},
+        headers=headers).status_code == 201
     audit = client.get("/api/v1/townships/T2/topology-audit", headers=headers).get_json()
     assert audit["clean"] is False
     [found_overlap] = audit["overlaps"]

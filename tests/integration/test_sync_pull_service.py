@@ -109,7 +109,7 @@ def test_a_new_grid_version_replaces_the_old_one_on_members_phones(client, world
     worker = device_actor(client, db_session, "t1.worker")
     cursor, _ = sync_all(db_session, worker)
     old_id = str(world.grids["T1-A1"].id)
-    feature = grid_feature("T1-A1", "T1", box(116.30, 39.90, 116.3101, 39.91))
+    feature = grid_feature("T1-A1", "T1", box(116.30, 39.90, 116.3099, 39.91))
     import_grids(db_session, {"type": "FeatureCollection", "features": [feature]},
                  crs=CRS.WGS84, repair=False, replace_existing=True, allowed_township_ids=None,
                  now=now_utc())

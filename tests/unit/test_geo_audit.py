@@ -155,3 +155,53 @@ def test_a_large_township_is_audited_quickly_without_comparing_every_pair():
     ]
     township = rect(LON0, LAT0, LON0 + 40 * step, LAT0 + 40 * step)
     assert audit_basic_grids(grids, township).clean
+
+
+# --- the import's tiling checks (geo.audit.overlaps_of_new_grids, parts_outside) ----------
+
+def test_a_new_grid_overlapping_two_existing_ones_names_each_with_its_area():
+    from geo.audit import overlaps_of_new_grids
+
+    existing = [(f"G{i}", rect(*cell(i, 0))) for i in range(3)]
+    # Covers the east 30 % of G0 and the west 40 % of G1 (rectangles, so the truth is exact).
+    new = [("N", rect(LON0 + 0.7 * STEP, LAT0, LON0 + 1.4 * STEP, LAT0 + STEP))]
+    found = overlaps_of_new_grids(new, existing, tolerance_m2=1.0)
+    assert [(c.index, c.other) for c in found] == [(0, "G0"), (0, "G1")]
+    g0, g1 = found
+    assert g0.area_m2 == pytest.approx(
+        true_area_m2(LON0 + 0.7 * STEP, LAT0, LON0 + STEP, LAT0 + STEP), rel=1e-4)
+    assert g1.area_m2 == pytest.approx(
+        true_area_m2(LON0 + STEP, LAT0, LON0 + 1.4 * STEP, LAT0 + STEP), rel=1e-4)
+
+
+def test_neighbours_sharing_an_edge_and_slivers_under_the_tolerance_pass():
+    from geo.audit import overlaps_of_new_grids
+
+    existing = [("G0", rect(*cell(0, 0)))]
+    neighbour = ("N1", rect(*cell(1, 0)))
+    # 1e-8 degree into G0 over 1.1 km: about 1 mm wide, ~1 m² in all.
+    sliver = ("N2", rect(LON0 - STEP, LAT0, LON0 + 1e-8, LAT0 + STEP))
+    assert overlaps_of_new_grids([neighbour, sliver], existing, tolerance_m2=2.0) == []
+    assert [c.other for c in overlaps_of_new_grids([sliver], existing, tolerance_m2=0.5)] == ["G0"]
+
+
+def test_two_new_grids_overlapping_each_other_are_both_reported():
+    from geo.audit import overlaps_of_new_grids
+
+    a = ("A", rect(*cell(0, 0)))
+    b = ("B", rect(LON0 + 0.5 * STEP, LAT0, LON0 + 1.5 * STEP, LAT0 + STEP))
+    found = overlaps_of_new_grids([a, b], [], tolerance_m2=1.0)
+    assert [(c.index, c.other) for c in found] == [(0, "B"), (1, "A")]
+    assert found[0].area_m2 == found[1].area_m2
+
+
+def test_parts_outside_an_area_are_measured_and_a_grid_on_its_edge_passes():
+    from geo.audit import parts_outside
+
+    township = rect(LON0, LAT0, LON0 + 2 * STEP, LAT0 + STEP)
+    on_edge = rect(*cell(1, 0))
+    sticking_out = rect(LON0 + 1.5 * STEP, LAT0, LON0 + 2.5 * STEP, LAT0 + STEP)
+    found = parts_outside([on_edge, sticking_out], township, tolerance_m2=100.0)
+    assert [c.index for c in found] == [1]
+    assert found[0].area_m2 == pytest.approx(
+        true_area_m2(LON0 + 2 * STEP, LAT0, LON0 + 2.5 * STEP, LAT0 + STEP), rel=1e-4)

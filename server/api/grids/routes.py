@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
+from flask import Response
 from shapely.geometry import mapping
 
 from geo.crs import CRS, geometry_from_wgs84
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.grids.schemas import (
+    AuditQuerySchema,
+    ExportFormat,
     FeatureCollectionOutSchema,
     FeatureCollectionSchema,
     GridExportQuerySchema,
+    GridImportListQuerySchema,
     GridImportQuerySchema,
+    GridImportRecordSchema,
     GridListQuerySchema,
     GridPageSchema,
     GridSchema,
@@ -22,10 +28,14 @@ from server.api.grids.schemas import (
     TopologyAuditSchema,
 )
 from server.api.schemas import CRSQuerySchema
+from server.api.tables import BOM, CSV_MIMETYPE, content_disposition
 from server.auth.services import scope_of
 from server.core.i18n import _
 from server.grids import queries, services
-from server.org.rules import MANAGE_GRIDS, RUN_AUDIT
+from server.grids.tiling import Tolerances
+from server.org.rules import MANAGE_GRIDS, OVERRIDE_TOPOLOGY, RUN_AUDIT, Role
+
+GEOJSON_MIMETYPE = "application/geo+json"  # RFC 7946 §12
 
 
 class GridWithGeometry:
@@ -71,16 +81,17 @@ def get_grid(args, grid_id: uuid.UUID):
 @blp.route("/grids/export", methods=["GET"])
 @blp.arguments(GridExportQuerySchema, location="query")
 @blp.response(200, FeatureCollectionOutSchema)
+@blp.doc(responses={200: {"content": {CSV_MIMETYPE: {"schema": {
+    "type": "string", "description": "format=csv: the properties, crs, wkt"}}}}})
 def export_grids(args):
-    """GeoJSON FeatureCollection of grids, by township and kind, in the requested crs"""
-    return queries.export_grids(
-        ctx.session(),
-        ctx.current_actor(),
-        township_code=args["township"],
-        kind=args["kind"],
-        crs=args["crs"],
-        include_retired=args["include_retired"],
-    )
+    """Grids by township and kind: GeoJSON in WGS-84, or CSV (crs and WKT columns) in any crs"""
+    which = {"township_code": args["township"], "kind": args["kind"],
+             "include_retired": args["include_retired"]}
+    if args["format"] is ExportFormat.CSV:
+        body = queries.export_grids_csv(ctx.session(), ctx.current_actor(), crs=args["crs"],
+                                        **which)
+        return csv_download(body, f"grids-{args['crs'].value}.csv")
+    return queries.export_grids(ctx.session(), ctx.current_actor(), **which)
 
 
 @blp.route("/grids/import", methods=["POST"])
@@ -91,6 +102,8 @@ def import_grids(args, body):
     """Import a GeoJSON FeatureCollection of grids, all or nothing, with a per-feature report"""
     actor = ctx.current_actor()
     actor.require(MANAGE_GRIDS, _("import grids"))
+    if args["override_topology"]:
+        actor.require(OVERRIDE_TOPOLOGY, _("override the grid tiling checks"))
     result = services.import_grids(
         ctx.session(),
         body,
@@ -99,13 +112,29 @@ def import_grids(args, body):
         replace_existing=args["replace_existing"],
         allowed_township_ids=scope_of(ctx.session(), actor).township_ids,
         now=ctx.request_now(),
+        tolerances=Tolerances(ctx.setting("OVERLAP_TOLERANCE_M2"),
+                              ctx.setting("OUTSIDE_TOLERANCE_M2")),
+        override_reason=args["override_reason"],
+        imported_by_user_id=actor.user_id,
     )
     return {
+        "import_id": result.record.id,
+        "topology_override": result.record.topology_override,
+        "overridden": result.record.overridden_problems,
         "imported": len(result.created),
         "replaced_codes": result.replaced_codes,
         "repairs": result.repairs,
         "grids": result.created,
     }
+
+
+@blp.route("/grids/imports", methods=["GET"])
+@blp.arguments(GridImportListQuerySchema, location="query")
+@blp.response(200, GridImportRecordSchema(many=True))
+def list_grid_imports(args):
+    """Grid import records, newest first: who, when, and any tiling override with its reason"""
+    ctx.current_actor().require(OVERRIDE_TOPOLOGY | {Role.AUDITOR}, _("read grid import records"))
+    return queries.list_imports(ctx.session(), overridden=args["overridden"], limit=args["limit"])
 
 
 @blp.route("/grids/<uuid:grid_id>/retire", methods=["POST"])
@@ -119,10 +148,27 @@ def retire_grid(grid_id: uuid.UUID):
 
 
 @blp.route("/townships/<string:code>/topology-audit", methods=["GET"])
+@blp.arguments(AuditQuerySchema, location="query")
 @blp.response(200, TopologyAuditSchema)
-def topology_audit(code: str):
+@blp.doc(responses={200: {"content": {GEOJSON_MIMETYPE: {"schema": {
+    "type": "object", "description": "format=geojson: a FeatureCollection of the problems"}}}}})
+def topology_audit(args, code: str):
     """Overlaps, gaps and protrusions of a township's basic grids; special grids' gaps in data"""
     actor = ctx.current_actor()
     actor.require(RUN_AUDIT, _("audit grid topology"))
     township = queries.get_township_for(ctx.session(), actor, code)
-    return queries.audit_as_dict(queries.audit_township(ctx.session(), township))
+    audit = queries.audit_township(ctx.session(), township)
+    if args["format"] == "geojson":
+        doc = queries.audit_geojson(audit)
+        return Response(json.dumps(doc, ensure_ascii=False), mimetype=GEOJSON_MIMETYPE,
+                        headers={"Content-Disposition": content_disposition(
+                            f"{doc['name']}.geojson")})
+    return queries.audit_as_dict(audit)
+
+
+def csv_download(body: str, filename: str) -> Response:
+    """A CSV file (UTF-8 with BOM, so Excel on Chinese Windows reads the names)."""
+    return Response(BOM + body, mimetype=CSV_MIMETYPE, headers={
+        "Content-Disposition": content_disposition(filename),
+        "Cache-Control": "private, no-store",
+    })

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -27,6 +29,8 @@ class GridSummarySchema(ma.Schema):
     created_at = fields.AwareDateTime(dump_only=True)
     retired_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     replaces_id = fields.UUID(dump_only=True, allow_none=True)
+    import_id = fields.UUID(dump_only=True, allow_none=True,
+                            metadata={"description": "The import that created this version"})
 
     def _bbox(self, grid):  # noqa: ANN001, ANN202
         return [grid.min_lon, grid.min_lat, grid.max_lon, grid.max_lat]
@@ -52,7 +56,29 @@ class GridPageSchema(ma.Schema):
     next_cursor = fields.String(dump_only=True, allow_none=True)
 
 
-class GridExportQuerySchema(CRSQuerySchema):
+class ExportFormat(StrEnum):
+    GEOJSON = "geojson"
+    CSV = "csv"
+
+
+class ExportQuerySchema(CRSQuerySchema):
+    """GeoJSON is RFC 7946: WGS-84 only. Other systems go out as CSV (``crs`` + ``wkt``)."""
+
+    format = fields.Enum(
+        ExportFormat, by_value=True, load_default=ExportFormat.GEOJSON,
+        metadata={"description": "geojson (WGS-84 only, RFC 7946) or csv (any crs: a crs "
+                                 "column on every row and the geometry as WKT)"},
+    )
+
+    @ma.validates_schema
+    def _geojson_is_wgs84(self, data, **_):  # noqa: ANN001, ANN003, ANN202
+        if data.get("format") is ExportFormat.GEOJSON and data.get("crs") is not CRS.WGS84:
+            raise ma.ValidationError(
+                "GeoJSON is WGS-84 only (RFC 7946): GIS software reads any other numbers in it "
+                "as WGS-84 and misplaces them. Use format=csv for this crs.", "crs")
+
+
+class GridExportQuerySchema(ExportQuerySchema):
     township = fields.String(load_default=None)
     kind = fields.Enum(GridKind, by_value=True, load_default=None)
     include_retired = fields.Boolean(load_default=False)
@@ -69,6 +95,24 @@ class GridImportQuerySchema(StrictSchema):
         load_default=False,
         metadata={"description": "Retire the active grid of the same code and replace it"},
     )
+    override_topology = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Admins: import despite overlaps or parts outside the "
+                                 "township/district (recorded with override_reason)"},
+    )
+    override_reason = fields.String(
+        load_default=None, validate=validate.Length(min=5, max=500),
+        metadata={"description": "Why the tiling problems are accepted (required with "
+                                 "override_topology)"},
+    )
+
+    @ma.validates_schema
+    def _reason_with_override(self, data, **_):  # noqa: ANN001, ANN003, ANN202
+        if data.get("override_topology") and not data.get("override_reason"):
+            raise ma.ValidationError("Say why the tiling problems are accepted.",
+                                     "override_reason")
+        if data.get("override_reason") and not data.get("override_topology"):
+            raise ma.ValidationError("Only with override_topology.", "override_reason")
 
 
 class FeatureCollectionSchema(ma.Schema):
@@ -90,6 +134,10 @@ class ImportRepairSchema(ma.Schema):
 
 
 class ImportResultSchema(ma.Schema):
+    import_id = fields.UUID(metadata={"description": "The import record (who, when, override)"})
+    topology_override = fields.Boolean()
+    overridden = fields.List(fields.Dict(), metadata={
+        "description": "Tiling problems let through by override_topology (as in the 422)"})
     imported = fields.Integer()
     replaced_codes = fields.List(fields.String())
     repairs = fields.List(fields.Nested(ImportRepairSchema))
@@ -134,3 +182,29 @@ class TopologyAuditSchema(ma.Schema):
     gaps = fields.List(fields.Nested(GapSchema))
     protrusions = fields.List(fields.Nested(ProtrusionSchema))
     special_grid_issues = fields.List(fields.Nested(SpecialIssueSchema))
+
+
+class AuditQuerySchema(StrictSchema):
+    format = fields.String(
+        load_default="json", validate=validate.OneOf(["json", "geojson"]),
+        metadata={"description": "json (this schema) or geojson (a FeatureCollection of the "
+                                 "overlaps, gaps and protrusions with their m², for QGIS)"},
+    )
+
+
+class GridImportListQuerySchema(StrictSchema):
+    overridden = fields.Boolean(load_default=None, metadata={
+        "description": "true: only imports that overrode the tiling checks"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class GridImportRecordSchema(ma.Schema):
+    id = fields.UUID()
+    imported_at = fields.AwareDateTime()
+    imported_by_user_id = fields.UUID(allow_none=True)
+    source = fields.String(metadata={"description": "api | cli | demo"})
+    feature_count = fields.Integer()
+    replaced_codes = fields.List(fields.String())
+    topology_override = fields.Boolean()
+    override_reason = fields.String(allow_none=True)
+    overridden_problems = fields.List(fields.Dict())

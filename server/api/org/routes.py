@@ -5,9 +5,24 @@ from __future__ import annotations
 import uuid
 
 from marshmallow import fields
+from shapely.geometry import mapping
 
+from geo.exchange import features_csv
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.grids.routes import csv_download
+from server.api.grids.schemas import (
+    ExportFormat,
+    FeatureCollectionOutSchema,
+    FeatureCollectionSchema,
+)
+from server.api.org.schemas import (
+    BoundaryExportQuerySchema,
+    BoundaryImportQuerySchema,
+    BoundaryImportResultSchema,
+    UnitRevisionSchema,
+    UnitUpdateSchema,
+)
 from server.api.schemas import (
     StrictSchema,
     UnitCreateSchema,
@@ -17,11 +32,12 @@ from server.api.schemas import (
     UserQuerySchema,
     UserSchema,
 )
+from server.api.tables import CSV_MIMETYPE
 from server.auth import services as auth
 from server.core.i18n import _
 from server.grids import queries as grid_queries
 from server.grids import services as grid_services
-from server.org import queries, services
+from server.org import boundaries, queries, revisions, services
 from server.org.rules import MANAGE_GRIDS, MANAGE_UNITS, MANAGE_USERS, Role
 
 blp = Blueprint("org", __name__, url_prefix="", description="Units and users")
@@ -49,6 +65,73 @@ def create_unit(body):
     """Add a unit to the tree (admin)"""
     ctx.current_actor().require(MANAGE_UNITS, _("create units"))
     return services.create_unit(ctx.session(), now=ctx.request_now(), **body)
+
+
+@blp.route("/units/<uuid:unit_id>", methods=["PATCH"])
+@blp.arguments(UnitUpdateSchema)
+@blp.response(200, UnitSchema)
+def update_unit(body, unit_id: uuid.UUID):
+    """Change a unit's name, population, parent or boundary, keeping a revision (admin)"""
+    actor = ctx.current_actor()
+    actor.require(MANAGE_UNITS, _("edit units"))
+    unit = queries.get_unit_for(ctx.session(), actor, unit_id)
+    crs = body.pop("crs")
+    if "boundary" in body and body["boundary"] is not None:
+        body["boundary"] = boundaries.boundary_from_geojson(body["boundary"], crs)
+    return revisions.update_unit(ctx.session(), unit, now=ctx.request_now(),
+                                 changed_by_user_id=actor.user_id, **body)
+
+
+@blp.route("/units/<uuid:unit_id>/revisions", methods=["GET"])
+@blp.response(200, UnitRevisionSchema(many=True))
+def unit_revisions(unit_id: uuid.UUID):
+    """Every change of a unit, oldest first, with the fields before and after"""
+    actor = ctx.current_actor()
+    actor.require(MANAGE_UNITS | {Role.AUDITOR}, _("read unit revisions"))
+    unit = queries.get_unit_for(ctx.session(), actor, unit_id)
+    return [
+        {**{k: getattr(r, k) for k in ("id", "changed_at", "changed_by_user_id", "source",
+                                       "before", "after")},
+         "boundary_before": mapping(r.boundary_before) if r.boundary_before else None,
+         "boundary_after": mapping(r.boundary_after) if r.boundary_after else None}
+        for r in revisions.list_revisions(ctx.session(), unit)
+    ]
+
+
+@blp.route("/units/boundaries/import", methods=["POST"])
+@blp.arguments(BoundaryImportQuerySchema, location="query")
+@blp.arguments(FeatureCollectionSchema)
+@blp.response(200, BoundaryImportResultSchema)
+def import_boundaries(args, body):
+    """Set unit boundaries from a GeoJSON FeatureCollection (property code), all or nothing"""
+    actor = ctx.current_actor()
+    actor.require(MANAGE_UNITS, _("import unit boundaries"))
+    changed = boundaries.import_boundaries(ctx.session(), body, crs=args["crs"],
+                                           now=ctx.request_now(),
+                                           changed_by_user_id=actor.user_id)
+    return {"changed": len(changed), "units": changed}
+
+
+@blp.route("/units/boundaries/export", methods=["GET"])
+@blp.arguments(BoundaryExportQuerySchema, location="query")
+@blp.response(200, FeatureCollectionOutSchema)
+@blp.doc(responses={200: {"content": {CSV_MIMETYPE: {"schema": {
+    "type": "string", "description": "format=csv: code, name, kind, parent_code, population, "
+                                     "crs, wkt"}}}}})
+def export_boundaries(args):
+    """Boundaries of districts, townships, communities: GeoJSON (WGS-84) or CSV in any crs"""
+    session, actor = ctx.session(), ctx.current_actor()
+    under = None
+    if args["under"] is not None:
+        under = queries.get_unit_for(session, actor, services.get_unit_by_code(
+            session, args["under"]).id)
+    units = boundaries.boundary_units(session, kind=args["kind"], under=under,
+                                      visible=queries.visible_units(session, actor))
+    if args["format"] is ExportFormat.CSV:
+        body = features_csv(boundaries.BOUNDARY_COLUMNS,
+                            boundaries.boundary_rows(session, units, args["crs"]), args["crs"])
+        return csv_download(body, f"boundaries-{args['crs'].value}.csv")
+    return boundaries.boundaries_geojson(session, units)
 
 
 @blp.route("/users", methods=["GET"])
