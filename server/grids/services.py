@@ -17,6 +17,7 @@ from geo.crs import CRS, geometry_to_wgs84
 from geo.measure import area_m2
 from geo.validate import as_multipolygon, check_grid_geometry, repair_grid_geometry
 from server.core.errors import Conflict, Invalid, NotFound
+from server.core.trail import ActorLike, record_change, state_of
 from server.grids.models import Grid, GridGeneration, GridMember
 from server.grids.rules import GridKind, grid_code_problem
 from server.org.models import Unit, User
@@ -90,6 +91,7 @@ def import_grids(
     replace_existing: bool,
     allowed_township_ids: frozenset[uuid.UUID] | None,
     now: datetime,
+    actor: ActorLike | None = None,
 ) -> ImportResult:
     """Import a GeoJSON FeatureCollection of grids, all or nothing.
 
@@ -154,6 +156,8 @@ def import_grids(
         session.flush()
         if previous is not None:
             _move_members(session, previous.id, grid.id)
+        record_change(session, actor, "grid.replaced" if previous else "grid.imported", grid,
+                      before=state_of("grid", previous), after=state_of("grid", grid), now=now)
         result.created.append(grid)
     bump_generation(session)
     return result
@@ -299,11 +303,14 @@ def _move_members(session: Session, old_id: uuid.UUID, new_id: uuid.UUID) -> Non
     )
 
 
-def retire_grid(session: Session, grid: Grid, *, now: datetime) -> Grid:
+def retire_grid(session: Session, grid: Grid, *, now: datetime,
+                actor: ActorLike | None = None) -> Grid:
     """Stop using a grid for new assignments; cases already assigned keep pointing at it."""
     if grid.retired_at is not None:
         raise Conflict(f"Grid {grid.code} was already retired.", code="grid_already_retired")
     grid.retired_at = now
+    record_change(session, actor, "grid.retired", grid, before={"retired_at": None},
+                  after={"retired_at": now}, now=now)
     bump_generation(session)
     return grid
 

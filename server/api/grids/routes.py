@@ -99,6 +99,7 @@ def import_grids(args, body):
         replace_existing=args["replace_existing"],
         allowed_township_ids=scope_of(ctx.session(), actor).township_ids,
         now=ctx.request_now(),
+        actor=actor,
     )
     return {
         "imported": len(result.created),
@@ -115,7 +116,7 @@ def retire_grid(grid_id: uuid.UUID):
     actor = ctx.current_actor()
     actor.require(MANAGE_GRIDS, _("retire grids"))
     grid = queries.get_grid_for(ctx.session(), actor, grid_id)
-    return services.retire_grid(ctx.session(), grid, now=ctx.request_now())
+    return services.retire_grid(ctx.session(), grid, now=ctx.request_now(), actor=actor)
 
 
 @blp.route("/townships/<string:code>/topology-audit", methods=["GET"])
