@@ -129,6 +129,7 @@ def _write(
         session.flush()
         for item in new_items:
             _record(session, actor, "catalogue_item.created", item, None, now)
+        session.flush()
     return ImportCounts(created, updated, unchanged, deactivated)
 
 
@@ -137,7 +138,7 @@ def _record(session: Session, actor: ActorLike | None, action: str, item: Catalo
     """The trail of one item: before and after (``spec``; None: as stored, for a new item)."""
     created = spec is None
     record_change(session, actor, action, item, before=None if created else snapshot(item.spec),
-                  after=snapshot(item.spec if created else spec), now=now)
+                  after=snapshot(item.spec if created else spec), now=now, flush=False)
 
 
 def _new_item(spec: ItemSpec, now: datetime) -> CatalogueItem:

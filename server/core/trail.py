@@ -93,11 +93,14 @@ def record_change(
     after: Mapping[str, Any] | None = None,
     note: str | None = None,
     now: datetime,
+    flush: bool = True,
 ) -> AdminChange:
-    """Append one change to the trail (flushed with the change itself, never committed here).
+    """Append one change to the trail, in the caller's transaction (never committed here).
 
     ``obj`` is the object changed (its ``id``, and its ``code`` or ``username`` unless
-    ``code`` is given) or a bare UUID. The object type is the action's first word.
+    ``code`` is given) or a bare UUID. The object type is the action's first word. The row
+    is flushed at once, like the change before it; a bulk import passes ``flush=False`` and
+    flushes its rows together.
     """
     object_type, _, verb = action.partition(".")
     if not verb or object_type not in OBJECT_TYPES:
@@ -113,6 +116,8 @@ def record_change(
         note=note, **actor_columns(actor),
     )
     session.add(change)
+    if flush:
+        session.flush()
     return change
 
 
