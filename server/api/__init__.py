@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 def register_blueprints(api: Api) -> None:
     from server.api.assign.routes import blp as assign_blp
+    from server.api.audit.routes import blp as audit_blp
     from server.api.auth.routes import blp as auth_blp
     from server.api.cases.routes import blp as cases_blp
     from server.api.catalogue.routes import blp as catalogue_blp
@@ -26,5 +27,5 @@ def register_blueprints(api: Api) -> None:
     for blp in (auth_blp, org_blp, grids_blp, assign_blp, cases_blp,
                 notifications_blp, catalogue_blp, photos_blp, sync_push_blp, sync_pull_blp,
                 sync_watermelon_blp, staff_blp, whistle_blp, reports_blp, evaluation_blp,
-                insights_blp):
+                insights_blp, audit_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1/{blp.url_prefix}")

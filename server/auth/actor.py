@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from server.core.errors import PermissionDenied
 from server.core.i18n import N_, _
+from server.core.trail import actor_columns
 from server.org.rules import Reach, Role, widest_reach
 
 ROLE_WORDS = {
@@ -74,8 +75,4 @@ class Actor:
 def who_acted(actor: Actor | None) -> dict[str, object]:
     """The actor columns of an append-only event (case or whistle-call timelines): who, with
     which roles, for which unit, kept as they were at the time; ``None`` is the system."""
-    if actor is None:
-        return {"actor_user_id": None, "actor_username": "system", "actor_roles": [],
-                "actor_unit_id": None}
-    return {"actor_user_id": actor.user_id, "actor_username": actor.username,
-            "actor_roles": sorted(r.value for r in actor.roles), "actor_unit_id": actor.unit_id}
+    return actor_columns(actor)

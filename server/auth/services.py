@@ -16,6 +16,7 @@ from server.auth.models import AuthToken, Device
 from server.auth.passwords import Passwords, dummy_hash
 from server.core.errors import NotFound, Unauthenticated
 from server.core.ids import new_secret
+from server.core.trail import record_change
 from server.grids.models import Grid, GridMember
 from server.org.models import Unit, User
 from server.org.rules import Reach, UnitKind, path_ids
@@ -198,10 +199,15 @@ def revoke_token(session: Session, actor: Actor, token_id: uuid.UUID, *, now: da
     if token.revoked_at is None:
         token.revoked_at = now
         session.info[TOKENS_REVOKED] = True
+        if token.id != actor.token_id:  # signing out of this very session is no admin change
+            record_change(session, actor, "token.revoked", token, code=actor.username,
+                          before={"revoked_at": None}, after={"revoked_at": now,
+                          "user_id": token.user_id, "device_id": token.device_id}, now=now)
 
 
 def revoke_user_device(
-    session: Session, user_id: uuid.UUID, device_id: uuid.UUID, *, now: datetime
+    session: Session, user_id: uuid.UUID, device_id: uuid.UUID, *, now: datetime,
+    actor: Actor | None = None,
 ) -> int:
     """Revoke every live token of one device of a user (admin action on a lost phone)."""
     result = session.execute(
@@ -214,6 +220,8 @@ def revoke_user_device(
         .values(revoked_at=now)
     )
     session.info[TOKENS_REVOKED] = True
+    record_change(session, actor, "device.revoked", device_id, after={
+        "user_id": user_id, "tokens_revoked": result.rowcount}, now=now)
     return result.rowcount
 
 

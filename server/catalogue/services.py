@@ -20,6 +20,7 @@ from server.catalogue.rules import (
     referenced,
 )
 from server.core.errors import Invalid
+from server.core.trail import ActorLike, record_change, snapshot
 from server.org.models import Unit
 from server.org.rules import UnitKind
 
@@ -44,6 +45,7 @@ def import_catalogue(
     replace_all: bool,
     dry_run: bool = False,
     now: datetime,
+    actor: ActorLike | None = None,
 ) -> ImportCounts:
     """Create or update items by code, all or nothing.
 
@@ -73,7 +75,7 @@ def import_catalogue(
     if problems:
         raise _rejection(file, problems)
     return _write(session, [s for _, s in specs], stored, replace_all=replace_all,
-                  dry_run=dry_run, now=now)
+                  dry_run=dry_run, now=now, actor=actor)
 
 
 def _existing_unit_codes(session: Session, codes: set[str]) -> frozenset[str]:
@@ -97,6 +99,7 @@ def _write(
     replace_all: bool,
     dry_run: bool,
     now: datetime,
+    actor: ActorLike | None = None,
 ) -> ImportCounts:
     created = updated = unchanged = deactivated = 0
     new_items: list[CatalogueItem] = []
@@ -110,6 +113,7 @@ def _write(
         else:
             updated += 1
             if not dry_run:
+                _record(session, actor, "catalogue_item.updated", item, spec, now)
                 _apply(item, spec, now)
     if replace_all:
         listed = {s.code for s in specs}
@@ -117,11 +121,24 @@ def _write(
             if item.active and item.code not in listed:
                 deactivated += 1
                 if not dry_run:
+                    _record(session, actor, "catalogue_item.deactivated", item,
+                            replace(item.spec, active=False), now)
                     _apply(item, replace(item.spec, active=False), now)
     if not dry_run:
         session.add_all(new_items)
         session.flush()
+        for item in new_items:
+            _record(session, actor, "catalogue_item.created", item, None, now)
+        session.flush()
     return ImportCounts(created, updated, unchanged, deactivated)
+
+
+def _record(session: Session, actor: ActorLike | None, action: str, item: CatalogueItem,
+            spec: ItemSpec | None, now: datetime) -> None:
+    """The trail of one item: before and after (``spec``; None: as stored, for a new item)."""
+    created = spec is None
+    record_change(session, actor, action, item, before=None if created else snapshot(item.spec),
+                  after=snapshot(item.spec if created else spec), now=now, flush=False)
 
 
 def _new_item(spec: ItemSpec, now: datetime) -> CatalogueItem:

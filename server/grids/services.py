@@ -21,6 +21,7 @@ from server.core.ids import new_id
 from server.grids.models import Grid, GridGeneration, GridImport, GridMember
 from server.grids.rules import FeatureProblem, GridKind, grid_code_problem
 from server.grids.tiling import DEFAULT_TOLERANCES, NewGrid, Tolerances, tiling_problems
+from server.core.trail import ActorLike, record_change, state_of
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
 
@@ -77,6 +78,7 @@ def import_grids(
     override_reason: str | None = None,
     imported_by_user_id: uuid.UUID | None = None,
     source: str = "api",
+    actor: ActorLike | None = None,
 ) -> ImportResult:
     """Import a GeoJSON FeatureCollection of grids, all or nothing.
 
@@ -165,8 +167,13 @@ def import_grids(
         result.created.append(grid)
     session.flush()
     for grid in result.created:
-        if grid.replaces_id is not None:
-            _move_members(session, grid.replaces_id, grid.id)
+        previous = active.get(grid.code) if grid.replaces_id is not None else None
+        if previous is not None:
+            _move_members(session, previous.id, grid.id)
+        record_change(session, actor, "grid.replaced" if previous else "grid.imported", grid,
+                      before=state_of("grid", previous), after=state_of("grid", grid),
+                      note=override_reason, now=now, flush=False)
+    session.flush()
     bump_generation(session)
     return result
 
@@ -311,11 +318,14 @@ def _move_members(session: Session, old_id: uuid.UUID, new_id: uuid.UUID) -> Non
     )
 
 
-def retire_grid(session: Session, grid: Grid, *, now: datetime) -> Grid:
+def retire_grid(session: Session, grid: Grid, *, now: datetime,
+                actor: ActorLike | None = None) -> Grid:
     """Stop using a grid for new assignments; cases already assigned keep pointing at it."""
     if grid.retired_at is not None:
         raise Conflict(f"Grid {grid.code} was already retired.", code="grid_already_retired")
     grid.retired_at = now
+    record_change(session, actor, "grid.retired", grid, before={"retired_at": None},
+                  after={"retired_at": now}, now=now)
     bump_generation(session)
     return grid
 

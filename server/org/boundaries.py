@@ -19,6 +19,7 @@ from geo import geojson as gj
 from geo.crs import CRS, geometry_from_wgs84, geometry_to_wgs84
 from geo.validate import as_multipolygon, check_grid_geometry
 from server.core.errors import Invalid
+from server.core.trail import ActorLike
 from server.org.models import Unit
 from server.org.revisions import record_revision, state_of
 from server.org.rules import UnitKind
@@ -46,7 +47,7 @@ class BoundaryProblem:
 
 def import_boundaries(
     session: Session, doc: dict[str, Any], *, crs: CRS, now: datetime,
-    changed_by_user_id: uuid.UUID | None,
+    changed_by_user_id: uuid.UUID | None, actor: ActorLike | None = None,
 ) -> list[Unit]:
     """Set the boundary of each unit named by a feature's ``code`` property, all or nothing.
 
@@ -90,7 +91,8 @@ def import_boundaries(
         unit.boundary = geometry
         session.flush()
         if record_revision(session, unit, before, source="boundary_import",
-                           changed_by_user_id=changed_by_user_id, now=now) is not None:
+                           changed_by_user_id=changed_by_user_id, now=now,
+                           actor=actor) is not None:
             changed.append(unit)
     return changed
 

@@ -12,6 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from server.core.errors import Conflict, Invalid
+from server.core.trail import ActorLike, record_change
 from server.org.models import Unit, UnitRevision
 from server.org.rules import ALLOWED_PARENTS, UnitKind
 
@@ -38,7 +39,7 @@ def state_of(session: Session, unit: Unit) -> UnitState:
 
 def record_revision(
     session: Session, unit: Unit, before: UnitState, *, source: str,
-    changed_by_user_id: uuid.UUID | None, now: datetime,
+    changed_by_user_id: uuid.UUID | None, now: datetime, actor: ActorLike | None = None,
 ) -> UnitRevision | None:
     """Write what changed since ``before`` (only the changed fields); None if nothing did."""
     after = state_of(session, unit)
@@ -57,6 +58,8 @@ def record_revision(
         revision.after["boundary"] = "changed"
     session.add(revision)
     session.flush()
+    record_change(session, actor, "unit.updated", unit, before=revision.before,
+                  after=revision.after, note=source, now=now)
     return revision
 
 
@@ -68,6 +71,7 @@ def _same_geometry(a: BaseGeometry | None, b: BaseGeometry | None) -> bool:
 
 def update_unit(
     session: Session, unit: Unit, *, now: datetime, changed_by_user_id: uuid.UUID | None,
+    actor: ActorLike | None = None,
     name: str = UNSET, population: int | None = UNSET, parent_code: str = UNSET,
     boundary: BaseGeometry | None = UNSET,
 ) -> Unit:
@@ -83,7 +87,7 @@ def update_unit(
         _move(session, unit, parent_code)
     session.flush()
     record_revision(session, unit, before, source="edit", changed_by_user_id=changed_by_user_id,
-                    now=now)
+                    now=now, actor=actor)
     return unit
 
 

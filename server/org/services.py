@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from server.auth.passwords import MIN_PASSWORD_LENGTH, Passwords
 from server.core.errors import Conflict, Invalid, NotFound
 from server.core.ids import new_id
+from server.core.trail import ActorLike, record_change, state_of
 from server.org.models import Unit, User, UserRole
 from server.org.rules import ALLOWED_PARENTS, Role, UnitKind
 
@@ -28,6 +29,7 @@ def create_unit(
     population: int | None = None,
     department_kind: str | None = None,
     boundary: BaseGeometry | None = None,
+    actor: ActorLike | None = None,
 ) -> Unit:
     """Add a unit under its parent; the kind must fit the parent (a township sits in a district)."""
     if session.scalar(sa.select(Unit.id).where(Unit.code == code)) is not None:
@@ -62,6 +64,7 @@ def create_unit(
     )
     session.add(unit)
     session.flush()
+    record_change(session, actor, "unit.created", unit, after=state_of("unit", unit), now=now)
     return unit
 
 
@@ -75,6 +78,7 @@ def create_user(
     unit_id: uuid.UUID,
     roles: Iterable[Role],
     now: datetime,
+    actor: ActorLike | None = None,
 ) -> User:
     roles = sorted(set(roles))
     if not roles:
@@ -99,6 +103,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    record_change(session, actor, "user.created", user, after=state_of("user", user), now=now)
     return user
 
 

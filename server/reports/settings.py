@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from server.auth.actor import Actor
 from server.core.clock import LOCAL_TZ
 from server.core.errors import Invalid
+from server.core.trail import record_change, snapshot
 from server.reports.access import settings_district_for
 from server.reports.models import EvaluationSettingsRow
 from server.reports.periods import Period
@@ -98,6 +99,8 @@ def change_settings(session: Session, actor: Actor, *, district_id: uuid.UUID,
     if problems:
         raise Invalid("These settings cannot be used.", code="invalid_settings",
                       errors={"json": {k: [v] for k, v in problems.items()}})
+    before = [v.settings for v in history(session, district_id=district_id)
+              if v.effective_from is None or v.effective_from <= effective_from][-1]
     row = EvaluationSettingsRow(
         district_id=district_id, effective_from=effective_from,
         response_weight_bp=_scaled(settings.response_weight, BP, "response_weight"),
@@ -109,6 +112,9 @@ def change_settings(session: Session, actor: Actor, *, district_id: uuid.UUID,
         note=note, set_at=now, set_by_user_id=actor.user_id)
     session.add(row)
     session.flush()
+    record_change(session, actor, "evaluation_settings.changed", district_id,
+                  before=snapshot(before), after={**snapshot(settings),
+                  "effective_from": effective_from}, note=note, now=now)
     return row
 
 

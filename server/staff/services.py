@@ -23,6 +23,7 @@ from server.core.db import is_postgres
 from server.core.errors import Conflict, Invalid, TooLarge
 from server.core.i18n import gettext
 from server.core.points import wgs84_in_china
+from server.core.trail import record_change, state_of
 from server.grids.models import Grid
 from server.grids.queries import visible_grids
 from server.org.models import Unit, User
@@ -215,6 +216,8 @@ def _add_posting(
     )
     session.add(posting)
     session.flush()
+    record_change(session, actor, "posting.created", posting, code=staff.username,
+                  after=state_of("posting", posting), now=now)
     return posting
 
 
@@ -237,9 +240,12 @@ def end_posting(
         )
     if posting.valid_to is not None and posting.valid_to < last:
         raise Conflict("This posting already ended.", code="posting_already_ended")
+    before = state_of("posting", posting)
     posting.valid_to, posting.ended_at, posting.updated_at = last, now, now
     posting.ended_by_user_id, posting.end_reason = actor.user_id, reason
     session.flush()
+    record_change(session, actor, "posting.ended", posting, code=posting.staff.username,
+                  before=before, after=state_of("posting", posting), note=reason, now=now)
     return posting
 
 

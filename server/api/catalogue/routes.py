@@ -71,10 +71,11 @@ def export_catalogue(args):
 @blp.doc(requestBody=CSV_DOC)
 def import_catalogue(args, body):
     """Create or update items from JSON or CSV (text/csv), all or nothing, problems per row"""
-    ctx.current_actor().require(MANAGE_CATALOGUE, _("import the dispatch catalogue"))
+    actor = ctx.current_actor()
+    actor.require(MANAGE_CATALOGUE, _("import the dispatch catalogue"))
     counts = services.import_catalogue(
         ctx.session(), _catalogue_file(body), replace_all=args["replace"],
-        dry_run=args["dry_run"], now=ctx.request_now(),
+        dry_run=args["dry_run"], now=ctx.request_now(), actor=actor,
     )
     return {**asdict(counts), "dry_run": args["dry_run"]}
 

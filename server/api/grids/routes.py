@@ -116,6 +116,7 @@ def import_grids(args, body):
                               ctx.setting("OUTSIDE_TOLERANCE_M2")),
         override_reason=args["override_reason"],
         imported_by_user_id=actor.user_id,
+        actor=actor,
     )
     return {
         "import_id": result.record.id,
@@ -144,7 +145,7 @@ def retire_grid(grid_id: uuid.UUID):
     actor = ctx.current_actor()
     actor.require(MANAGE_GRIDS, _("retire grids"))
     grid = queries.get_grid_for(ctx.session(), actor, grid_id)
-    return services.retire_grid(ctx.session(), grid, now=ctx.request_now())
+    return services.retire_grid(ctx.session(), grid, now=ctx.request_now(), actor=actor)
 
 
 @blp.route("/townships/<string:code>/topology-audit", methods=["GET"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from marshmallow import fields
+from marshmallow import fields, validate
 from shapely.geometry import mapping
 
 from geo.exchange import features_csv
@@ -38,6 +38,7 @@ from server.core.i18n import _
 from server.grids import queries as grid_queries
 from server.grids import services as grid_services
 from server.org import boundaries, queries, revisions, services
+from server.org.roles import set_user_roles
 from server.org.rules import MANAGE_GRIDS, MANAGE_UNITS, MANAGE_USERS, Role
 
 blp = Blueprint("org", __name__, url_prefix="", description="Units and users")
@@ -63,8 +64,9 @@ def get_unit(unit_id: uuid.UUID):
 @blp.response(201, UnitSchema)
 def create_unit(body):
     """Add a unit to the tree (admin)"""
-    ctx.current_actor().require(MANAGE_UNITS, _("create units"))
-    return services.create_unit(ctx.session(), now=ctx.request_now(), **body)
+    actor = ctx.current_actor()
+    actor.require(MANAGE_UNITS, _("create units"))
+    return services.create_unit(ctx.session(), now=ctx.request_now(), actor=actor, **body)
 
 
 @blp.route("/units/<uuid:unit_id>", methods=["PATCH"])
@@ -79,7 +81,7 @@ def update_unit(body, unit_id: uuid.UUID):
     if "boundary" in body and body["boundary"] is not None:
         body["boundary"] = boundaries.boundary_from_geojson(body["boundary"], crs)
     return revisions.update_unit(ctx.session(), unit, now=ctx.request_now(),
-                                 changed_by_user_id=actor.user_id, **body)
+                                 changed_by_user_id=actor.user_id, actor=actor, **body)
 
 
 @blp.route("/units/<uuid:unit_id>/revisions", methods=["GET"])
@@ -108,7 +110,7 @@ def import_boundaries(args, body):
     actor.require(MANAGE_UNITS, _("import unit boundaries"))
     changed = boundaries.import_boundaries(ctx.session(), body, crs=args["crs"],
                                            now=ctx.request_now(),
-                                           changed_by_user_id=actor.user_id)
+                                           changed_by_user_id=actor.user_id, actor=actor)
     return {"changed": len(changed), "units": changed}
 
 
@@ -154,9 +156,10 @@ def get_user(user_id: uuid.UUID):
 @blp.response(201, UserSchema)
 def create_user(body):
     """Create a user in a unit with roles (admin)"""
-    ctx.current_actor().require(MANAGE_USERS, _("create users"))
+    actor = ctx.current_actor()
+    actor.require(MANAGE_USERS, _("create users"))
     return services.create_user(
-        ctx.session(), ctx.passwords(), now=ctx.request_now(), **body
+        ctx.session(), ctx.passwords(), now=ctx.request_now(), actor=actor, **body
     )
 
 
@@ -183,4 +186,21 @@ def revoke_device(user_id: uuid.UUID, device_id: uuid.UUID):
     actor = ctx.current_actor()
     actor.require(MANAGE_USERS, _("revoke other users' devices"))
     user = queries.get_user_for(ctx.session(), actor, user_id)
-    auth.revoke_user_device(ctx.session(), user.id, device_id, now=ctx.request_now())
+    auth.revoke_user_device(ctx.session(), user.id, device_id, now=ctx.request_now(), actor=actor)
+
+
+class UserRolesSchema(StrictSchema):
+    roles = fields.List(fields.Enum(Role, by_value=True), required=True)
+    note = fields.String(load_default=None, validate=validate.Length(max=500),
+                         metadata={"description": "Why; kept in the trail of changes"})
+
+
+@blp.route("/users/<uuid:user_id>/roles", methods=["PUT"])
+@blp.arguments(UserRolesSchema)
+@blp.response(200, UserSchema)
+def set_roles(body, user_id: uuid.UUID):
+    """Give a user exactly these roles (admin); the trail keeps before and after"""
+    actor = ctx.current_actor()
+    user = queries.get_user_for(ctx.session(), actor, user_id)
+    return set_user_roles(ctx.session(), actor, user, body["roles"], note=body["note"],
+                          now=ctx.request_now())

@@ -1,0 +1,1 @@
+"""GET /admin-changes: the trail of administrative changes."""
