@@ -34,7 +34,7 @@ class TrackedProblem(Base):
 # Hotspot and 万人诉求比 counts are one GROUP BY over a period's cases of one territory:
 # these cover it (index-only on PostgreSQL). Declared here, with the queries that need them,
 # rather than in the case model.
-# (linked_at too, migration 0018: a linked duplicate is left out of the counts.)
+# (linked_at too: a linked duplicate is left out of the counts.)
 sa.Index("ix_cases_district_received_category", Case.district_id, Case.received_at,
          Case.category_code, Case.basic_grid_code, Case.linked_at)
 sa.Index("ix_cases_township_received_category", Case.township_id, Case.received_at,
