@@ -1,7 +1,7 @@
 """Territory: grid import records (with topology overrides) and unit revisions (issue 11)
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0017
 Create Date: 2026-12-02
 
 ``grid_imports``: one row per grid import or replacement, with who ran it and, when the
@@ -16,7 +16,7 @@ from alembic import op
 import server.core.db
 
 revision = "0021"
-down_revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

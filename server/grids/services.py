@@ -18,10 +18,10 @@ from geo.measure import area_m2
 from geo.validate import as_multipolygon, check_grid_geometry, repair_grid_geometry
 from server.core.errors import Conflict, Invalid, NotFound
 from server.core.ids import new_id
+from server.core.trail import ActorLike, record_change, state_of
 from server.grids.models import Grid, GridGeneration, GridImport, GridMember
 from server.grids.rules import FeatureProblem, GridKind, grid_code_problem
 from server.grids.tiling import DEFAULT_TOLERANCES, NewGrid, Tolerances, tiling_problems
-from server.core.trail import ActorLike, record_change, state_of
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
 
