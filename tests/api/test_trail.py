@@ -103,19 +103,20 @@ def test_only_auditors_and_admins_read_the_trail(client, world, login):  # noqa:
 
 def test_grid_import_replacement_and_retirement_are_recorded(client, world, login, clock):  # noqa: ANN001
     admin = login("admin")
-    new = grid_feature("T1-D1", "T1", box(116.33, 39.90, 116.34, 39.91))
+    # T2's northern half is inside its boundary and free of grids (tests/fixtures/world.py).
+    new = grid_feature("T2-A2", "T2", box(116.40, 39.91, 116.41, 39.92))
     response = client.post("/api/v1/grids/import", headers=admin,
                            json={"type": "FeatureCollection", "features": [new]})
     assert response.status_code == 201, response.get_json()
-    [imported] = changes(client, login, object_code="T1-D1")
+    [imported] = changes(client, login, object_code="T2-A2")
     assert (imported["action"], imported["before"]) == ("grid.imported", None)
     assert imported["after"]["kind"] == "basic"
-    assert imported["after"]["township_id"] == str(world.units["T1"].id)
-    assert imported["after"]["boundary"]["bounds"] == [116.33, 39.9, 116.34, 39.91]
+    assert imported["after"]["township_id"] == str(world.units["T2"].id)
+    assert imported["after"]["boundary"]["bounds"] == [116.4, 39.91, 116.41, 39.92]
 
     clock.tick()
     old_id = world.grid_id("T1-A1")
-    moved = grid_feature("T1-A1", "T1", box(116.30, 39.90, 116.3105, 39.91), name="改后")
+    moved = grid_feature("T1-A1", "T1", box(116.30, 39.90, 116.3095, 39.91), name="改后")
     response = client.post("/api/v1/grids/import?replace_existing=true", headers=admin,
                            json={"type": "FeatureCollection", "features": [moved]})
     assert response.status_code == 201, response.get_json()
