@@ -20,6 +20,8 @@ from server.catalogue.rules import (
     referenced,
 )
 from server.core.errors import Invalid
+from server.grids.models import Grid
+from server.grids.rules import GridKind
 from server.org.models import Unit
 from server.org.rules import UnitKind
 
@@ -50,7 +52,8 @@ def import_catalogue(
     With ``replace_all``, active items the file does not list are deactivated (never
     deleted: cases keep their category). An empty file is refused, so that a wrong upload
     cannot deactivate the whole catalogue. ``dry_run`` checks and counts, writing nothing.
-    Three reads whatever the size: the stored items, the units named, the department kinds.
+    At most four reads whatever the size: the stored items, the units named, the department
+    kinds and the special grid kinds (the last two only when items name them).
     """
     if len(file.rows) > MAX_ITEMS_PER_IMPORT:
         raise Invalid.for_field(
@@ -69,6 +72,8 @@ def import_catalogue(
         unit_codes=_existing_unit_codes(session, referenced(specs, LeadKind.UNIT)),
         department_kinds=_department_kinds(session) if referenced(specs, LeadKind.DEPARTMENT)
         else frozenset(),
+        special_kinds=_special_kinds(session)
+        if referenced(specs, LeadKind.SPECIAL_GRID_OWNER) else frozenset(),
     )
     if problems:
         raise _rejection(file, problems)
@@ -86,6 +91,14 @@ def _department_kinds(session: Session) -> frozenset[str]:
     return frozenset(session.scalars(
         sa.select(Unit.department_kind).distinct()
         .where(Unit.kind == UnitKind.DEPARTMENT, Unit.department_kind.is_not(None))
+    ))
+
+
+def _special_kinds(session: Session) -> frozenset[str]:
+    return frozenset(session.scalars(
+        sa.select(Grid.special_kind).distinct()
+        .where(Grid.kind == GridKind.SPECIAL, Grid.retired_at.is_(None),
+               Grid.special_kind.is_not(None))
     ))
 
 

@@ -18,7 +18,7 @@ from geo.measure import area_m2
 from geo.validate import as_multipolygon, check_grid_geometry, repair_grid_geometry
 from server.core.errors import Conflict, Invalid, NotFound
 from server.grids.models import Grid, GridGeneration, GridMember
-from server.grids.rules import GridKind, grid_code_problem
+from server.grids.rules import GridKind, grid_code_problem, special_kind_problem
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
 
@@ -66,6 +66,7 @@ class _Candidate:
     community: Unit | None
     owner_unit: Unit | None
     geometry: BaseGeometry
+    special_kind: str | None = None
 
 
 GRIDS_CHANGED = "gridops.grids_changed"  # session.info flag, read after the commit
@@ -231,6 +232,9 @@ def _check_feature(
         elif kind is GridKind.BASIC:
             problem("properties.owner_unit", "owner_unit_not_allowed",
                     "Only special grids have an owner unit.")
+    special_kind = props.get("special_kind")
+    if why := special_kind_problem(special_kind, kind):
+        problem("properties.special_kind", "special_kind_invalid", why)
 
     changes: list[str] = []
     geometry = None
@@ -248,7 +252,7 @@ def _check_feature(
         return problems
     return (
         _Candidate(feature.index, code, name.strip(), kind, township, community, owner,
-                   as_multipolygon(geometry)),
+                   as_multipolygon(geometry), special_kind),
         changes,
     )
 
@@ -282,6 +286,7 @@ def _new_grid(c: _Candidate, now: datetime, *, replaces: Grid | None) -> Grid:
         township_id=c.township.id,
         community_id=c.community.id if c.community else None,
         owner_unit_id=c.owner_unit.id if c.owner_unit else None,
+        special_kind=c.special_kind,
         boundary=c.geometry,
         min_lon=min_lon,
         min_lat=min_lat,

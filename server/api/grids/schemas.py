@@ -18,6 +18,8 @@ class GridSummarySchema(ma.Schema):
     township = fields.Nested(UnitRefSchema, dump_only=True)
     community = fields.Nested(UnitRefSchema, dump_only=True, allow_none=True)
     owner_unit = fields.Nested(UnitRefSchema, dump_only=True, allow_none=True)
+    special_kind = fields.String(dump_only=True, allow_none=True,
+                                 metadata={"description": "special grids: school, hospital..."})
     area_m2 = fields.Float(dump_only=True)
     bbox = fields.Method(
         "_bbox",
@@ -73,7 +75,8 @@ class GridImportQuerySchema(StrictSchema):
 
 class FeatureCollectionSchema(ma.Schema):
     """RFC 7946 FeatureCollection; each feature's properties: code, name, kind (basic|special),
-    township (code), community (code, optional), owner_unit (code, special grids)."""
+    township (code), community (code, optional), owner_unit (code, special grids),
+    special_kind (special grids: school, hospital...)."""
 
     class Meta:
         # RFC 7946 §6.1 allows foreign members (e.g. "name", an old "crs"): tolerate them.
