@@ -16,11 +16,16 @@ from geo import geojson as gj
 from geo.crs import CRS, geometry_to_wgs84
 from geo.measure import area_m2
 from geo.validate import as_multipolygon, check_grid_geometry, repair_grid_geometry
+from server.core.clock import LOCAL_TZ
 from server.core.errors import Conflict, Invalid, NotFound
 from server.grids.models import Grid, GridGeneration, GridMember
 from server.grids.rules import GridKind, grid_code_problem, special_kind_problem
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
+
+# Postings (an area above grids) name grid versions too; they move with the grid, in its
+# transaction, next to its workers (issue 11: postings follow grid changes).
+from server.staff.models import Posting, PostingGrid  # noqa: I001
 
 MAX_FEATURES_PER_IMPORT = 20_000
 # Problems repair can fix; anything else (outside China, empty, not a polygon) stays an error.
@@ -154,7 +159,7 @@ def import_grids(
         session.add(grid)
         session.flush()
         if previous is not None:
-            _move_members(session, previous.id, grid.id)
+            _move_members(session, previous.id, grid.id, now=now)
         result.created.append(grid)
     bump_generation(session)
     return result
@@ -298,10 +303,32 @@ def _new_grid(c: _Candidate, now: datetime, *, replaces: Grid | None) -> Grid:
     )
 
 
-def _move_members(session: Session, old_id: uuid.UUID, new_id: uuid.UUID) -> None:
+def _move_members(
+    session: Session, old_id: uuid.UUID, new_id: uuid.UUID, *, now: datetime
+) -> None:
+    """The replaced grid's workers, and the postings not yet ended, move to its new version.
+
+    Ended postings keep the version they were honoured on (their history); a posting still
+    running or upcoming follows the grid, so check-ins and compliance judge the new boundary.
+    """
     session.execute(
         sa.update(GridMember).where(GridMember.grid_id == old_id).values(grid_id=new_id)
     )
+    running = sa.select(Posting.id).where(
+        sa.or_(Posting.valid_to.is_(None), Posting.valid_to >= now.astimezone(LOCAL_TZ).date())
+    )
+    session.execute(
+        sa.update(PostingGrid)
+        .where(PostingGrid.grid_id == old_id, PostingGrid.posting_id.in_(running))
+        .values(grid_id=new_id)
+        .execution_options(synchronize_session=False)
+    )
+    # Rows of the old version already loaded would now name a row that is gone: reload them.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, PostingGrid) and obj.grid_id == old_id:
+            session.expunge(obj)
+        elif isinstance(obj, Posting):
+            session.expire(obj, ["grid_rows"])
 
 
 def retire_grid(session: Session, grid: Grid, *, now: datetime) -> Grid:

@@ -256,9 +256,11 @@ def _inside_checkins(
     session: Session, grids_by_user: dict[uuid.UUID, set[uuid.UUID]], start: datetime, end: datetime
 ) -> dict[tuple[uuid.UUID, uuid.UUID], list[datetime]]:
     found: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]] = defaultdict(list)
+    versions = queries.version_map(session, {g for gs in grids_by_user.values() for g in gs})
     for check in queries.checks(session, grids_by_user, start, end, CheckKind.CHECK_IN):
-        if check.inside and check.grid_id in grids_by_user[check.user_id]:
-            found[(check.user_id, check.grid_id)].append(check.recorded_at)
+        grid_id = versions.get(check.grid_id) if check.grid_id else None
+        if check.inside and grid_id in grids_by_user[check.user_id]:
+            found[(check.user_id, grid_id)].append(check.recorded_at)
     return found
 
 

@@ -445,6 +445,9 @@ def _grid_for(
             raise Invalid.for_field(
                 "grid_id", gettext("No such grid in your territory."), code="grid_not_found"
             )
+        # A phone that cached a grid before its boundary was replaced names the retired
+        # version: the check is judged against (and recorded on) the active one.
+        grid = queries.active_version(session, grid)
         if grid.id not in field_grids:
             flags.append(NO_POSTING)
         return grid, point_to_geometry_distance_m(lon, lat, grid.boundary), flags
