@@ -19,6 +19,7 @@ from server.catalogue.rules import (
     parent_code,
     referenced,
 )
+from server.core import sheets
 from server.core.errors import Invalid
 from server.grids.models import Grid
 from server.grids.rules import GridKind
@@ -156,23 +157,7 @@ def _apply(item: CatalogueItem, spec: ItemSpec, now: datetime) -> None:
 
 
 def _rejection(file: CatalogueFile, problems: list[RowProblem]) -> Invalid:
-    problems = sorted(problems, key=lambda p: p.row)
-    rows = len({p.row for p in problems})
-    numbering = "line" if file.location == "csv" else "item"
-    shown = problems[:MAX_PROBLEMS_REPORTED]
-    by_row: dict[str, dict[str, list[str]]] = {}
-    for p in shown:
-        by_row.setdefault(str(p.row), {}).setdefault(p.field, []).append(
-            f"{p.problem}: {p.reason}"
-        )
-    more = (f" The first {len(shown)} of {len(problems)} problems are listed."
-            if len(problems) > len(shown) else "")
-    first = problems[0]
-    return Invalid(
-        f"{len(problems)} problem(s) in {rows} {numbering}(s), the first at {numbering} "
-        f"{first.row}: {first.reason} Nothing was imported.{more}",
-        code="catalogue_import_rejected",
-        errors={file.location: {file.collection: by_row}},
-        details=[p.as_dict() for p in shown],
-    )
-
+    return sheets.rejection(
+        problems, code="catalogue_import_rejected", location=file.location,
+        collection=file.collection, numbering="item" if file.location == "json" else "line",
+        max_shown=MAX_PROBLEMS_REPORTED)

@@ -1,4 +1,4 @@
-"""The postings CSV (pure): rows with their line numbers, each checked into fields or problems.
+"""The postings list (pure): rows with their line numbers, each checked into fields or problems.
 
 A district posts hundreds of staff at once from a spreadsheet: UTF-8 (BOM optional), a
 header row, one posting per row, grid codes separated by ';'. Line numbers are lines of the
@@ -7,12 +7,11 @@ file (the header is line 1), as in the catalogue import.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from server.core import sheets
 from server.staff.rules import PostingMode, VisitPeriod, parse_days, parse_hhmm
 
 COLUMNS = (
@@ -38,15 +37,17 @@ class RowProblem:
     field: str
     problem: str  # stable snake_case slug
     reason: str
+    sheet: str | None = None  # .xlsx: the worksheet's name
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "row": self.row,
             "staff": self.staff,
             "field": self.field,
             "problem": self.problem,
             "reason": self.reason,
         }
+        return found if self.sheet is None else {"sheet": self.sheet, **found}
 
 
 @dataclass
@@ -57,72 +58,40 @@ class PostingRow:
     staff: str
     grid_codes: list[str]
     fields: dict[str, Any]
+    sheet: str | None = None
 
 
 @dataclass
 class PostingsFile:
+    location: str = "csv"  # where the ``errors`` report points
     rows: list[PostingRow] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
 
 
 def read_csv(data: bytes) -> PostingsFile:
-    result = PostingsFile()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        result.problems.append(
-            RowProblem(
-                1, None, "file", "not_utf8", "The file is not UTF-8: save it as 'CSV UTF-8'."
-            )
-        )
-        return result
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    start = 1
-    try:
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not any(v.strip() for v in record):
-                continue
-            if header is None:
-                header = [name.strip().lower() for name in record]
-                problems = [
-                    RowProblem(
-                        1,
-                        None,
-                        n,
-                        "unknown_column",
-                        f"Unknown column {n!r}; the columns are: {', '.join(COLUMNS)}.",
-                    )
-                    for n in header
-                    if n not in COLUMNS
-                ]
-                problems += [
-                    RowProblem(1, None, n, "missing_column", f"The header has no {n!r} column.")
-                    for n in REQUIRED_COLUMNS
-                    if n not in header
-                ]
-                if problems:
-                    result.problems.extend(problems)
-                    return result
-                continue
-            values = {n: v.strip() for n, v in zip(header, record, strict=False) if v.strip()}
-            _check_row(line, values, result)
-    except csv.Error as exc:
-        result.problems.append(
-            RowProblem(start, None, "file", "malformed_csv", f"The CSV cannot be read here: {exc}.")
-        )
-    if header is None and not result.problems:
-        result.problems.append(RowProblem(1, None, "file", "empty_file", "The file has no rows."))
+    """Read a postings CSV with the shared spreadsheet reader (``server.core.sheets``)."""
+    sheet = sheets.read_csv(data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="staff",
+                            problem=RowProblem)
+    return from_sheet("csv", sheet)
+
+
+def from_sheet(location: str, sheet: sheets.Sheet[RowProblem], name: str | None = None
+               ) -> PostingsFile:
+    """Check each row read from a sheet into fields or problems."""
+    result = PostingsFile(location, problems=list(sheet.problems))
+    for line, values in sheet.rows:
+        _check_row(line, values, result, name)
     return result
 
 
-def _check_row(line: int, values: dict[str, str], result: PostingsFile) -> None:
+def _check_row(
+    line: int, values: dict[str, str], result: PostingsFile, sheet: str | None
+) -> None:
     staff = values.get("staff")
     problems: list[RowProblem] = []
 
     def problem(name: str, slug: str, reason: str) -> None:
-        problems.append(RowProblem(line, staff, name, slug, reason))
+        problems.append(RowProblem(line, staff, name, slug, reason, sheet=sheet))
 
     for name in REQUIRED_COLUMNS:
         if name not in values:
@@ -165,4 +134,4 @@ def _check_row(line: int, values: dict[str, str], result: PostingsFile) -> None:
         result.problems.extend(problems)
         return
     codes = [c.strip() for c in values["grids"].split(";") if c.strip()]
-    result.rows.append(PostingRow(line, staff or "", codes, fields))
+    result.rows.append(PostingRow(line, staff or "", codes, fields, sheet))
