@@ -25,6 +25,7 @@ from server.api.schemas import CRSQuerySchema
 from server.auth.services import scope_of
 from server.core.i18n import _
 from server.grids import queries, services
+from server.org import queries as org_queries
 from server.org.rules import MANAGE_GRIDS, RUN_AUDIT
 
 
@@ -125,4 +126,8 @@ def topology_audit(code: str):
     actor = ctx.current_actor()
     actor.require(RUN_AUDIT, _("audit grid topology"))
     township = queries.get_township_for(ctx.session(), actor, code)
-    return queries.audit_as_dict(queries.audit_township(ctx.session(), township))
+    audit = queries.audit_as_dict(queries.audit_township(ctx.session(), township))
+    # One line on whether the township's population is its communities' sum (issue 11).
+    [own] = [r for r in org_queries.population_check(ctx.session(), actor, root=township)
+             if r.unit.id == township.id]
+    return {**audit, "population": org_queries.population_as_dict(own)}

@@ -6,7 +6,13 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from geo.crs import CRS
-from server.api.schemas import CRSQuerySchema, GeoJSONGeometry, StrictSchema, UnitRefSchema
+from server.api.schemas import (
+    CRSQuerySchema,
+    GeoJSONGeometry,
+    PopulationCheckSchema,
+    StrictSchema,
+    UnitRefSchema,
+)
 from server.grids.rules import GridKind
 
 
@@ -137,3 +143,5 @@ class TopologyAuditSchema(ma.Schema):
     gaps = fields.List(fields.Nested(GapSchema))
     protrusions = fields.List(fields.Nested(ProtrusionSchema))
     special_grid_issues = fields.List(fields.Nested(SpecialIssueSchema))
+    population = fields.Nested(PopulationCheckSchema, metadata={
+        "description": "The township's population against its communities' sum"})

@@ -9,6 +9,8 @@ from marshmallow import fields
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.schemas import (
+    PopulationQuerySchema,
+    PopulationReportSchema,
     StrictSchema,
     UnitCreateSchema,
     UnitQuerySchema,
@@ -33,6 +35,16 @@ blp = Blueprint("org", __name__, url_prefix="", description="Units and users")
 def list_units(args):
     """Units in one's territory (and the chain above it), in tree order"""
     return queries.list_units(ctx.session(), ctx.current_actor(), **args)
+
+
+@blp.route("/units/population-check", methods=["GET"])
+@blp.arguments(PopulationQuerySchema, location="query")
+@blp.response(200, PopulationReportSchema)
+def population_check(args):
+    """Whether each unit's population is the sum of its children's (reported, not refused)"""
+    session, actor = ctx.session(), ctx.current_actor()
+    root = queries.get_unit_by_code_for(session, actor, args["unit"]) if args["unit"] else None
+    return queries.population_report(queries.population_check(session, actor, root=root))
 
 
 @blp.route("/units/<uuid:unit_id>", methods=["GET"])
