@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 from sqlalchemy.orm import Session
 
 from geo.crs import CRS
+from server.core import sheets
 from server.core.clock import now_utc
 from server.core.errors import DomainError
 from server.extensions import db
@@ -97,18 +98,27 @@ def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: b
 @click.option("--dry-run", is_flag=True, help="Check and count; write nothing.")
 @with_appcontext
 def import_catalogue_command(path: Path, replace: bool, dry_run: bool) -> None:
-    """Import the dispatch catalogue from CSV or JSON ({"items": [...]}), all or nothing."""
+    """Import the dispatch catalogue from CSV, .xlsx or JSON ({"items": [...]}), all or nothing.
+
+    Spreadsheets are read with a progress bar (on stderr); a summary line follows."""
     from server.catalogue import formats
     from server.catalogue.services import import_catalogue
 
-    if path.suffix.lower() == ".csv":
-        file = formats.read_csv(path.read_bytes())
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".xlsx"):
+        data = path.read_bytes()
+        reader = formats.read_csv if suffix == ".csv" else formats.read_xlsx
+        with click.progressbar(length=sheets.row_estimate(data, suffix[1:]) or 1,
+                               label=f"reading {path.name}", file=sys.stderr) as bar:
+            file = reader(data, progress=bar.update)
     else:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise click.ClickException(f"{path} is not UTF-8 JSON: {exc}") from exc
         file = formats.read_json_items(doc.get("items") if isinstance(doc, dict) else doc)
+    where = f" (sheet {file.sheet!r})" if file.sheet else ""
+    click.echo(f"{len(file.rows)} rows read from {path.name}{where}", err=True)
     try:
         with session_scope() as session:
             counts = import_catalogue(session, file, replace_all=replace, dry_run=dry_run,

@@ -1,4 +1,4 @@
-"""The catalogue's file formats, CSV and JSON: rows in with their numbers, rows out (pure).
+"""The catalogue's file formats, CSV, .xlsx and JSON: rows in with their numbers, rows out (pure).
 
 CSV is what people keep catalogues in (Excel, WPS): UTF-8 with or without a BOM, a header
 row naming the columns, cooperating tokens separated by ';'. JSON is ``{"items": [...]}``
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,18 +31,27 @@ BOM = "\ufeff"
 class CatalogueFile:
     """Rows read from a file, each with the number a person finds it by, and file problems."""
 
-    location: str  # "csv" or "json": where the ``errors`` report points
+    location: str  # "csv", "xlsx" or "json": where the ``errors`` report points
     collection: str  # "rows" or "items"
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    sheet: str | None = None  # .xlsx: the worksheet read
 
 
-def read_csv(data: bytes) -> CatalogueFile:
+def read_csv(data: bytes, progress: Callable[[int], None] | None = None) -> CatalogueFile:
     """Read a CSV catalogue with the shared spreadsheet reader (``server.core.sheets``): row
     numbers are lines of the file, the header is line 1."""
     sheet = sheets.read_csv(data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="code",
-                            problem=RowProblem)
+                            problem=RowProblem, progress=progress)
     return CatalogueFile("csv", "rows", list(sheet.rows), sheet.problems)
+
+
+def read_xlsx(data: bytes, progress: Callable[[int], None] | None = None) -> CatalogueFile:
+    """Read the first worksheet of an .xlsx catalogue: the same columns and checks as CSV,
+    row numbers are the sheet's and problems name the sheet."""
+    sheet = sheets.read_xlsx(data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="code",
+                             problem=RowProblem, progress=progress)
+    return CatalogueFile("xlsx", "rows", list(sheet.rows), sheet.problems, sheet.name)
 
 
 def read_json_items(items: object) -> CatalogueFile:

@@ -159,5 +159,6 @@ def _apply(item: CatalogueItem, spec: ItemSpec, now: datetime) -> None:
 def _rejection(file: CatalogueFile, problems: list[RowProblem]) -> Invalid:
     return sheets.rejection(
         problems, code="catalogue_import_rejected", location=file.location,
-        collection=file.collection, numbering="item" if file.location == "json" else "line",
-        max_shown=MAX_PROBLEMS_REPORTED)
+        collection=file.collection,
+        numbering={"json": "item", "xlsx": "row"}.get(file.location, "line"),
+        max_shown=MAX_PROBLEMS_REPORTED, sheet=file.sheet)

@@ -1,20 +1,25 @@
 """Lists people keep in spreadsheets (pure): rows with the number a person finds them by.
 
-Districts keep the catalogue, postings and units in Excel or WPS and save them as CSV.
-One reader for all of them: a header row naming the columns (any order, any case; unknown,
-duplicate and missing required columns refused), blank cells left out (defaults apply),
-a row with more values than the header refused. Numbers are lines of the file (the header
-is line 1; blank lines count; a quoted cell spanning lines is numbered by its first line).
-One rejection shape for every import built on it.
+Districts keep the catalogue, postings and units in Excel or WPS, as .xlsx or saved as CSV.
+One reader for both (the first worksheet of a workbook, with openpyxl): a header row
+naming the columns (any order, any case; unknown, duplicate and missing required columns
+refused), blank cells left out (defaults apply), a row with more values than the header
+refused. Numbers are lines of the file (the header is line 1; blank lines count; a quoted
+cell spanning lines is numbered by its first line); in a workbook they are the sheet's row
+numbers, and problems name the sheet. One rejection shape for every import built on it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any, Generic, Protocol, TypeVar
+
+import openpyxl
 
 from server.core.errors import Invalid
 
@@ -39,6 +44,7 @@ class Sheet(Generic[P]):
 
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     problems: list[P] = field(default_factory=list)
+    name: str | None = None  # the worksheet's name (.xlsx); None for CSV
 
 
 def read_csv(
@@ -48,9 +54,11 @@ def read_csv(
     required: Collection[str],
     key: str,
     problem: ProblemFactory[P],
+    progress: Callable[[int], None] | None = None,
 ) -> Sheet[P]:
     """Read a UTF-8 CSV (BOM optional); ``key`` names the column that identifies a row in
-    problems (the item code, the staff member)."""
+    problems (the item code, the staff member). ``progress`` is told each line read
+    (a command-line progress bar)."""
     sheet: Sheet[P] = Sheet()
     try:
         text = data.decode("utf-8-sig")
@@ -67,6 +75,8 @@ def read_csv(
     try:
         for record in reader:
             line, start = start, reader.line_num + 1
+            if progress is not None:
+                progress(start - line)
             if header is None:
                 if not any(value.strip() for value in record):
                     continue
@@ -81,6 +91,89 @@ def read_csv(
     if header is None and not sheet.problems:
         sheet.problems.append(problem(1, None, "file", "empty_file", "The file has no header row."))
     return sheet
+
+
+def read_xlsx(
+    data: bytes,
+    *,
+    columns: Sequence[str],
+    required: Collection[str],
+    key: str,
+    problem: ProblemFactory[P],
+    progress: Callable[[int], None] | None = None,
+) -> Sheet[P]:
+    """Read the first worksheet of an .xlsx workbook like a CSV: the first non-blank row is
+    the header, numbers are the sheet's row numbers. Cells become the text a person typed:
+    24.0 → "24", a date → 2026-12-01, a time → 08:30, TRUE → "true"."""
+    sheet: Sheet[P] = Sheet()
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        sheet.problems.append(problem(
+            1, None, "file", "not_xlsx",
+            f"The file is not an Excel workbook (.xlsx) openpyxl can read: {exc}."))
+        return sheet
+    try:
+        worksheet = workbook.worksheets[0]
+        sheet.name = worksheet.title
+        header: list[str] | None = None
+        for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            if progress is not None:
+                progress(1)
+            record = [cell_text(c) for c in cells]
+            if header is None:
+                if any(v.strip() for v in record):
+                    header = read_header(_trim(record), columns, required, sheet, problem,
+                                         row=number)
+                    if header is None:
+                        return sheet
+                continue
+            add_record(number, header, record, key, sheet, problem)
+    finally:
+        workbook.close()
+    if header is None and not sheet.problems:
+        sheet.problems.append(
+            problem(1, None, "file", "empty_file", "The sheet has no header row."))
+    return sheet
+
+
+def row_estimate(data: bytes, kind: str) -> int | None:
+    """Rows a progress bar should expect: lines of a CSV, the first sheet's stated size of
+    a workbook (None when the workbook does not say, or cannot be opened)."""
+    if kind == "csv":
+        return data.count(b"\n") + 1
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        return None
+    try:
+        return workbook.worksheets[0].max_row
+    finally:
+        workbook.close()
+
+
+def _trim(record: list[str]) -> list[str]:
+    """A header without the empty cells Excel leaves after the last column."""
+    while record and not record[-1].strip():
+        record = record[:-1]
+    return record
+
+
+def cell_text(value: object) -> str:
+    """What a person typed in a cell, as the CSV reader would have seen it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return str(value)
 
 
 def read_header(
@@ -138,9 +231,11 @@ def rejection(
     collection: str,
     numbering: str,
     max_shown: int,
+    sheet: str | None = None,
 ) -> Invalid:
     """Every problem of an import in one 422: by row and field in ``errors``, one entry per
-    problem in ``details``; the message names the first and says nothing was imported."""
+    problem in ``details``; the message names the first and says nothing was imported.
+    From a workbook, ``sheet`` names the worksheet in the message and in each detail."""
     problems = sorted(problems, key=lambda p: p.row)
     shown = problems[:max_shown]
     by_row: dict[str, dict[str, list[str]]] = {}
@@ -151,10 +246,12 @@ def rejection(
     more = (f" The first {len(shown)} of {len(problems)} problems are listed."
             if len(problems) > len(shown) else "")
     first = problems[0]
+    where = "" if sheet is None else f" of sheet {sheet!r}"
     return Invalid(
-        f"{len(problems)} problem(s) in {rows} {numbering}(s), the first at {numbering} "
+        f"{len(problems)} problem(s) in {rows} {numbering}(s){where}, the first at {numbering} "
         f"{first.row}: {first.reason} Nothing was imported.{more}",
         code=code,
         errors={location: {collection: by_row}},
-        details=[p.as_dict() for p in shown],
+        details=[p.as_dict() if sheet is None else {"sheet": sheet, **p.as_dict()}
+                 for p in shown],
     )

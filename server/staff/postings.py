@@ -283,7 +283,8 @@ def import_postings(
     if problems:
         raise sheets.rejection(
             problems, code="posting_import_rejected", location=file.location,
-            collection="rows", numbering="line", max_shown=MAX_PROBLEMS_REPORTED)
+            collection="rows", numbering="line" if file.sheet is None else "row",
+            max_shown=MAX_PROBLEMS_REPORTED, sheet=file.sheet)
     if dry_run:
         return []
     return [_add_posting(session, actor, req, user, now=now) for req, user in accepted]
@@ -326,7 +327,7 @@ def _check_row(
     found: list[RowProblem] = []
 
     def problem(name: str, slug: str, reason: str) -> None:
-        found.append(RowProblem(row.line, row.staff, name, slug, reason, sheet=row.sheet))
+        found.append(RowProblem(row.line, row.staff, name, slug, reason))
 
     user = users.get(row.staff)
     why = _check_staff(session, actor, user)

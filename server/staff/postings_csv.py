@@ -37,17 +37,15 @@ class RowProblem:
     field: str
     problem: str  # stable snake_case slug
     reason: str
-    sheet: str | None = None  # .xlsx: the worksheet's name
 
     def as_dict(self) -> dict[str, Any]:
-        found = {
+        return {
             "row": self.row,
             "staff": self.staff,
             "field": self.field,
             "problem": self.problem,
             "reason": self.reason,
         }
-        return found if self.sheet is None else {"sheet": self.sheet, **found}
 
 
 @dataclass
@@ -58,40 +56,42 @@ class PostingRow:
     staff: str
     grid_codes: list[str]
     fields: dict[str, Any]
-    sheet: str | None = None
 
 
 @dataclass
 class PostingsFile:
-    location: str = "csv"  # where the ``errors`` report points
+    location: str = "csv"  # where the ``errors`` report points: "csv" or "xlsx"
+    sheet: str | None = None  # .xlsx: the worksheet read
     rows: list[PostingRow] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
 
 
 def read_csv(data: bytes) -> PostingsFile:
     """Read a postings CSV with the shared spreadsheet reader (``server.core.sheets``)."""
-    sheet = sheets.read_csv(data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="staff",
-                            problem=RowProblem)
-    return from_sheet("csv", sheet)
+    return _from_sheet("csv", sheets.read_csv(
+        data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="staff", problem=RowProblem))
 
 
-def from_sheet(location: str, sheet: sheets.Sheet[RowProblem], name: str | None = None
-               ) -> PostingsFile:
+def read_xlsx(data: bytes) -> PostingsFile:
+    """Read the first worksheet of an Excel workbook; rows are the sheet's row numbers."""
+    return _from_sheet("xlsx", sheets.read_xlsx(
+        data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="staff", problem=RowProblem))
+
+
+def _from_sheet(location: str, sheet: sheets.Sheet[RowProblem]) -> PostingsFile:
     """Check each row read from a sheet into fields or problems."""
-    result = PostingsFile(location, problems=list(sheet.problems))
+    result = PostingsFile(location, sheet.name, problems=list(sheet.problems))
     for line, values in sheet.rows:
-        _check_row(line, values, result, name)
+        _check_row(line, values, result)
     return result
 
 
-def _check_row(
-    line: int, values: dict[str, str], result: PostingsFile, sheet: str | None
-) -> None:
+def _check_row(line: int, values: dict[str, str], result: PostingsFile) -> None:
     staff = values.get("staff")
     problems: list[RowProblem] = []
 
     def problem(name: str, slug: str, reason: str) -> None:
-        problems.append(RowProblem(line, staff, name, slug, reason, sheet=sheet))
+        problems.append(RowProblem(line, staff, name, slug, reason))
 
     for name in REQUIRED_COLUMNS:
         if name not in values:
@@ -134,4 +134,4 @@ def _check_row(
         result.problems.extend(problems)
         return
     codes = [c.strip() for c in values["grids"].split(";") if c.strip()]
-    result.rows.append(PostingRow(line, staff or "", codes, fields, sheet))
+    result.rows.append(PostingRow(line, staff or "", codes, fields))

@@ -20,7 +20,7 @@ from server.core.i18n import _
 from server.grids.models import Grid
 from server.staff import checkins, compliance, postings, queries, track_ingest
 from server.staff.models import FieldCheck, Posting
-from server.staff.postings_csv import COLUMNS, read_csv
+from server.staff.postings_csv import COLUMNS, read_csv, read_xlsx
 from server.staff.rules import (
     FIELD_ROLES,
     READ_PRESENCE,
@@ -39,6 +39,7 @@ blp = Blueprint(
 )
 
 CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_DOC = {
     "content": {
         CSV: {
@@ -46,7 +47,14 @@ CSV_DOC = {
                 "type": "string",
                 "description": "UTF-8 (BOM optional), header row: " + ",".join(COLUMNS),
             }
-        }
+        },
+        XLSX: {
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "An Excel workbook; its first sheet is read like the CSV",
+            }
+        },
     }
 }
 
@@ -191,13 +199,15 @@ def end_posting(body, posting_id: uuid.UUID):
 @blp.response(201, s.PostingImportResultSchema)
 @blp.doc(requestBody=CSV_DOC)
 def import_postings(args):
-    """Create postings from CSV (text/csv), all or nothing, problems per line"""
-    if request.mimetype != CSV:
-        raise UnsupportedMediaType(f"Send the postings as CSV with Content-Type {CSV}.")
+    """Create postings from CSV (text/csv) or .xlsx, all or nothing, problems per row"""
+    if request.mimetype not in (CSV, XLSX):
+        raise UnsupportedMediaType(
+            f"Send the postings as CSV ({CSV}) or an Excel workbook ({XLSX}).")
+    read = read_csv if request.mimetype == CSV else read_xlsx
     created = postings.import_postings(
         ctx.session(),
         ctx.current_actor(),
-        read_csv(request.get_data()),
+        read(request.get_data()),
         dry_run=args["dry_run"],
         now=ctx.request_now(),
     )
