@@ -100,6 +100,16 @@ class PopulationQuerySchema(StrictSchema):
         "description": "Code of the unit to check with its subtree (default: all you see)"})
 
 
+class UnitImportQuerySchema(StrictSchema):
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "Check and count only"})
+
+
+class UnitImportResultSchema(ma.Schema):
+    created = fields.Integer()
+    unchanged = fields.Integer(metadata={"description": "Rows identical to a stored unit"})
+    dry_run = fields.Boolean()
+
+
 class UnitCreateSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))

@@ -133,3 +133,13 @@ def population_as_dict(row: PopulationRow) -> dict[str, Any]:
 def population_report(rows: list[PopulationRow]) -> dict[str, Any]:
     return {"units": [population_as_dict(r) for r in rows],
             "problems": sum(1 for r in rows if r.check.status in POPULATION_PROBLEMS)}
+
+
+def population_problems(session: Session) -> int:
+    """How many territorial units of the whole tree do not add up or lack a figure."""
+    rows = session.execute(
+        sa.select(Unit.id, Unit.parent_id, Unit.kind, Unit.population)
+        .where(Unit.kind.in_([*TERRITORIAL_CHILD, UnitKind.COMMUNITY]))
+    )
+    checks = check_populations([PopulationNode(*row) for row in rows])
+    return sum(1 for c in checks if c.status in POPULATION_PROBLEMS)
