@@ -10,7 +10,7 @@ around their two grids at about 1.3 m/s with GPS noise. Then, in the same run, i
    ``copy.write_row`` with the column types set; the primary key is the only index, as in
    production); about one fix in a thousand is a 2 km GPS jump, which COPY stores as is;
 2. the table emptied, the same fixes through the ingestion service
-   (``server.staff.services.ingest_fixes``) the way phones send them: one batch of an hour
+   (``server.staff.track_ingest.ingest_fixes``) the way phones send them: one batch of an hour
    (360 fixes) per transaction, each person's batches in shuffled order (late and out of
    order), every batch also filtered for impossible fixes against the stored neighbours;
    fixes/s (fixes received, including those dropped) and the ratio to the COPY;
@@ -208,7 +208,7 @@ def ingest(
     engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]], batches: list[tuple], limits
 ) -> tuple[float, int, int]:  # noqa: ANN001
     from geo.track import Fix
-    from server.staff.services import ingest_fixes
+    from server.staff.track_ingest import ingest_fixes
 
     stored = dropped = 0
     started = time.perf_counter()

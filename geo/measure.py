@@ -34,6 +34,15 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return float(dist_m)
 
 
+def path_lengths_m(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Geodesic metres between consecutive WGS-84 positions (length n - 1), vectorised."""
+    if len(lons) < 2:
+        return np.zeros(0)
+    lons, lats = np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
+    _, _, dist_m = _GEOD.inv(lons[:-1], lats[:-1], lons[1:], lats[1:])
+    return np.asarray(dist_m, dtype=np.float64)
+
+
 def area_m2(geom: BaseGeometry | None) -> float:
     """Geodesic area in m² of the polygonal parts of ``geom`` (0 for anything else).
 

@@ -15,14 +15,12 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.crs import in_china
+from geo.measure import distance_m, path_lengths_m
 
-_GEOD = pyproj.Geod(ellps="WGS84")
-_EARTH_RADIUS_M = 6_371_008.8  # mean radius, for the speed check only
 _METRES_PER_DEG_LAT = 111_320.0
 
 
@@ -49,20 +47,12 @@ class Dropped:
     reason: DropReason
 
 
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle metres; within 0.5 % of the geodesic, enough to bound a speed."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
 def implied_speed_mps(a: Fix, b: Fix) -> float:
     """The slowest speed that explains going from ``a`` to ``b``: the distance less both
     fixes' accuracy radii (the true positions may be that much closer), over the time."""
     gap_s = max(abs((b.at - a.at).total_seconds()), 1.0)
     slack_m = (a.accuracy_m or 0.0) + (b.accuracy_m or 0.0)
-    return max(0.0, haversine_m(a.lon, a.lat, b.lon, b.lat) - slack_m) / gap_s
+    return max(0.0, distance_m(a.lon, a.lat, b.lon, b.lat) - slack_m) / gap_s
 
 
 def filter_fixes(
@@ -136,15 +126,9 @@ def _all_reachable(merged: list[tuple[datetime, Fix, int]], max_speed_mps: float
     if len(merged) < 2:
         return True
     fixes = [f for _, f, _ in merged]
-    lon = np.radians([f.lon for f in fixes])
-    lat = np.radians([f.lat for f in fixes])
     seconds = np.array([f.at.timestamp() for f in fixes])
     slack = np.array([f.accuracy_m or 0.0 for f in fixes])
-    a = (
-        np.sin(np.diff(lat) / 2) ** 2
-        + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2
-    )
-    metres = 2 * _EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    metres = path_lengths_m(np.array([f.lon for f in fixes]), np.array([f.lat for f in fixes]))
     gaps = np.maximum(np.abs(np.diff(seconds)), 1.0)
     speeds = np.maximum(0.0, metres - slack[:-1] - slack[1:]) / gaps
     return bool((speeds <= max_speed_mps).all())
@@ -187,11 +171,8 @@ class Dwell:
 
 
 def segment_lengths_m(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
-    """Geodesic metres between consecutive positions (length n - 1)."""
-    if len(lons) < 2:
-        return np.zeros(0)
-    _, _, dist = _GEOD.inv(lons[:-1], lats[:-1], lons[1:], lats[1:])
-    return np.asarray(dist, dtype=np.float64)
+    """Geodesic metres between consecutive positions (length n - 1), from ``geo.measure``."""
+    return path_lengths_m(lons, lats)
 
 
 def dwell(

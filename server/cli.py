@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 from sqlalchemy.orm import Session
 
 from geo.crs import CRS
+from server.core import sheets
 from server.core.clock import now_utc
 from server.core.errors import DomainError
 from server.extensions import db
@@ -107,18 +108,27 @@ def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: b
 @click.option("--dry-run", is_flag=True, help="Check and count; write nothing.")
 @with_appcontext
 def import_catalogue_command(path: Path, replace: bool, dry_run: bool) -> None:
-    """Import the dispatch catalogue from CSV or JSON ({"items": [...]}), all or nothing."""
+    """Import the dispatch catalogue from CSV, .xlsx or JSON ({"items": [...]}), all or nothing.
+
+    Spreadsheets are read with a progress bar (on stderr); a summary line follows."""
     from server.catalogue import formats
     from server.catalogue.services import import_catalogue
 
-    if path.suffix.lower() == ".csv":
-        file = formats.read_csv(path.read_bytes())
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".xlsx"):
+        data = path.read_bytes()
+        reader = formats.read_csv if suffix == ".csv" else formats.read_xlsx
+        with click.progressbar(length=sheets.row_estimate(data, suffix[1:]) or 1,
+                               label=f"reading {path.name}", file=sys.stderr) as bar:
+            file = reader(data, progress=bar.update)
     else:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise click.ClickException(f"{path} is not UTF-8 JSON: {exc}") from exc
         file = formats.read_json_items(doc.get("items") if isinstance(doc, dict) else doc)
+    where = f" (sheet {file.sheet!r})" if file.sheet else ""
+    click.echo(f"{len(file.rows)} rows read from {path.name}{where}", err=True)
     try:
         with session_scope() as session:
             counts = import_catalogue(session, file, replace_all=replace, dry_run=dry_run,
@@ -127,6 +137,38 @@ def import_catalogue_command(path: Path, replace: bool, dry_run: bool) -> None:
         _fail_on_domain_error(error)
     click.echo(("dry run: " if dry_run else "") + f"created {counts.created}, updated "
                f"{counts.updated}, unchanged {counts.unchanged}, deactivated {counts.deactivated}")
+
+
+@click.command("import-units")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and count; write nothing.")
+@with_appcontext
+def import_units_command(path: Path, dry_run: bool) -> None:
+    """Create units from a CSV or .xlsx list (code,name,kind,parent,population,department_kind).
+
+    Read with a progress bar (stderr); the summary adds whether populations add up."""
+    from server.org.queries import population_problems
+    from server.org.unit_list import import_units, read_units
+
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise click.ClickException("Give a .csv or .xlsx file.")
+    data = path.read_bytes()
+    with click.progressbar(length=sheets.row_estimate(data, suffix[1:]) or 1,
+                           label=f"reading {path.name}", file=sys.stderr) as bar:
+        file = read_units(data, suffix[1:], progress=bar.update)
+    where = f" (sheet {file.sheet!r})" if file.sheet else ""
+    click.echo(f"{len(file.rows)} rows read from {path.name}{where}", err=True)
+    try:
+        with session_scope() as session:
+            counts = import_units(session, file, dry_run=dry_run, now=now_utc())
+            problems = population_problems(session)
+    except DomainError as error:
+        _fail_on_domain_error(error)
+    click.echo(("dry run: " if dry_run else "") +
+               f"created {counts.created}, unchanged {counts.unchanged}; population check: "
+               f"{problems} unit(s) whose figures do not add up or are missing "
+               "(GET /api/v1/units/population-check)")
 
 
 @click.command("create-unit")
@@ -306,8 +348,7 @@ def report_command(district_code: str, month: str, out: Path) -> None:
 
 def register_commands(app: Flask) -> None:
     for command in (init_db, load_demo, import_grids_command, import_boundaries_command,
-                    import_catalogue_command,
-                    create_unit_command,
+                    import_catalogue_command, import_units_command, create_unit_command,
                     create_user_command, audit_command, serve, scheduler_command,
                     report_command):
         app.cli.add_command(command)

@@ -26,8 +26,8 @@ from server.grids.services import import_grids
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
 from server.org.services import create_unit, create_user
+from server.staff.postings import PostingRequest, create_posting
 from server.staff.rules import PostingMode, VisitPeriod
-from server.staff.services import PostingRequest, create_posting
 from server.whistle.rules import WhistleKind
 from server.whistle.services import RaiseRequest, raise_call
 

@@ -1,6 +1,7 @@
 """Phone operations of staff in grids: check in, check out, upload a batch of track fixes.
 
-Each goes through the same services as the web endpoints (server.staff.services). A check
+Each goes through the same services as the web endpoints (server.staff.checkins,
+server.staff.track_ingest). A check
 made offline is recorded at the server's estimate of when it happened (the device time
 corrected by the phone's measured clock skew, ``OpContext.acted_at``), with the device time
 kept next to it: presence on a day is judged by when the person was there, not when the
@@ -13,9 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from geo.track import Fix
+from server.staff.checkins import CheckRequest, record_check
 from server.staff.models import FieldCheck
 from server.staff.rules import CheckKind, CheckVia
-from server.staff.services import CheckRequest, ingest_for, record_check
+from server.staff.track_ingest import ingest_for
 
 if TYPE_CHECKING:
     from sync.operations import OpContext

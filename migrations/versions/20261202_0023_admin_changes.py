@@ -1,7 +1,7 @@
 """The trail of administrative changes (issue 11, item 8)
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-02
 
 ``admin_changes``: one append-only row per administrative change (grid imported, replaced or
@@ -17,7 +17,7 @@ from alembic import op
 import server.core.db
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

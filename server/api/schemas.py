@@ -72,6 +72,44 @@ class UnitSchema(UnitRefSchema):
     created_at = fields.AwareDateTime(dump_only=True)
 
 
+class PopulationCheckSchema(ma.Schema):
+    """A unit's recorded population against the sum of its children's (万人诉求比's divisor)."""
+
+    unit = fields.Nested(UnitRefSchema)
+    kind = fields.String(metadata={"description": "district, township, community..."})
+    population = fields.Integer(allow_none=True, metadata={"description": "recorded"})
+    children = fields.Integer(metadata={"description": "territorial children (next kind down)"})
+    children_with_population = fields.Integer()
+    children_sum = fields.Integer(metadata={"description": "sum of the recorded children's"})
+    difference = fields.Integer(allow_none=True,
+                                metadata={"description": "population - children_sum"})
+    status = fields.String(metadata={"description": "consistent | mismatch | "
+                                     "children_incomplete | missing | no_children"})
+    figure_used = fields.String(metadata={
+        "description": "What the 万人诉求比 divides by: recorded (the unit's own), or none"})
+
+
+class PopulationReportSchema(ma.Schema):
+    units = fields.List(fields.Nested(PopulationCheckSchema))
+    problems = fields.Integer(metadata={
+        "description": "Units whose figures do not add up or are missing (reported, not refused)"})
+
+
+class PopulationQuerySchema(StrictSchema):
+    unit = fields.String(load_default=None, metadata={
+        "description": "Code of the unit to check with its subtree (default: all you see)"})
+
+
+class UnitImportQuerySchema(StrictSchema):
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "Check and count only"})
+
+
+class UnitImportResultSchema(ma.Schema):
+    created = fields.Integer()
+    unchanged = fields.Integer(metadata={"description": "Rows identical to a stored unit"})
+    dry_run = fields.Boolean()
+
+
 class UnitCreateSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))

@@ -162,7 +162,8 @@ def intake(
     )
     _locate(session, case, request, grid_index=grid_index, tolerance_m=tolerance_m)
     # Auto-dispatch needs both a rule and a grid; otherwise a dispatcher judges the case.
-    plan = (plan_dispatch(session, case.category_code, case.township_id, item=item)
+    plan = (plan_dispatch(session, case.category_code, case.township_id, item=item,
+                          special_grid_ids=[s.grid_id for s in case.special_grids])
             if case.category_code and case.basic_grid_id else None)
     case.number = next_case_number(session, now)
     # Everything about the new case is settled before anything is written, so the case, its

@@ -1,4 +1,4 @@
-"""The catalogue's file formats, CSV and JSON: rows in with their numbers, rows out (pure).
+"""The catalogue's file formats, CSV, .xlsx and JSON: rows in with their numbers, rows out (pure).
 
 CSV is what people keep catalogues in (Excel, WPS): UTF-8 with or without a BOM, a header
 row naming the columns, cooperating tokens separated by ';'. JSON is ``{"items": [...]}``
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from server.catalogue.rules import (
     RowProblem,
     hours_from_minutes,
 )
+from server.core import sheets
 
 # Excel only reads a UTF-8 CSV as UTF-8 when it starts with a BOM; without it, Chinese
 # names turn to mojibake on a Chinese-locale Windows.
@@ -30,84 +31,27 @@ BOM = "\ufeff"
 class CatalogueFile:
     """Rows read from a file, each with the number a person finds it by, and file problems."""
 
-    location: str  # "csv" or "json": where the ``errors`` report points
+    location: str  # "csv", "xlsx" or "json": where the ``errors`` report points
     collection: str  # "rows" or "items"
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    sheet: str | None = None  # .xlsx: the worksheet read
 
 
-def read_csv(data: bytes) -> CatalogueFile:
-    """Read a CSV catalogue. Row numbers are lines of the file: the header is line 1.
-
-    A record whose quoted text spans lines is numbered by its first line; blank lines are
-    skipped but still counted.
-    """
-    result = CatalogueFile("csv", "rows")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        result.problems.append(RowProblem(
-            line, None, "file", "not_utf8",
-            "The file is not UTF-8 (Excel's plain 'CSV' is GBK on Chinese Windows): "
-            "save it as 'CSV UTF-8' and import again."))
-        return result
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    start = 1
-    try:
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not any(value.strip() for value in record):
-                continue
-            if header is None:
-                header = _read_header(record, result)
-                if header is None:
-                    return result
-                continue
-            result.rows.append((line, _read_record(line, header, record, result)))
-    except csv.Error as exc:
-        result.problems.append(RowProblem(start, None, "file", "malformed_csv",
-                                          f"The CSV cannot be read here: {exc}."))
-    if header is None and not result.problems:
-        result.problems.append(RowProblem(1, None, "file", "empty_file",
-                                          "The file has no header row."))
-    return result
+def read_csv(data: bytes, progress: Callable[[int], None] | None = None) -> CatalogueFile:
+    """Read a CSV catalogue with the shared spreadsheet reader (``server.core.sheets``): row
+    numbers are lines of the file, the header is line 1."""
+    sheet = sheets.read_csv(data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="code",
+                            problem=RowProblem, progress=progress)
+    return CatalogueFile("csv", "rows", list(sheet.rows), sheet.problems)
 
 
-def _read_header(record: list[str], result: CatalogueFile) -> list[str] | None:
-    header = [name.strip().lower() for name in record]
-    ok = True
-    for position, name in enumerate(header):
-        if name not in COLUMNS:
-            result.problems.append(RowProblem(
-                1, None, name or f"column {position + 1}", "unknown_column",
-                f"Unknown column {record[position]!r}; the columns are: {', '.join(COLUMNS)}."))
-            ok = False
-        elif name in header[:position]:
-            result.problems.append(RowProblem(1, None, name, "duplicate_column",
-                                              f"Column {name!r} appears twice."))
-            ok = False
-    for name in REQUIRED_COLUMNS:
-        if name not in header:
-            result.problems.append(RowProblem(1, None, name, "missing_column",
-                                              f"The header has no {name!r} column."))
-            ok = False
-    return header if ok else None
-
-
-def _read_record(
-    line: int, header: list[str], record: list[str], result: CatalogueFile
-) -> dict[str, Any]:
-    # Blank cells are absent values (defaults apply); Excel drops trailing empty cells.
-    values = {name: value for name, value in zip(header, record, strict=False)
-              if value.strip()}
-    if len(record) > len(header) and any(v.strip() for v in record[len(header):]):
-        code = values.get("code")
-        result.problems.append(RowProblem(
-            line, code.strip() if code else None, "file", "extra_values",
-            f"The row has {len(record)} values but the header names {len(header)} columns."))
-    return values
+def read_xlsx(data: bytes, progress: Callable[[int], None] | None = None) -> CatalogueFile:
+    """Read the first worksheet of an .xlsx catalogue: the same columns and checks as CSV,
+    row numbers are the sheet's and problems name the sheet."""
+    sheet = sheets.read_xlsx(data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="code",
+                             problem=RowProblem, progress=progress)
+    return CatalogueFile("xlsx", "rows", list(sheet.rows), sheet.problems, sheet.name)
 
 
 def read_json_items(items: object) -> CatalogueFile:

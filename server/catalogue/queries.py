@@ -6,7 +6,7 @@ import base64
 import binascii
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +17,8 @@ from server.catalogue.models import CatalogueItem
 from server.catalogue.rules import ItemSpec, LeadKind, Responsibility, parse_responsibility
 from server.core.errors import Invalid, NotFound
 from server.core.i18n import _
+from server.grids.models import Grid
+from server.grids.rules import GridKind
 from server.org.models import Unit
 from server.org.rules import UnitKind
 
@@ -105,15 +107,18 @@ class DispatchPlan:
 def plan_dispatch(
     session: Session, category_code: str, township_id: uuid.UUID | None, *,
     item: CatalogueItem | None = None,
+    special_grid_ids: Collection[uuid.UUID] = (),
 ) -> DispatchPlan | None:
     """The lead and cooperating units and limits for a case, or None for the triage queue.
 
     None when the item is unknown, inactive or has no lead, or when its lead cannot be
     resolved: territorial or department leads need the township (a case without a grid has
-    none), and a department kind may have no unit in that district. Cooperating tokens that
-    cannot be resolved are skipped and logged: the case still goes to its lead.
-    Two queries at most: the item (none if the caller passes the one it loaded), then every
-    unit it names.
+    none), a department kind may have no unit in that district, and a special grid owner
+    needs a special grid of that kind among ``special_grid_ids`` (the grids holding the
+    case) with an owner unit. Cooperating tokens that cannot be resolved are skipped and
+    logged: the case still goes to its lead.
+    Three queries at most: the item (none if the caller passes the one it loaded), every
+    unit it names, and the case's special grids when the item names their owners.
     """
     if item is None or item.code != category_code:
         item = session.scalar(sa.select(CatalogueItem).where(CatalogueItem.code == category_code))
@@ -122,10 +127,11 @@ def plan_dispatch(
             or item.response_limit_minutes is None or item.completion_limit_minutes is None):
         return None
     lead = parse_responsibility(item.lead)
-    if township_id is None and lead.kind is not LeadKind.UNIT:
+    if township_id is None and lead.kind in (LeadKind.TERRITORIAL, LeadKind.DEPARTMENT):
         return None  # territorial and department leads both need the township
     cooperating = [parse_responsibility(t) for t in item.cooperating]
     units = _resolve(session, [lead, *cooperating], township_id)
+    units.update(_special_grid_owners(session, [lead, *cooperating], special_grid_ids))
     lead_id = units.get(lead)
     if lead_id is None:
         log.info("catalogue item %s: lead %s not resolved for township %s; to triage",
@@ -148,6 +154,30 @@ def plan_dispatch(
         completion_limit=timedelta(minutes=item.completion_limit_minutes),
         returnable=item.returnable,
     )
+
+
+def _special_grid_owners(
+    session: Session, wanted: Iterable[Responsibility], special_grid_ids: Collection[uuid.UUID]
+) -> dict[Responsibility, uuid.UUID]:
+    """Owner units of the case's special grids, by kind, in one query (none if not named).
+
+    A case inside two special grids of the same kind (two schools' grounds touching): the
+    grid with the smallest code, so the answer is stable. A grid without an owner is
+    skipped (the topology audit reports it as ``owner_missing``).
+    """
+    kinds = {r.value for r in wanted if r.kind is LeadKind.SPECIAL_GRID_OWNER}
+    if not kinds or not special_grid_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Grid.special_kind, Grid.owner_unit_id)
+        .where(Grid.id.in_(list(special_grid_ids)), Grid.kind == GridKind.SPECIAL,
+               Grid.special_kind.in_(kinds), Grid.owner_unit_id.is_not(None))
+        .order_by(Grid.code)
+    ).all()
+    resolved: dict[Responsibility, uuid.UUID] = {}
+    for kind, owner_id in rows:
+        resolved.setdefault(Responsibility(LeadKind.SPECIAL_GRID_OWNER, kind), owner_id)
+    return resolved
 
 
 def _resolve(

@@ -21,6 +21,8 @@ class LeadKind(StrEnum):
     TERRITORIAL = "territorial"  # 属地: the township that holds the case's grid
     DEPARTMENT = "department"  # a department by function, in the district of the case
     UNIT = "unit"  # one named unit, wherever the case is
+    # +place: the owner unit of the special grid (专属网格) of that kind holding the case
+    SPECIAL_GRID_OWNER = "special_grid_owner"
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,11 @@ class Responsibility:
 
 
 # How a responsibility is written, quoted in error messages.
-FORMS = "'territorial', 'department:<kind>' (e.g. department:city_management) or 'unit:<code>'"
+FORMS = ("'territorial', 'department:<kind>' (e.g. department:city_management), 'unit:<code>' "
+         "or 'special_grid_owner:<kind>' (e.g. special_grid_owner:school)")
 DEPARTMENT_KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Special grid kinds (school, hospital, market, construction_site) are written alike.
+SPECIAL_KIND_PATTERN = DEPARTMENT_KIND_PATTERN
 # Unit codes are free text up to 40 characters; ';' separates cooperating tokens in CSV.
 UNIT_CODE_PATTERN = re.compile(r"^[^\s;]{1,40}$")
 
@@ -64,6 +69,11 @@ def parse_responsibility(token: str) -> Responsibility:
         raise ValueError(
             f"{token!r}: a department kind is lowercase letters, digits and '_' "
             "(e.g. city_management, market_supervision)."
+        )
+    if kind is LeadKind.SPECIAL_GRID_OWNER and not SPECIAL_KIND_PATTERN.match(value):
+        raise ValueError(
+            f"{token!r}: a special grid kind is lowercase letters, digits and '_' "
+            "(e.g. school, hospital, market, construction_site)."
         )
     if kind is LeadKind.UNIT and not UNIT_CODE_PATTERN.match(value):
         raise ValueError(f"{token!r}: a unit code is 1-40 characters without spaces or ';'.")
@@ -352,12 +362,14 @@ def check_references(
     *,
     unit_codes: Collection[str],
     department_kinds: Collection[str],
+    special_kinds: Collection[str] = (),
 ) -> list[RowProblem]:
-    """Units named by code must exist; department kinds must be held by some department.
+    """Units named by code must exist; department kinds must be held by some department,
+    special grid kinds by some active special grid.
 
-    A department kind no unit has is almost always a typo that would send every case of
-    the item to triage, so it is refused; a district lacking that department is normal and
-    is decided per case by ``plan_dispatch``.
+    A kind nothing has is almost always a typo that would send every case of the item to
+    triage, so it is refused; a district lacking that department, or a case outside every
+    special grid of the kind, is normal and is decided per case by ``plan_dispatch``.
     """
     problems: list[RowProblem] = []
     for number, spec in specs:
@@ -374,4 +386,9 @@ def check_references(
                     problems.append(RowProblem(
                         number, spec.code, field, "unknown_department_kind",
                         f"No department has kind {r.value!r} (known: {known})."))
+                elif r.kind is LeadKind.SPECIAL_GRID_OWNER and r.value not in special_kinds:
+                    known = ", ".join(sorted(special_kinds)) or "none yet"
+                    problems.append(RowProblem(
+                        number, spec.code, field, "unknown_special_grid_kind",
+                        f"No active special grid has kind {r.value!r} (known: {known})."))
     return problems

@@ -19,8 +19,11 @@ from server.catalogue.rules import (
     parent_code,
     referenced,
 )
+from server.core import sheets
 from server.core.errors import Invalid
 from server.core.trail import ActorLike, record_change, snapshot
+from server.grids.models import Grid
+from server.grids.rules import GridKind
 from server.org.models import Unit
 from server.org.rules import UnitKind
 
@@ -52,7 +55,8 @@ def import_catalogue(
     With ``replace_all``, active items the file does not list are deactivated (never
     deleted: cases keep their category). An empty file is refused, so that a wrong upload
     cannot deactivate the whole catalogue. ``dry_run`` checks and counts, writing nothing.
-    Three reads whatever the size: the stored items, the units named, the department kinds.
+    At most four reads whatever the size: the stored items, the units named, the department
+    kinds and the special grid kinds (the last two only when items name them).
     """
     if len(file.rows) > MAX_ITEMS_PER_IMPORT:
         raise Invalid.for_field(
@@ -71,6 +75,8 @@ def import_catalogue(
         unit_codes=_existing_unit_codes(session, referenced(specs, LeadKind.UNIT)),
         department_kinds=_department_kinds(session) if referenced(specs, LeadKind.DEPARTMENT)
         else frozenset(),
+        special_kinds=_special_kinds(session)
+        if referenced(specs, LeadKind.SPECIAL_GRID_OWNER) else frozenset(),
     )
     if problems:
         raise _rejection(file, problems)
@@ -88,6 +94,14 @@ def _department_kinds(session: Session) -> frozenset[str]:
     return frozenset(session.scalars(
         sa.select(Unit.department_kind).distinct()
         .where(Unit.kind == UnitKind.DEPARTMENT, Unit.department_kind.is_not(None))
+    ))
+
+
+def _special_kinds(session: Session) -> frozenset[str]:
+    return frozenset(session.scalars(
+        sa.select(Grid.special_kind).distinct()
+        .where(Grid.kind == GridKind.SPECIAL, Grid.retired_at.is_(None),
+               Grid.special_kind.is_not(None))
     ))
 
 
@@ -160,23 +174,8 @@ def _apply(item: CatalogueItem, spec: ItemSpec, now: datetime) -> None:
 
 
 def _rejection(file: CatalogueFile, problems: list[RowProblem]) -> Invalid:
-    problems = sorted(problems, key=lambda p: p.row)
-    rows = len({p.row for p in problems})
-    numbering = "line" if file.location == "csv" else "item"
-    shown = problems[:MAX_PROBLEMS_REPORTED]
-    by_row: dict[str, dict[str, list[str]]] = {}
-    for p in shown:
-        by_row.setdefault(str(p.row), {}).setdefault(p.field, []).append(
-            f"{p.problem}: {p.reason}"
-        )
-    more = (f" The first {len(shown)} of {len(problems)} problems are listed."
-            if len(problems) > len(shown) else "")
-    first = problems[0]
-    return Invalid(
-        f"{len(problems)} problem(s) in {rows} {numbering}(s), the first at {numbering} "
-        f"{first.row}: {first.reason} Nothing was imported.{more}",
-        code="catalogue_import_rejected",
-        errors={file.location: {file.collection: by_row}},
-        details=[p.as_dict() for p in shown],
-    )
-
+    return sheets.rejection(
+        problems, code="catalogue_import_rejected", location=file.location,
+        collection=file.collection,
+        numbering={"json": "item", "xlsx": "row"}.get(file.location, "line"),
+        max_shown=MAX_PROBLEMS_REPORTED, sheet=file.sheet)

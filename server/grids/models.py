@@ -32,6 +32,8 @@ class Grid(Base):
     township_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("units.id"), index=True)
     community_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("units.id"))
     owner_unit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("units.id"))
+    # Special grids only: what the place is (school, hospital...), named by catalogue rules.
+    special_kind: Mapped[str | None] = mapped_column(sa.String(40))
     # MultiPolygon in WGS-84 lon/lat (CGCS2000 is taken as equal).
     boundary: Mapped[BaseGeometry] = mapped_column(GeometryType, nullable=False)
     # The bounding box as plain columns: SQLite's candidate filter, and cheap to export.

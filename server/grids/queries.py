@@ -100,6 +100,7 @@ def grid_feature(grid: Grid, crs: CRS = CRS.WGS84) -> dict[str, Any]:
             "township": grid.township.code,
             "community": grid.community.code if grid.community else None,
             "owner_unit": grid.owner_unit.code if grid.owner_unit else None,
+            "special_kind": grid.special_kind,
             "area_m2": round(grid.area_m2, 1),
             "created_at": grid.created_at.isoformat(),
             "retired_at": grid.retired_at.isoformat() if grid.retired_at else None,

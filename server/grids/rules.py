@@ -51,3 +51,20 @@ class FeatureProblem:
             found["area_m2"] = round(self.area_m2, 1)
             found["other_grid_code"] = self.other_grid_code
         return found
+
+
+# What a special grid is for: school, hospital, market, construction_site... Free words in
+# the catalogue's form, so that a rule "special_grid_owner:school" can name them.
+SPECIAL_KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def special_kind_problem(value: object, kind: GridKind) -> str | None:
+    """Why ``value`` cannot be the special kind of a grid of ``kind``, or None (absent is fine)."""
+    if value is None:
+        return None
+    if kind is not GridKind.SPECIAL:
+        return "Only special grids have a special_kind."
+    if not isinstance(value, str) or not SPECIAL_KIND_PATTERN.match(value):
+        return ("special_kind is lowercase letters, digits and '_' "
+                "(e.g. school, hospital, market, construction_site).")
+    return None

@@ -16,14 +16,24 @@ from geo import geojson as gj
 from geo.crs import CRS, geometry_to_wgs84
 from geo.measure import area_m2
 from geo.validate import as_multipolygon, check_grid_geometry, repair_grid_geometry
+from server.core.clock import LOCAL_TZ
 from server.core.errors import Conflict, Invalid, NotFound
 from server.core.ids import new_id
 from server.core.trail import ActorLike, record_change, state_of
 from server.grids.models import Grid, GridGeneration, GridImport, GridMember
-from server.grids.rules import FeatureProblem, GridKind, grid_code_problem
+from server.grids.rules import (
+    FeatureProblem,
+    GridKind,
+    grid_code_problem,
+    special_kind_problem,
+)
 from server.grids.tiling import DEFAULT_TOLERANCES, NewGrid, Tolerances, tiling_problems
 from server.org.models import Unit, User
 from server.org.rules import Role, UnitKind
+
+# Postings (an area above grids) name grid versions too; they move with the grid, in its
+# transaction, next to its workers (issue 11: postings follow grid changes).
+from server.staff.models import Posting, PostingGrid  # noqa: I001
 
 MAX_FEATURES_PER_IMPORT = 20_000
 # Problems repair can fix; anything else (outside China, empty, not a polygon) stays an error.
@@ -50,6 +60,7 @@ class _Candidate:
     community: Unit | None
     owner_unit: Unit | None
     geometry: BaseGeometry
+    special_kind: str | None = None
 
 
 GRIDS_CHANGED = "gridops.grids_changed"  # session.info flag, read after the commit
@@ -169,7 +180,7 @@ def import_grids(
     for grid in result.created:
         previous = active.get(grid.code) if grid.replaces_id is not None else None
         if previous is not None:
-            _move_members(session, previous.id, grid.id)
+            _move_members(session, previous.id, grid.id, now=now)
         record_change(session, actor, "grid.replaced" if previous else "grid.imported", grid,
                       before=state_of("grid", previous), after=state_of("grid", grid),
                       note=override_reason, now=now, flush=False)
@@ -250,6 +261,9 @@ def _check_feature(
         elif kind is GridKind.BASIC:
             problem("properties.owner_unit", "owner_unit_not_allowed",
                     "Only special grids have an owner unit.")
+    special_kind = props.get("special_kind")
+    if why := special_kind_problem(special_kind, kind):
+        problem("properties.special_kind", "special_kind_invalid", why)
 
     changes: list[str] = []
     geometry = None
@@ -267,7 +281,7 @@ def _check_feature(
         return problems
     return (
         _Candidate(feature.index, code, name.strip(), kind, township, community, owner,
-                   as_multipolygon(geometry)),
+                   as_multipolygon(geometry), special_kind),
         changes,
     )
 
@@ -301,6 +315,7 @@ def _new_grid(c: _Candidate, now: datetime, *, replaces: Grid | None) -> Grid:
         township_id=c.township.id,
         community_id=c.community.id if c.community else None,
         owner_unit_id=c.owner_unit.id if c.owner_unit else None,
+        special_kind=c.special_kind,
         boundary=c.geometry,
         min_lon=min_lon,
         min_lat=min_lat,
@@ -312,10 +327,32 @@ def _new_grid(c: _Candidate, now: datetime, *, replaces: Grid | None) -> Grid:
     )
 
 
-def _move_members(session: Session, old_id: uuid.UUID, new_id: uuid.UUID) -> None:
+def _move_members(
+    session: Session, old_id: uuid.UUID, new_id: uuid.UUID, *, now: datetime
+) -> None:
+    """The replaced grid's workers, and the postings not yet ended, move to its new version.
+
+    Ended postings keep the version they were honoured on (their history); a posting still
+    running or upcoming follows the grid, so check-ins and compliance judge the new boundary.
+    """
     session.execute(
         sa.update(GridMember).where(GridMember.grid_id == old_id).values(grid_id=new_id)
     )
+    running = sa.select(Posting.id).where(
+        sa.or_(Posting.valid_to.is_(None), Posting.valid_to >= now.astimezone(LOCAL_TZ).date())
+    )
+    session.execute(
+        sa.update(PostingGrid)
+        .where(PostingGrid.grid_id == old_id, PostingGrid.posting_id.in_(running))
+        .values(grid_id=new_id)
+        .execution_options(synchronize_session=False)
+    )
+    # Rows of the old version already loaded would now name a row that is gone: reload them.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, PostingGrid) and obj.grid_id == old_id:
+            session.expunge(obj)
+        elif isinstance(obj, Posting):
+            session.expire(obj, ["grid_rows"])
 
 
 def retire_grid(session: Session, grid: Grid, *, now: datetime,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,7 +13,14 @@ from server.auth.actor import Actor
 from server.auth.services import scope_of
 from server.core.errors import NotFound
 from server.org.models import Unit, User
-from server.org.rules import UnitKind
+from server.org.rules import (
+    POPULATION_PROBLEMS,
+    TERRITORIAL_CHILD,
+    PopulationCheck,
+    PopulationNode,
+    UnitKind,
+    check_populations,
+)
 
 
 def _visible_units(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
@@ -50,6 +59,13 @@ def get_unit_for(session: Session, actor: Actor, unit_id: uuid.UUID) -> Unit:
     return unit
 
 
+def get_unit_by_code_for(session: Session, actor: Actor, code: str) -> Unit:
+    unit = session.scalar(sa.select(Unit).where(Unit.code == code, _visible_units(session, actor)))
+    if unit is None:
+        raise NotFound("No such unit.", code="unit_not_found")
+    return unit
+
+
 def _visible_users(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     scope = scope_of(session, actor)
     if scope.unit_paths is None:
@@ -76,3 +92,59 @@ def get_user_for(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
     return user
+
+
+@dataclass(frozen=True)
+class PopulationRow:
+    unit: Unit
+    check: PopulationCheck
+
+
+def population_check(
+    session: Session, actor: Actor, *, root: Unit | None = None
+) -> list[PopulationRow]:
+    """Each territorial unit the actor sees (under ``root`` if given, itself included)
+    against the sum of its children's populations, in tree order. One query."""
+    scope = scope_of(session, actor)
+    query = sa.select(Unit).where(Unit.kind.in_([*TERRITORIAL_CHILD, UnitKind.COMMUNITY]))
+    if scope.unit_paths is not None:
+        # The subtree only, not the chain above it: a district's sum needs all its townships.
+        query = query.where(
+            sa.or_(*(Unit.path.startswith(p, autoescape=True) for p in scope.unit_paths)))
+    if root is not None:
+        query = query.where(Unit.path.startswith(root.path, autoescape=True))
+    units = {u.id: u for u in session.scalars(query.order_by(Unit.path))}
+    checks = check_populations([
+        PopulationNode(u.id, u.parent_id, u.kind, u.population) for u in units.values()
+    ])
+    return [PopulationRow(units[c.unit_id], c) for c in checks]
+
+
+def population_as_dict(row: PopulationRow) -> dict[str, Any]:
+    c = row.check
+    return {
+        "unit": {"id": str(row.unit.id), "code": row.unit.code, "name": row.unit.name},
+        "kind": row.unit.kind.value,
+        "population": c.population,
+        "children": c.children,
+        "children_with_population": c.children_with_population,
+        "children_sum": c.children_sum,
+        "difference": c.difference,
+        "status": c.status.value,
+        "figure_used": c.figure_used,
+    }
+
+
+def population_report(rows: list[PopulationRow]) -> dict[str, Any]:
+    return {"units": [population_as_dict(r) for r in rows],
+            "problems": sum(1 for r in rows if r.check.status in POPULATION_PROBLEMS)}
+
+
+def population_problems(session: Session) -> int:
+    """How many territorial units of the whole tree do not add up or lack a figure."""
+    rows = session.execute(
+        sa.select(Unit.id, Unit.parent_id, Unit.kind, Unit.population)
+        .where(Unit.kind.in_([*TERRITORIAL_CHILD, UnitKind.COMMUNITY]))
+    )
+    checks = check_populations([PopulationNode(*row) for row in rows])
+    return sum(1 for c in checks if c.status in POPULATION_PROBLEMS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -85,3 +86,93 @@ MANAGE_CATALOGUE = frozenset({Role.ADMIN, Role.DISTRICT_DISPATCHER})  # the disp
 RUN_AUDIT = frozenset(
     {Role.ADMIN, Role.AUDITOR, Role.DISTRICT_DISPATCHER, Role.TOWNSHIP_DISPATCHER, Role.GRID_LEADER}
 )
+
+
+# ---- populations add up (万人诉求比 divides by these) --------------------------------------
+
+# The territorial chain: a unit's population should be the sum of its children of the next
+# kind down. Other kinds (command centres, departments, owner units) have no residents.
+TERRITORIAL_CHILD: dict[UnitKind, UnitKind] = {
+    UnitKind.CITY: UnitKind.DISTRICT,
+    UnitKind.DISTRICT: UnitKind.TOWNSHIP,
+    UnitKind.TOWNSHIP: UnitKind.COMMUNITY,
+}
+
+
+class PopulationStatus(StrEnum):
+    CONSISTENT = "consistent"  # recorded = the sum of every child's
+    MISMATCH = "mismatch"  # both known and different (census vs registry, or a typo)
+    CHILDREN_INCOMPLETE = "children_incomplete"  # some child has no population: sum partial
+    MISSING = "missing"  # the unit has none recorded
+    NO_CHILDREN = "no_children"  # nothing to add up (a community, or no children yet)
+
+
+# What the population check counts as a problem to look at (never a refusal).
+POPULATION_PROBLEMS = frozenset({PopulationStatus.MISMATCH, PopulationStatus.CHILDREN_INCOMPLETE,
+                                 PopulationStatus.MISSING})
+
+
+@dataclass(frozen=True)
+class PopulationNode:
+    id: uuid.UUID
+    parent_id: uuid.UUID | None
+    kind: UnitKind
+    population: int | None
+
+
+@dataclass(frozen=True)
+class PopulationCheck:
+    """One territorial unit's recorded figure against its children's sum.
+
+    ``figure_used`` is what the 万人诉求比 divides by: the unit's own recorded population
+    ("recorded"), never the children's sum, or "none" when nothing (or 0) is recorded (then
+    the ratio is not computed). Mismatches are reported, not refused: the census and the
+    registry legitimately differ.
+    """
+
+    unit_id: uuid.UUID
+    population: int | None
+    children: int
+    children_with_population: int
+    children_sum: int
+    status: PopulationStatus
+
+    @property
+    def difference(self) -> int | None:
+        """Recorded minus the children's sum (only when both are complete)."""
+        if self.status not in (PopulationStatus.MISMATCH, PopulationStatus.CONSISTENT):
+            return None
+        return (self.population or 0) - self.children_sum
+
+    @property
+    def figure_used(self) -> str:
+        # The ratio is not computed for 0 either (evaluation: no residents, no ratio).
+        return "recorded" if self.population else "none"
+
+
+def check_populations(nodes: list[PopulationNode]) -> list[PopulationCheck]:
+    """Each territorial unit of ``nodes`` against the sum of its territorial children."""
+    children: dict[uuid.UUID, list[PopulationNode]] = {}
+    for node in nodes:
+        if node.parent_id is not None:
+            children.setdefault(node.parent_id, []).append(node)
+    checks = []
+    for node in nodes:
+        if node.kind not in (*TERRITORIAL_CHILD, UnitKind.COMMUNITY):
+            continue
+        kids = [c for c in children.get(node.id, ()) if c.kind is TERRITORIAL_CHILD.get(node.kind)]
+        known = [c.population for c in kids if c.population is not None]
+        total = sum(known)
+        if node.population is None:
+            status = PopulationStatus.MISSING
+        elif not kids:
+            status = PopulationStatus.NO_CHILDREN
+        elif len(known) < len(kids):
+            status = PopulationStatus.CHILDREN_INCOMPLETE
+        elif total != node.population:
+            status = PopulationStatus.MISMATCH
+        else:
+            status = PopulationStatus.CONSISTENT
+        checks.append(PopulationCheck(node.id, node.population, len(kids), len(known), total,
+                                      status))
+    return checks

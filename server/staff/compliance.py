@@ -13,12 +13,11 @@ Read side only. Decisions (docs/staff.md):
 from __future__ import annotations
 
 import uuid
-from calendar import monthrange
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import sqlalchemy as sa
@@ -45,9 +44,10 @@ from server.staff.rules import (
     local_day_bounds,
     overlap,
     period_targets,
-    prorated,
     rate,
 )
+
+K = TypeVar("K")  # what grids are keyed by: their id (compliance) or code (a track view)
 
 
 def dwell_for(
@@ -120,16 +120,28 @@ def _tracks(
 
 def _measure(user_id, times, lons, lats, grids_by_user, geometries, limits, result) -> None:  # noqa: ANN001
     shapes = {g: geometries[g] for g in grids_by_user.get(user_id, ()) if g in geometries}
-    measured = dwell_by_grid(
+    for grid_id, value in dwell_in_grids(times, lons, lats, shapes, limits=limits).items():
+        result[(user_id, grid_id)] = value
+
+
+def dwell_in_grids(
+    times: np.ndarray,
+    lons: np.ndarray,
+    lats: np.ndarray,
+    shapes: Mapping[K, BaseGeometry],
+    *,
+    limits: FieldLimits,
+) -> dict[K, Dwell]:
+    """The one dwell computation of a track (compliance and ``GET /people/{id}/track``):
+    time inside, distance and visits per grid, with the deployment's gap and visit limits."""
+    return dwell_by_grid(
         times,
         lons,
         lats,
-        shapes,
+        dict(shapes),
         max_gap_s=limits.track_max_gap_s,
         min_visit_s=limits.visit_min_minutes * 60.0,
     )
-    for grid_id, value in measured.items():
-        result[(user_id, grid_id)] = value
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -256,9 +268,11 @@ def _inside_checkins(
     session: Session, grids_by_user: dict[uuid.UUID, set[uuid.UUID]], start: datetime, end: datetime
 ) -> dict[tuple[uuid.UUID, uuid.UUID], list[datetime]]:
     found: dict[tuple[uuid.UUID, uuid.UUID], list[datetime]] = defaultdict(list)
+    versions = queries.version_map(session, {g for gs in grids_by_user.values() for g in gs})
     for check in queries.checks(session, grids_by_user, start, end, CheckKind.CHECK_IN):
-        if check.inside and check.grid_id in grids_by_user[check.user_id]:
-            found[(check.user_id, check.grid_id)].append(check.recorded_at)
+        grid_id = versions.get(check.grid_id) if check.grid_id else None
+        if check.inside and grid_id in grids_by_user[check.user_id]:
+            found[(check.user_id, grid_id)].append(check.recorded_at)
     return found
 
 
@@ -359,24 +373,19 @@ def _field_days(
     limits: FieldLimits,
 ) -> dict[str, Any]:
     active = {d for g in member_grids for d, n in visits.get((user.id, g), {}).items() if n}
-    months: dict[date, list[date]] = defaultdict(list)
-    for d in days(period.start, period.end):
-        months[d.replace(day=1)].append(d)
-    rows = []
-    for month, covered in sorted(months.items()):
-        minimum = prorated(
-            limits.field_days_min, len(covered), monthrange(month.year, month.month)[1]
-        )
-        count = sum(1 for d in covered if d in active)
-        rows.append(
-            {
-                "month": month.strftime("%Y-%m"),
-                "covered_days": len(covered),
-                "minimum": minimum,
-                "field_days": count,
-                "met": count >= minimum,
-            }
-        )
+    # A field day is a "visit" of the month: the same prorated targets as patrols.
+    targets = period_targets(days(period.start, period.end), VisitPeriod.MONTH,
+                             limits.field_days_min, dict.fromkeys(active, 1))
+    rows = [
+        {
+            "month": t.key.strftime("%Y-%m"),
+            "covered_days": t.covered_days,
+            "minimum": t.required,
+            "field_days": t.made,
+            "met": t.met,
+        }
+        for t in targets
+    ]
     return {
         "user": _person(user),
         "township": township,

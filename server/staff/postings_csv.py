@@ -1,4 +1,4 @@
-"""The postings CSV (pure): rows with their line numbers, each checked into fields or problems.
+"""The postings list (pure): rows with their line numbers, each checked into fields or problems.
 
 A district posts hundreds of staff at once from a spreadsheet: UTF-8 (BOM optional), a
 header row, one posting per row, grid codes separated by ';'. Line numbers are lines of the
@@ -7,12 +7,11 @@ file (the header is line 1), as in the catalogue import.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from server.core import sheets
 from server.staff.rules import PostingMode, VisitPeriod, parse_days, parse_hhmm
 
 COLUMNS = (
@@ -61,59 +60,29 @@ class PostingRow:
 
 @dataclass
 class PostingsFile:
+    location: str = "csv"  # where the ``errors`` report points: "csv" or "xlsx"
+    sheet: str | None = None  # .xlsx: the worksheet read
     rows: list[PostingRow] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
 
 
 def read_csv(data: bytes) -> PostingsFile:
-    result = PostingsFile()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        result.problems.append(
-            RowProblem(
-                1, None, "file", "not_utf8", "The file is not UTF-8: save it as 'CSV UTF-8'."
-            )
-        )
-        return result
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    start = 1
-    try:
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not any(v.strip() for v in record):
-                continue
-            if header is None:
-                header = [name.strip().lower() for name in record]
-                problems = [
-                    RowProblem(
-                        1,
-                        None,
-                        n,
-                        "unknown_column",
-                        f"Unknown column {n!r}; the columns are: {', '.join(COLUMNS)}.",
-                    )
-                    for n in header
-                    if n not in COLUMNS
-                ]
-                problems += [
-                    RowProblem(1, None, n, "missing_column", f"The header has no {n!r} column.")
-                    for n in REQUIRED_COLUMNS
-                    if n not in header
-                ]
-                if problems:
-                    result.problems.extend(problems)
-                    return result
-                continue
-            values = {n: v.strip() for n, v in zip(header, record, strict=False) if v.strip()}
-            _check_row(line, values, result)
-    except csv.Error as exc:
-        result.problems.append(
-            RowProblem(start, None, "file", "malformed_csv", f"The CSV cannot be read here: {exc}.")
-        )
-    if header is None and not result.problems:
-        result.problems.append(RowProblem(1, None, "file", "empty_file", "The file has no rows."))
+    """Read a postings CSV with the shared spreadsheet reader (``server.core.sheets``)."""
+    return _from_sheet("csv", sheets.read_csv(
+        data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="staff", problem=RowProblem))
+
+
+def read_xlsx(data: bytes) -> PostingsFile:
+    """Read the first worksheet of an Excel workbook; rows are the sheet's row numbers."""
+    return _from_sheet("xlsx", sheets.read_xlsx(
+        data, columns=COLUMNS, required=REQUIRED_COLUMNS, key="staff", problem=RowProblem))
+
+
+def _from_sheet(location: str, sheet: sheets.Sheet[RowProblem]) -> PostingsFile:
+    """Check each row read from a sheet into fields or problems."""
+    result = PostingsFile(location, sheet.name, problems=list(sheet.problems))
+    for line, values in sheet.rows:
+        _check_row(line, values, result)
     return result
 
 

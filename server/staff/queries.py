@@ -136,6 +136,34 @@ def field_grid_ids(
     return found
 
 
+def active_version(session: Session, grid: Grid) -> Grid:
+    """The active version of a grid's code if ``grid`` was replaced, else ``grid``."""
+    if grid.retired_at is None:
+        return grid
+    active = session.scalar(sa.select(Grid).where(Grid.code == grid.code,
+                                                  Grid.retired_at.is_(None)))
+    return active if active is not None else grid
+
+
+def version_map(session: Session, grid_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Every version of the given grids' codes -> the given grid of that code.
+
+    Check-ins recorded before a grid was replaced name the old version, while the posting
+    (moved with the grid) names the new one; compliance reads both as the posted grid.
+    Several given versions of one code (an ended posting kept the old one): each keeps its
+    own id, and the others map to the newest given.
+    """
+    ids = set(grid_ids)
+    if not ids:
+        return {}
+    codes = sa.select(Grid.code).where(Grid.id.in_(ids))
+    rows = session.execute(
+        sa.select(Grid.id, Grid.code).where(Grid.code.in_(codes)).order_by(Grid.created_at)
+    ).all()
+    newest_given: dict[str, uuid.UUID] = {code: gid for gid, code in rows if gid in ids}
+    return {gid: gid if gid in ids else newest_given[code] for gid, code in rows}
+
+
 def grids_by_id(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Grid]:
     ids = list(set(ids))
     if not ids:

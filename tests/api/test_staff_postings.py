@@ -200,3 +200,38 @@ def test_csv_import_finds_an_overlap_with_any_earlier_row_not_only_the_last(
 def test_csv_import_needs_csv(client, world, login, frozen_now):
     response = client.post("/api/v1/postings/import", json={}, headers=login("d1.dispatcher"))
     assert response.status_code == 415
+
+
+def test_csv_import_reads_the_same_number_of_times_for_2_rows_or_12(
+    client, world, login, frozen_now, db_session
+):
+    from tests.api.test_notifications import count_queries
+
+    headers = login("d1.dispatcher")
+    one = CSV_HEADER + "d1.staff,T1-A1,stationed,1-5,08:30,17:30,,,2026-11-01,,\n"
+    _import(client, headers, one, dry_run="true")  # warms the token cache
+    counts = []
+    for rows in (2, 12):
+        text = CSV_HEADER + "".join(
+            f"d1.staff,T1-A1,patrolling,,,,1,week,2027-{m:02d}-01,2027-{m:02d}-28,\n"
+            for m in range(1, rows + 1))
+        with count_queries(db_session) as statements:
+            response = _import(client, headers, text, dry_run="true")
+        assert response.status_code == 201, response.get_json()
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+
+
+def test_the_postings_reader_refuses_duplicate_columns_and_extra_values(
+    client, world, login, frozen_now
+):
+    text = ("staff,grids,mode,valid_from,mode\n"
+            "d1.staff,T1-A1,stationed,2026-11-01,stationed\n")
+    body = assert_error(_import(client, login("d1.dispatcher"), text), 422,
+                        "posting_import_rejected")
+    assert [(d["row"], d["problem"]) for d in body["details"]] == [(1, "duplicate_column")]
+    text = CSV_HEADER + "d1.staff,T1-A1,stationed,1-5,08:30,17:30,,,2026-11-01,,,surplus\n"
+    body = assert_error(_import(client, login("d1.dispatcher"), text), 422,
+                        "posting_import_rejected")
+    assert [(d["row"], d["staff"], d["problem"]) for d in body["details"]] == [
+        (2, "d1.staff", "extra_values")]

@@ -9,14 +9,17 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from shapely.geometry import box
 
+from geo.crs import CRS
 from server.catalogue.formats import read_json_items
 from server.catalogue.queries import get_item, plan_dispatch
 from server.catalogue.services import import_catalogue
 from server.core.errors import NotFound
+from server.grids.services import import_grids
 from server.org.rules import UnitKind
 from server.org.services import create_unit
-from tests.fixtures.world import NOW
+from tests.fixtures.world import NOW, grid_feature
 
 CITY = "department:city_management"
 MARKET = "department:market_supervision"
@@ -164,3 +167,24 @@ def test_import_reads_the_same_few_times_whatever_the_size(world, db_session):
         return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
 
     assert selects(5, 10) == selects(400, 100) <= 3
+
+
+def test_a_special_grid_owner_resolves_from_the_cases_special_grids(world, db_session, caplog):
+    market = grid_feature("T2-S1", "T2", box(116.401, 39.901, 116.402, 39.902), kind="special",
+                          owner_unit="D1-SCJG", special_kind="market")  # not where the case is
+    import_grids(db_session, {"type": "FeatureCollection", "features": [market]}, crs=CRS.WGS84,
+                 repair=False, replace_existing=False, allowed_township_ids=None, now=NOW)
+    import_catalogue(db_session, read_json_items([
+        item("07", None),
+        item("07.01", "special_grid_owner:school", "territorial", "special_grid_owner:market"),
+    ]), replace_all=False, now=NOW)
+    t1, school = world.units["T1"].id, world.units["T1-SCH"].id
+    special = [world.grids["T1-S1"].id]
+    with count_queries(db_session) as statements:
+        plan = plan_dispatch(db_session, "07.01", t1, special_grid_ids=special)
+    assert (plan.lead_unit_id, plan.cooperating_unit_ids) == (school, (t1,))
+    assert len(statements) == 2  # the item, then the special grids (no unit is named by code)
+    assert "special_grid_owner:market not resolved" in caplog.text  # no market grid: skipped
+    assert plan_dispatch(db_session, "07.01", t1, special_grid_ids=[]) is None
+    # The lead needs no township: the special grid names its owner wherever the case is.
+    assert plan_dispatch(db_session, "07.01", None, special_grid_ids=special).lead_unit_id == school

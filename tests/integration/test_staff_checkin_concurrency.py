@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from server.auth.services import authenticate, login
 from server.extensions import db
+from server.staff.checkins import CheckRequest, record_check
 from server.staff.models import FieldCheck
 from server.staff.rules import CheckKind, CheckVia, FieldLimits
-from server.staff.services import CheckRequest, record_check
 from tests.fixtures.world import NOW, PASSWORD, build_world
 
 

@@ -32,9 +32,10 @@ from server.catalogue.rules import (
         ("Department: market_supervision",
          Responsibility(LeadKind.DEPARTMENT, "market_supervision")),
         ("unit:110199-CC", Responsibility(LeadKind.UNIT, "110199-CC")),
+        ("Special_Grid_Owner: school", Responsibility(LeadKind.SPECIAL_GRID_OWNER, "school")),
     ],
 )
-def test_parse_responsibility_reads_the_three_forms(token, expected):
+def test_parse_responsibility_reads_the_four_forms(token, expected):
     assert parse_responsibility(token) == expected
 
 
@@ -55,6 +56,8 @@ def test_a_responsibility_has_one_canonical_token():
         ("unit:", "needs a value"),
         ("department:City Management", "lowercase letters"),
         ("unit:A B", "without spaces"),
+        ("special_grid_owner:", "needs a value"),
+        ("special_grid_owner:School", "special grid kind is lowercase"),
         ("unit:" + "X" * 41, "1-40 characters"),
         (42, "is not text"),
     ],

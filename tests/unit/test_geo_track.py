@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from geo.measure import distance_m
-from geo.track import DropReason, Fix, dwell, filter_fixes, haversine_m, simplify
+from geo.track import DropReason, Fix, dwell, filter_fixes, implied_speed_mps, simplify
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 GRID = box(116.30, 39.90, 116.31, 39.91)
@@ -32,9 +32,11 @@ def walk(
     ]
 
 
-def test_haversine_agrees_with_the_geodesic_within_half_a_percent():
-    assert haversine_m(116.3, 39.9, 116.4, 40.0) == pytest.approx(
-        distance_m(116.3, 39.9, 116.4, 40.0), rel=0.005
+def test_the_implied_speed_is_the_geodesic_less_both_accuracies_over_the_time():
+    a = Fix(T0, 116.3, 39.9, 10.0)
+    b = Fix(T0 + timedelta(seconds=100), 116.31, 39.9, 15.0)
+    assert implied_speed_mps(a, b) == pytest.approx(
+        (distance_m(116.3, 39.9, 116.31, 39.9) - 25.0) / 100
     )
 
 

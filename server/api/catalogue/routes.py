@@ -1,4 +1,4 @@
-"""The dispatch catalogue: list, read, import (JSON or CSV, all or nothing), export."""
+"""The dispatch catalogue: list, read, import (JSON, CSV or .xlsx, all or nothing), export."""
 
 from __future__ import annotations
 
@@ -27,8 +27,12 @@ from server.org.rules import MANAGE_CATALOGUE
 blp = Blueprint("catalogue", __name__, url_prefix="", description="The dispatch catalogue")
 
 CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_DOC = {"content": {CSV: {"schema": {"type": "string", "description":
     "UTF-8 (BOM optional), header row: " + ",".join(formats.COLUMNS)}}}}
+IMPORT_DOC = {"content": {**CSV_DOC["content"], XLSX: {"schema": {
+    "type": "string", "format": "binary",
+    "description": "An Excel workbook; its first sheet is read like the CSV"}}}}
 
 
 @blp.route("/catalogue", methods=["GET"])
@@ -68,9 +72,9 @@ def export_catalogue(args):
 @blp.arguments(CatalogueImportQuerySchema, location="query")
 @blp.arguments(CatalogueDocumentSchema, required=False)
 @blp.response(200, ImportCountsSchema)
-@blp.doc(requestBody=CSV_DOC)
+@blp.doc(requestBody=IMPORT_DOC)
 def import_catalogue(args, body):
-    """Create or update items from JSON or CSV (text/csv), all or nothing, problems per row"""
+    """Create or update items from JSON, CSV or .xlsx, all or nothing, problems per row"""
     actor = ctx.current_actor()
     actor.require(MANAGE_CATALOGUE, _("import the dispatch catalogue"))
     counts = services.import_catalogue(
@@ -83,9 +87,12 @@ def import_catalogue(args, body):
 def _catalogue_file(body: dict) -> formats.CatalogueFile:
     if request.mimetype == CSV:
         return formats.read_csv(request.get_data())
+    if request.mimetype == XLSX:
+        return formats.read_xlsx(request.get_data())
     if not request.is_json:
         raise UnsupportedMediaType(
-            f"Send JSON {{\"items\": [...]}} or CSV with Content-Type {CSV}."
+            f"Send JSON {{\"items\": [...]}}, CSV with Content-Type {CSV} or an Excel "
+            f"workbook with Content-Type {XLSX}."
         )
     if body["items"] is None:
         raise Invalid.for_field("items", "Missing data for required field.",

@@ -33,6 +33,7 @@ from server.auth.services import scope_of
 from server.core.i18n import _
 from server.grids import queries, services
 from server.grids.tiling import Tolerances
+from server.org import queries as org_queries
 from server.org.rules import MANAGE_GRIDS, OVERRIDE_TOPOLOGY, RUN_AUDIT, Role
 
 GEOJSON_MIMETYPE = "application/geo+json"  # RFC 7946 §12
@@ -164,7 +165,10 @@ def topology_audit(args, code: str):
         return Response(json.dumps(doc, ensure_ascii=False), mimetype=GEOJSON_MIMETYPE,
                         headers={"Content-Disposition": content_disposition(
                             f"{doc['name']}.geojson")})
-    return queries.audit_as_dict(audit)
+    # One line on whether the township's population is its communities' sum (issue 11).
+    [own] = [r for r in org_queries.population_check(ctx.session(), actor, root=township)
+             if r.unit.id == township.id]
+    return {**queries.audit_as_dict(audit), "population": org_queries.population_as_dict(own)}
 
 
 def csv_download(body: str, filename: str) -> Response:

@@ -8,7 +8,13 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from geo.crs import CRS
-from server.api.schemas import CRSQuerySchema, GeoJSONGeometry, StrictSchema, UnitRefSchema
+from server.api.schemas import (
+    CRSQuerySchema,
+    GeoJSONGeometry,
+    PopulationCheckSchema,
+    StrictSchema,
+    UnitRefSchema,
+)
 from server.grids.rules import GridKind
 
 
@@ -20,6 +26,8 @@ class GridSummarySchema(ma.Schema):
     township = fields.Nested(UnitRefSchema, dump_only=True)
     community = fields.Nested(UnitRefSchema, dump_only=True, allow_none=True)
     owner_unit = fields.Nested(UnitRefSchema, dump_only=True, allow_none=True)
+    special_kind = fields.String(dump_only=True, allow_none=True,
+                                 metadata={"description": "special grids: school, hospital..."})
     area_m2 = fields.Float(dump_only=True)
     bbox = fields.Method(
         "_bbox",
@@ -117,7 +125,8 @@ class GridImportQuerySchema(StrictSchema):
 
 class FeatureCollectionSchema(ma.Schema):
     """RFC 7946 FeatureCollection; each feature's properties: code, name, kind (basic|special),
-    township (code), community (code, optional), owner_unit (code, special grids)."""
+    township (code), community (code, optional), owner_unit (code, special grids),
+    special_kind (special grids: school, hospital...)."""
 
     class Meta:
         # RFC 7946 §6.1 allows foreign members (e.g. "name", an old "crs"): tolerate them.
@@ -182,6 +191,8 @@ class TopologyAuditSchema(ma.Schema):
     gaps = fields.List(fields.Nested(GapSchema))
     protrusions = fields.List(fields.Nested(ProtrusionSchema))
     special_grid_issues = fields.List(fields.Nested(SpecialIssueSchema))
+    population = fields.Nested(PopulationCheckSchema, metadata={
+        "description": "The township's population against its communities' sum"})
 
 
 class AuditQuerySchema(StrictSchema):

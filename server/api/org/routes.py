@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 
+from flask import request
 from marshmallow import fields, validate
 from shapely.geometry import mapping
+from werkzeug.exceptions import UnsupportedMediaType
 
 from geo.exchange import features_csv
 from server.api import context as ctx
@@ -24,8 +27,12 @@ from server.api.org.schemas import (
     UnitUpdateSchema,
 )
 from server.api.schemas import (
+    PopulationQuerySchema,
+    PopulationReportSchema,
     StrictSchema,
     UnitCreateSchema,
+    UnitImportQuerySchema,
+    UnitImportResultSchema,
     UnitQuerySchema,
     UnitSchema,
     UserCreateSchema,
@@ -37,9 +44,12 @@ from server.auth import services as auth
 from server.core.i18n import _
 from server.grids import queries as grid_queries
 from server.grids import services as grid_services
-from server.org import boundaries, queries, revisions, services
+from server.org import boundaries, queries, revisions, services, unit_list
 from server.org.roles import set_user_roles
 from server.org.rules import MANAGE_GRIDS, MANAGE_UNITS, MANAGE_USERS, Role
+
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 blp = Blueprint("org", __name__, url_prefix="", description="Units and users")
 
@@ -50,6 +60,34 @@ blp = Blueprint("org", __name__, url_prefix="", description="Units and users")
 def list_units(args):
     """Units in one's territory (and the chain above it), in tree order"""
     return queries.list_units(ctx.session(), ctx.current_actor(), **args)
+
+
+@blp.route("/units/population-check", methods=["GET"])
+@blp.arguments(PopulationQuerySchema, location="query")
+@blp.response(200, PopulationReportSchema)
+def population_check(args):
+    """Whether each unit's population is the sum of its children's (reported, not refused)"""
+    session, actor = ctx.session(), ctx.current_actor()
+    root = queries.get_unit_by_code_for(session, actor, args["unit"]) if args["unit"] else None
+    return queries.population_report(queries.population_check(session, actor, root=root))
+
+
+@blp.route("/units/import", methods=["POST"])
+@blp.arguments(UnitImportQuerySchema, location="query")
+@blp.response(200, UnitImportResultSchema)
+@blp.doc(requestBody={"content": {
+    CSV: {"schema": {"type": "string", "description": "header: " + ",".join(unit_list.COLUMNS)}},
+    XLSX: {"schema": {"type": "string", "format": "binary",
+                      "description": "An Excel workbook; its first sheet is read like the CSV"}}}})
+def import_units(args):
+    """Create units from a CSV or .xlsx list, all or nothing, problems per row (admin)"""
+    ctx.current_actor().require(MANAGE_UNITS, _("create units"))
+    if request.mimetype not in (CSV, XLSX):
+        raise UnsupportedMediaType(f"Send the units as CSV ({CSV}) or an Excel workbook ({XLSX}).")
+    file = unit_list.read_units(request.get_data(), "csv" if request.mimetype == CSV else "xlsx")
+    counts = unit_list.import_units(ctx.session(), file, dry_run=args["dry_run"],
+                                    now=ctx.request_now())
+    return {**asdict(counts), "dry_run": args["dry_run"]}
 
 
 @blp.route("/units/<uuid:unit_id>", methods=["GET"])

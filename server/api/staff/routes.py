@@ -11,16 +11,16 @@ from flask import request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from geo.crs import CRS, from_wgs84
-from geo.track import Fix, dwell_by_grid, segment_lengths_m, simplify
+from geo.track import Fix, segment_lengths_m, simplify
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.staff import schemas as s
 from server.core.errors import Invalid
 from server.core.i18n import _
 from server.grids.models import Grid
-from server.staff import compliance, queries, services
+from server.staff import checkins, compliance, postings, queries, track_ingest
 from server.staff.models import FieldCheck, Posting
-from server.staff.postings_csv import COLUMNS, read_csv
+from server.staff.postings_csv import COLUMNS, read_csv, read_xlsx
 from server.staff.rules import (
     FIELD_ROLES,
     READ_PRESENCE,
@@ -39,6 +39,7 @@ blp = Blueprint(
 )
 
 CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_DOC = {
     "content": {
         CSV: {
@@ -46,7 +47,14 @@ CSV_DOC = {
                 "type": "string",
                 "description": "UTF-8 (BOM optional), header row: " + ",".join(COLUMNS),
             }
-        }
+        },
+        XLSX: {
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "An Excel workbook; its first sheet is read like the CSV",
+            }
+        },
     }
 }
 
@@ -150,8 +158,8 @@ def create_posting(body):
         )
     if visits:
         body.update(visits_required=visits["required"], visit_period=visits["per"])
-    posting = services.create_posting(
-        ctx.session(), ctx.current_actor(), services.PostingRequest(**body), now=ctx.request_now()
+    posting = postings.create_posting(
+        ctx.session(), ctx.current_actor(), postings.PostingRequest(**body), now=ctx.request_now()
     )
     return posting_view(posting)
 
@@ -182,7 +190,7 @@ def end_posting(body, posting_id: uuid.UUID):
     actor = ctx.current_actor()
     posting = queries.get_posting_for(ctx.session(), actor, posting_id)
     return posting_view(
-        services.end_posting(ctx.session(), actor, posting, now=ctx.request_now(), **body)
+        postings.end_posting(ctx.session(), actor, posting, now=ctx.request_now(), **body)
     )
 
 
@@ -191,13 +199,15 @@ def end_posting(body, posting_id: uuid.UUID):
 @blp.response(201, s.PostingImportResultSchema)
 @blp.doc(requestBody=CSV_DOC)
 def import_postings(args):
-    """Create postings from CSV (text/csv), all or nothing, problems per line"""
-    if request.mimetype != CSV:
-        raise UnsupportedMediaType(f"Send the postings as CSV with Content-Type {CSV}.")
-    created = services.import_postings(
+    """Create postings from CSV (text/csv) or .xlsx, all or nothing, problems per row"""
+    if request.mimetype not in (CSV, XLSX):
+        raise UnsupportedMediaType(
+            f"Send the postings as CSV ({CSV}) or an Excel workbook ({XLSX}).")
+    read = read_csv if request.mimetype == CSV else read_xlsx
+    created = postings.import_postings(
         ctx.session(),
         ctx.current_actor(),
-        read_csv(request.get_data()),
+        read(request.get_data()),
         dry_run=args["dry_run"],
         now=ctx.request_now(),
     )
@@ -212,10 +222,10 @@ def import_postings(args):
 
 
 def _check(body: dict, kind: CheckKind):  # noqa: ANN202
-    check, created = services.record_check(
+    check, created = checkins.record_check(
         ctx.session(),
         ctx.current_actor(),
-        services.CheckRequest(kind=kind, **body),
+        checkins.CheckRequest(kind=kind, **body),
         limits=field_limits(),
         via=CheckVia.API,
         now=ctx.request_now(),
@@ -250,7 +260,7 @@ def check_out(body):
 def upload_track(body):
     """Upload a batch of one's own GPS fixes (late, out of order, repeated: all fine)"""
     batch = [Fix(**f) for f in body["fixes"]]
-    result = services.ingest_for(
+    result = track_ingest.ingest_for(
         ctx.session(),
         ctx.current_actor(),
         batch,
@@ -287,13 +297,8 @@ def get_track(args, user_id: uuid.UUID):
     grids = queries.grids_by_id(
         session, queries.field_grid_ids(session, person, local_date(args["start"]))
     )
-    per_grid = dwell_by_grid(
-        times,
-        lons,
-        lats,
-        {g.code: g.boundary for g in grids.values()},
-        max_gap_s=limits.track_max_gap_s,
-        min_visit_s=limits.visit_min_minutes * 60.0,
+    per_grid = compliance.dwell_in_grids(
+        times, lons, lats, {g.code: g.boundary for g in grids.values()}, limits=limits
     )
     points = simplify(list(lons), list(lats), args["tolerance_m"])
     if args["crs"] is not CRS.WGS84 and points:
