@@ -1,39 +1,18 @@
-"""Photo input and output schemas: starting an upload, the offset header, status, links."""
+"""Photo schemas: a tus creation's answer, status, links."""
 
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from server.api.schemas import StrictSchema
 from sync.photo_rules import PhotoStatus, PhotoSubject
 
 
-class UploadStartSchema(StrictSchema):
-    size = fields.Integer(required=True, validate=validate.Range(min=1),
-                          metadata={"description": "The whole photo's length in bytes"})
-    content_type = fields.String(
-        required=True, validate=validate.Length(min=1, max=100),
-        metadata={"description": "image/jpeg, image/png, image/webp or image/heic; the bytes "
-                                 "are checked on arrival and decide the stored type"})
-
-
-class UploadOffsetHeaderSchema(ma.Schema):
-    """The tus-style header naming where a chunk starts."""
-
-    class Meta:
-        # Headers carry much besides ours (Authorization, Content-Type...): ignore the rest.
-        unknown = ma.EXCLUDE
-
-    upload_offset = fields.Integer(
-        required=True, data_key="Upload-Offset", validate=validate.Range(min=0),
-        metadata={"description": "The byte this chunk starts at: the offset the server "
-                                 "last reported"})
-
-
 class UploadSchema(ma.Schema):
-    upload_id = fields.UUID(dump_only=True, allow_none=True,
-                            metadata={"description": "null when the photo is already stored"})
+    """The body of a tus creation's answer (tus clients read only its headers)."""
+
+    upload_id = fields.UUID(dump_only=True)
     sha256 = fields.String(dump_only=True)
     status = fields.Enum(PhotoStatus, by_value=True, dump_only=True)
     offset = fields.Integer(dump_only=True, metadata={
