@@ -92,7 +92,11 @@ class WatermelonProblemSchema(ma.Schema):
 class WatermelonPushAnswerSchema(ma.Schema):
     experimentalRejectedIds = fields.Dict(  # noqa: N815
         keys=fields.String(), values=fields.List(fields.String()), metadata={
-            "description": "operations records the server cannot read: they stay dirty"})
+            "description": "operations records the server cannot read, and those deferred "
+                           "past the push limit: they stay dirty and are pushed again"})
+    deferred = fields.List(fields.String(), metadata={
+        "description": "ids of operations past GRID_SYNC_MAX_PUSH_OPERATIONS, not applied yet: "
+                       "call synchronize() again"})
     results = fields.List(fields.Nested(OpResultSchema))
     problems = fields.List(fields.Nested(WatermelonProblemSchema))
     ignored = fields.List(fields.Nested(WatermelonIgnoredSchema))
