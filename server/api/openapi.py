@@ -29,6 +29,7 @@ EXAMPLE = "EXAMPLE"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 X_CODES = "x-may-answer"
 WRITES = ("post", "put", "patch", "delete")
+LOCATIONS = {"querystring": "query", "headers": "header", "files": "formData"}
 
 # Path parameters have no schema of ours: their examples, by name.
 PATH_EXAMPLES: dict[str, Any] = {
@@ -112,7 +113,8 @@ def _parameter_examples(operation: dict) -> dict[str, dict[str, Any]]:
         if isinstance(parameter, Mapping) and "schema" in parameter:
             example = example_of(parameter["schema"])
             if isinstance(example, Mapping):
-                found.setdefault(parameter["in"], {}).update(example)
+                location = LOCATIONS.get(parameter["in"], parameter["in"])
+                found.setdefault(location, {}).update(example)
     return found
 
 

@@ -29,7 +29,10 @@ blp = Blueprint("catalogue", __name__, url_prefix="", description="The dispatch 
 
 CSV = "text/csv"
 CSV_DOC = {"content": {CSV: {"schema": {"type": "string", "description":
-    "UTF-8 (BOM optional), header row: " + ",".join(formats.COLUMNS)}}}}
+    "UTF-8 (BOM optional), header row: " + ",".join(formats.COLUMNS)},
+    "example": ",".join(formats.COLUMNS) + "\n01,市容环境,,,,,,,\n"
+               "01.01,占道经营,department:city_management,territorial,24,168,true,true,"
+               "流动摊贩、店外经营\n"}}}
 
 
 @blp.route("/catalogue", methods=["GET"])
