@@ -8,6 +8,7 @@ one JSON shape. Authentication is the bearer token, as everywhere (tus clients s
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask import Response, request, url_for
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.photos import schemas as s
 from server.api.photos.routes import photo_limits, photo_store
 from server.errors import error_payload
@@ -26,14 +28,15 @@ blp = Blueprint("tus", __name__, url_prefix="photos/uploads",
                 description="Photo uploads, tus 1.0 (creation, checksum, termination)")
 
 
-def _header(name: str, description: str, *, required: bool = True,
+def _header(name: str, description: str, example: Any, *, required: bool = True,  # noqa: ANN401
             schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"in": "header", "name": name, "required": required, "description": description,
-            "schema": schema or {"type": "string"}}
+            "schema": schema or {"type": "string"}, "example": example}
 
 
+SHA256_EXAMPLE = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 TUS_RESUMABLE = _header("Tus-Resumable", "The protocol version: 1.0.0 (else 412)",
-                        schema={"type": "string", "enum": [tus.TUS_VERSION]})
+                        tus.TUS_VERSION, schema={"type": "string", "enum": [tus.TUS_VERSION]})
 ANSWER_HEADERS = {"Tus-Resumable": {"description": "Always 1.0.0",
                                     "schema": {"type": "string"}}}
 OFFSET_HEADERS = {
@@ -86,6 +89,7 @@ def _state_headers(state: photos.UploadState) -> dict[str, str]:
     "Tus-Max-Size": {"description": "The largest photo in bytes (GRID_PHOTO_MAX_MB)",
                      "schema": {"type": "integer"}},
     "Tus-Checksum-Algorithm": {"description": "sha256,sha1", "schema": {"type": "string"}}})
+@blp.doc(security=[])
 def discover():
     """tus discovery: version, extensions, largest size, checksum algorithms (no token)"""
     return Response(status=204, headers=tus.discovery_headers(photo_limits().max_bytes))
@@ -97,11 +101,15 @@ def discover():
               headers={**OFFSET_HEADERS, "Location": {
                   "description": "The upload's URL (relative)", "schema": {"type": "string"}}})
 @blp.doc(parameters=[
-    TUS_RESUMABLE, _header("Upload-Length", "The photo's size in bytes",
+    TUS_RESUMABLE, _header("Upload-Length", "The photo's size in bytes", 245760,
                            schema={"type": "integer", "minimum": 1}),
     _header("Upload-Metadata", "Comma-separated 'key base64(value)': 'sha256' (the SHA-256 of "
             "the bytes, hex) and 'filetype' (image/jpeg, image/png, image/webp, image/heic); "
-            "other keys are ignored")])
+            "other keys are ignored",
+            f"sha256 {base64.b64encode(SHA256_EXAMPLE.encode()).decode()},"
+            f"filetype {base64.b64encode(b'image/jpeg').decode()}")])
+@may_answer("tus_version_unsupported", "tus_header_invalid", "invalid_sha256:400",
+             "permission_denied", "photo_too_large", "photo_type_unsupported")
 def create_upload():
     """tus creation: start uploading a photo named by its SHA-256"""
     size = tus.parse_creation_length(request.headers.get("Upload-Length"),
@@ -123,6 +131,7 @@ def create_upload():
 @blp.response(200, description="Where the upload stands (no body): resume from "
               "Upload-Offset", headers=OFFSET_HEADERS)
 @blp.doc(parameters=[TUS_RESUMABLE])
+@may_answer("tus_version_unsupported", "upload_not_found")
 def upload_offset(upload_id: uuid.UUID):
     """tus HEAD: the offset to resume one's upload from"""
     state = photos.get_upload(ctx.session(), photo_store(), ctx.current_actor(), upload_id)
@@ -134,9 +143,14 @@ def upload_offset(upload_id: uuid.UUID):
               "equals its size", headers=OFFSET_HEADERS)
 @blp.doc(requestBody=CHUNK_BODY, parameters=[
     TUS_RESUMABLE, _header("Upload-Offset", "The byte this chunk starts at: the offset the "
-                           "server last reported", schema={"type": "integer", "minimum": 0}),
+                           "server last reported", 0, schema={"type": "integer", "minimum": 0}),
     _header("Upload-Checksum", "'sha256 <base64 digest>' (or sha1) of this chunk; a mismatch "
-            "is 460 and nothing of the chunk is kept", required=False)])
+            "is 460 and nothing of the chunk is kept",
+            "sha256 n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=", required=False)])
+@may_answer("tus_version_unsupported", "tus_header_invalid", "chunk_type_unsupported",
+             "checksum_algorithm_unsupported", "checksum_mismatch", "permission_denied",
+             "upload_not_found", "offset_mismatch", "upload_exceeds_size",
+             "photo_type_unsupported", "photo_hash_mismatch")
 def append_chunk(upload_id: uuid.UUID):
     """tus PATCH: send the next chunk, from the offset the server holds"""
     tus.check_chunk_type(request.content_type)
@@ -157,6 +171,7 @@ def append_chunk(upload_id: uuid.UUID):
 @blp.response(204, description="The upload and its bytes are gone (a stored photo stays); "
               "later requests on it are 404", headers=ANSWER_HEADERS)
 @blp.doc(parameters=[TUS_RESUMABLE])
+@may_answer("tus_version_unsupported", "upload_not_found")
 def terminate_upload(upload_id: uuid.UUID):
     """tus termination: abandon one's upload"""
     photos.terminate_upload(ctx.session(), photo_store(), ctx.current_actor(), upload_id)
