@@ -1,13 +1,14 @@
 """Photos: content-addressed, resumable, deduplicated uploads, and their links to cases.
 
 A photo is named by the SHA-256 of its bytes. A phone links it to a case while offline (the
-link works before the bytes arrive) and uploads it whenever it has a connection, in one
-request or in chunks it can resume after a cut. The bytes live in a ``PhotoStore``; these
+link works before the bytes arrive) and uploads it whenever it has a connection, with tus
+1.0: in chunks it can resume after a cut. The bytes live in a ``PhotoStore``; these
 tables say what is stored, what is being uploaded, and what each photo belongs to.
 """
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,10 +43,10 @@ from sync.photo_rules import (
     check_size,
     chunk_overrun,
     parse_sha256,
-    photo_too_large,
     status_of,
 )
-from sync.storage import ChunkTooLarge, PhotoStore
+from sync.storage import ChunkTooLarge, HashingReader, PhotoStore
+from sync.tus_rules import Checksum, ChecksumMismatch
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -136,66 +137,40 @@ class UploadState:
 
 # ---------------------------------------------------------------- uploads
 
-def put_photo(session: Session, store: PhotoStore, actor: Actor, *, sha256: str,
-              content_type: str | None, data: BinaryIO, length: int | None,
-              limits: PhotoLimits, now: datetime) -> tuple[Photo, bool]:
-    """Store a whole photo sent in one request; ``(photo, created)``.
+def create_upload(session: Session, store: PhotoStore, actor: Actor, *, sha256: str,
+                  size: int, content_type: str | None, limits: PhotoLimits, now: datetime
+                  ) -> UploadState:
+    """Create this user's upload of a photo (tus creation); ``offset`` says what to send.
 
-    A photo already stored is answered at once, without reading the body (dedupe). Else the
-    body goes to a temporary partial, its type is checked by magic bytes and its hash
-    verified, and only then does it become the blob named by the hash.
+    A photo already stored (by anyone) needs no byte: the upload is created finished, its
+    offset the photo's size, so a tus client is done (dedupe). Creating again an upload the
+    user already has starts it over at 0, as tus means a creation to: a client resumes with
+    HEAD on the URL it was given, not by creating.
     """
     actor.require(UPLOAD_ROLES, gettext("upload photos"))
     sha256 = parse_sha256(sha256)
-    if (photo := session.get(Photo, sha256)) is not None:
-        return photo, False
-    check_size(length, limits)
-    check_declared_type(content_type, limits)
-    key = f"put-{new_id().hex}"
-    try:
-        try:
-            size = store.append(key, 0, data, limit=limits.max_bytes)
-        except ChunkTooLarge:
-            raise photo_too_large(limits) from None
-        found = check_content_type(store.read_partial(key, SNIFF_BYTES), limits)
-        if not store.commit(key, sha256):
-            raise PhotoHashMismatch()
-    finally:
-        store.delete_partial(key)  # a no-op once committed: the partial became the blob
-    # Another request may have stored the same bytes meanwhile: then that one created it.
-    return _insert_once(session, Photo(
-        sha256=sha256, size=size, content_type=found, uploaded_by_user_id=actor.user_id,
-        stored_at=now), Photo.sha256 == sha256)
-
-
-def start_upload(session: Session, store: PhotoStore, actor: Actor, *, sha256: str, size: int,
-                 content_type: str, limits: PhotoLimits, now: datetime) -> UploadState:
-    """Open a resumable upload, or find this user's open one for the same photo.
-
-    Asking again returns the same upload and the offset to resume from; a different size or
-    type starts it over (the phone knows its file). A stored photo needs no upload.
-    """
-    actor.require(UPLOAD_ROLES, gettext("upload photos"))
-    sha256 = parse_sha256(sha256)
-    if (photo := session.get(Photo, sha256)) is not None:
-        return UploadState(None, photo.size, photo)
-    check_size(size, limits)
-    declared = check_declared_type(content_type, limits)
-    upload = _lock_upload(session, PhotoUpload.sha256 == sha256,
-                          PhotoUpload.user_id == actor.user_id)
+    photo = session.get(Photo, sha256)
+    if photo is None:
+        check_size(size, limits)
+        declared = check_declared_type(content_type, limits)
+    else:
+        size, declared = photo.size, photo.content_type
+    mine = (PhotoUpload.sha256 == sha256, PhotoUpload.user_id == actor.user_id)
+    upload = _lock_upload(session, *mine)
     if upload is None:
         upload, created = _insert_once(session, PhotoUpload(
             sha256=sha256, size=size, content_type=declared, received=0, user_id=actor.user_id,
-            started_at=now, updated_at=now), PhotoUpload.sha256 == sha256,
-            PhotoUpload.user_id == actor.user_id)
-        if created:
-            return UploadState(upload, 0, None, created=True)
-    if upload.finished_at is not None or (upload.size, upload.content_type) != (size, declared):
-        store.delete_partial(upload.key)
-        upload.size, upload.content_type, upload.received = size, declared, 0
-        upload.started_at = upload.updated_at = now
-        upload.finished_at = None
-    return UploadState(upload, _offset(store, upload), None)
+            started_at=now, updated_at=now), *mine)
+        if not created:  # a twin request inserted it first: take its row, locked
+            upload = _lock_upload(session, *mine)
+    store.delete_partial(upload.key)
+    upload.size, upload.content_type, upload.started_at, upload.updated_at = (
+        size, declared, now, now)
+    if photo is not None:
+        upload.received, upload.finished_at = size, now
+        return UploadState(upload, size, photo, created=True)
+    upload.received, upload.finished_at = 0, None
+    return UploadState(upload, 0, None, created=True)
 
 
 def get_upload(session: Session, store: PhotoStore, actor: Actor, upload_id: uuid.UUID
@@ -208,13 +183,15 @@ def get_upload(session: Session, store: PhotoStore, actor: Actor, upload_id: uui
 
 def append_chunk(session: Session, store: PhotoStore, actor: Actor, *, upload_id: uuid.UUID,
                  offset: int, data: BinaryIO, length: int | None, limits: PhotoLimits,
-                 now: datetime) -> UploadState:
+                 now: datetime, checksum: Checksum | None = None) -> UploadState:
     """Add the bytes from ``offset`` on; the last byte finishes the upload.
 
     The row is locked, so a retried chunk racing its original waits and then finds the
     offset moved (409 with the offset to resume from). A chunk cut off midway keeps what
     arrived. The type is checked as soon as the first bytes are in, so a phone does not
-    send megabytes of something that is no photo.
+    send megabytes of something that is no photo. With a ``checksum`` (tus Upload-Checksum)
+    the chunk is kept only if it arrived whole and matches: else the partial is cut back to
+    ``offset``.
     """
     actor.require(UPLOAD_ROLES, gettext("upload photos"))
     upload = _upload_for(session, actor, upload_id, lock=True)
@@ -229,16 +206,39 @@ def append_chunk(session: Session, store: PhotoStore, actor: Actor, *, upload_id
     check_offset(sent=offset, current=_offset(store, upload), upload_id=str(upload.id))
     if length is not None and offset + length > upload.size:
         raise chunk_overrun(offset=offset, size=upload.size, length=length)
-    try:
-        held = store.append(upload.key, offset, data, limit=upload.size - offset)
-    except ChunkTooLarge:
-        raise chunk_overrun(offset=offset, size=upload.size) from None
+    held = _append_checked(store, upload, offset, data, checksum)
     upload.received, upload.updated_at = held, now
     if offset < SNIFF_BYTES and (held >= SNIFF_BYTES or held == upload.size):
         _check_partial_type(store, upload, limits)
     if held < upload.size:
         return UploadState(upload, held, None)
     return UploadState(upload, held, finish(session, store, upload, limits=limits, now=now))
+
+
+def _append_checked(store: PhotoStore, upload: PhotoUpload, offset: int, data: BinaryIO,
+                    checksum: Checksum | None) -> int:
+    """Append a chunk; one with a checksum is kept whole and matching, or not at all."""
+    hashed = None if checksum is None else HashingReader(data, checksum.new_hash())
+    try:
+        held = store.append(upload.key, offset, hashed or data, limit=upload.size - offset)
+    except ChunkTooLarge:
+        raise chunk_overrun(offset=offset, size=upload.size) from None
+    except Exception:
+        if hashed is not None:  # a broken chunk cannot be verified: drop what came of it
+            store.append(upload.key, offset, io.BytesIO(), limit=0)
+        raise
+    if hashed is not None and hashed.digest.digest() != checksum.digest:
+        store.append(upload.key, offset, io.BytesIO(), limit=0)  # cut back to ``offset``
+        raise ChecksumMismatch()
+    return held
+
+
+def terminate_upload(session: Session, store: PhotoStore, actor: Actor, upload_id: uuid.UUID
+                     ) -> None:
+    """Forget one's upload and its bytes (tus termination); a stored photo stays."""
+    upload = _upload_for(session, actor, upload_id, lock=True)
+    store.delete_partial(upload.key)
+    session.delete(upload)
 
 
 def finish(session: Session, store: PhotoStore, upload: PhotoUpload, *, limits: PhotoLimits,
@@ -293,8 +293,8 @@ def _upload_for(session: Session, actor: Actor, upload_id: uuid.UUID, *, lock: b
     upload = (_lock_upload(session, *conditions) if lock
               else session.scalar(sa.select(PhotoUpload).where(*conditions)))
     if upload is None:
-        raise NotFound("No such upload of yours; start one with POST "
-                       "/photos/{sha256}/uploads.", code="upload_not_found")
+        raise NotFound("No such upload of yours; create one with POST /photos/uploads.",
+                       code="upload_not_found")
     return upload
 
 

@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from sync.photo_rules import SHA256_PATTERN
 
@@ -61,6 +61,18 @@ class PhotoStore(Protocol):
     def open(self, sha256: str) -> BinaryIO:
         """The blob for reading; the caller closes it."""
         ...
+
+
+class HashingReader:
+    """A stream that hashes what is read from it (to check a chunk against its checksum)."""
+
+    def __init__(self, data: BinaryIO, digest: Any) -> None:  # noqa: ANN401 - a hashlib object
+        self.data, self.digest = data, digest
+
+    def read(self, size: int = -1) -> bytes:
+        block = self.data.read(size)
+        self.digest.update(block)
+        return block
 
 
 class LocalDiskStore:

@@ -281,8 +281,11 @@ def heal(held: bool) -> str:
     return "resend" if held else "remove"
 
 
-def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)] or [items]
+def split_push(operations: Sequence[push_service.IncomingOp], limit: int
+               ) -> tuple[Sequence[push_service.IncomingOp], list[str]]:
+    """The operations applied now (the first ``limit`` in ``device_seq`` order) and the ids of
+    those deferred: returned as rejected ids, they stay dirty and come with the next push."""
+    return operations[:limit], [str(op.id) for op in operations[limit:]]
 
 
 # --- services --------------------------------------------------------------------------------
@@ -324,16 +327,18 @@ def push(session: Session, actor: Actor, *, changes: Mapping[str, Any], sent_at:
                      known=[t.name for t in tables])
     results: list[push_service.OpOutcome] = []
     skew_s, server_time = 0.0, now
-    if plan.operations or actor.device_id is None:
-        for batch in chunks(plan.operations, settings.max_operations):
-            answer = push_service.push(session, actor, batch, sent_at=sent_at or now,
-                                       parse_args=parse_args, settings=settings, now=now)
-            results += answer.results
-            skew_s, server_time = answer.clock_skew_s, answer.server_time
+    # One request does at most the push limit's work (it must end inside the worker's
+    # timeout); synchronize() cannot split its push, so the rest waits for the next one.
+    batch, deferred = split_push(plan.operations, settings.max_operations)
+    if batch or actor.device_id is None:
+        answer = push_service.push(session, actor, batch, sent_at=sent_at or now,
+                                   parse_args=parse_args, settings=settings, now=now)
+        results, skew_s, server_time = answer.results, answer.clock_skew_s, answer.server_time
     ignored = plan.ignored + _heal(session, actor, plan.read_only)
-    rejected = sorted({p.id for p in plan.problems})
+    rejected = sorted({p.id for p in plan.problems} | set(deferred))
     return {
         "experimentalRejectedIds": {OPERATIONS_TABLE: rejected} if rejected else {},
+        "deferred": deferred,
         "results": results,
         "problems": [{"id": p.id, "message": p.message} for p in plan.problems],
         "ignored": [vars(i) for i in ignored],

@@ -17,6 +17,7 @@ def register_blueprints(api: Api) -> None:
     from server.api.notifications.routes import blp as notifications_blp
     from server.api.org.routes import blp as org_blp
     from server.api.photos.routes import blp as photos_blp
+    from server.api.photos.tus import blp as tus_blp
     from server.api.reports.routes import blp as reports_blp
     from server.api.staff.routes import blp as staff_blp
     from server.api.sync.pull_routes import blp as sync_pull_blp
@@ -25,7 +26,7 @@ def register_blueprints(api: Api) -> None:
     from server.api.whistle.routes import blp as whistle_blp
 
     for blp in (auth_blp, org_blp, grids_blp, assign_blp, cases_blp,
-                notifications_blp, catalogue_blp, photos_blp, sync_push_blp, sync_pull_blp,
+                notifications_blp, catalogue_blp, photos_blp, tus_blp, sync_push_blp, sync_pull_blp,
                 sync_watermelon_blp, staff_blp, whistle_blp, reports_blp, evaluation_blp,
                 insights_blp, audit_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1/{blp.url_prefix}")

@@ -261,3 +261,26 @@ def test_an_edited_record_that_leaves_the_scope_is_still_deleted(client, world, 
     after = pull(client, handler, first["timestamp"])
     assert ids(after, "cases", "deleted") == {case["id"]}
     assert len(after["changes"]["case_events"]["deleted"]) == 2
+
+
+def test_a_push_past_the_operation_limit_applies_the_first_and_defers_the_rest(
+        client, world, login, phone, file_case, app, monkeypatch):
+    monkeypatch.setitem(app.config, "SYNC_MAX_PUSH_OPERATIONS", 3)
+    case = file_case()
+    ops = [operation(1, "accept_case", case_id=case["id"])] + [
+        operation(seq, "add_note", case_id=case["id"], note=f"第{seq}条") for seq in range(2, 6)]
+    # synchronize() sends every dirty record at once (here out of order): the first three by
+    # device_seq are applied, the others come back as rejected ids, so they stay dirty.
+    first = push(client, phone, changes(operations={"created": ops[::-1]}))
+    assert [(r["id"], r["status"]) for r in first["results"]] == [
+        (op["id"], "applied") for op in ops[:3]]
+    assert first["deferred"] == [op["id"] for op in ops[3:]]
+    assert first["experimentalRejectedIds"] == {"operations": sorted(o["id"] for o in ops[3:])}
+    # The next synchronize() pushes the records still dirty.
+    second = push(client, phone, changes(operations={"created": ops[3:]}))
+    assert [(r["id"], r["status"]) for r in second["results"]] == [
+        (op["id"], "applied") for op in ops[3:]]
+    assert (second["deferred"], second["experimentalRejectedIds"]) == ([], {})
+    timeline = client.get(f"/api/v1/cases/{case['id']}/timeline",
+                          headers=login("t1.dispatcher")).get_json()
+    assert [e["action"] for e in timeline].count("note") == 4

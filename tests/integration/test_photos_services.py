@@ -11,10 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from server.auth.actor import Actor
-from server.core.errors import Invalid
+from server.core.errors import Invalid, NotFound
 from sync import photos
 from sync.photo_rules import PhotoLimits, PhotoStatus, PhotoType
 from sync.storage import LocalDiskStore
+from sync.tus_rules import Checksum, ChecksumMismatch
 from tests.fixtures.world import NOW
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 500
@@ -47,22 +48,36 @@ def actor(world):  # noqa: ANN001, ANN201
     return _actor
 
 
-def put(session, store, actor, data: bytes, **kw):  # noqa: ANN001, ANN003, ANN201
-    return photos.put_photo(session, store, actor, sha256=sha(data), content_type="image/png",
-                            data=io.BytesIO(data), length=len(data), limits=LIMITS, now=NOW, **kw)
+def create(session, store, actor, data: bytes, *, content_type: str = "image/png",  # noqa: ANN001, ANN201
+           size: int | None = None, now=NOW):  # noqa: ANN001
+    return photos.create_upload(session, store, actor, sha256=sha(data),
+                                size=len(data) if size is None else size,
+                                content_type=content_type, limits=LIMITS, now=now)
+
+
+def send(session, store, actor, state, offset: int, chunk, **kw):  # noqa: ANN001, ANN003, ANN201
+    data = io.BytesIO(chunk) if isinstance(chunk, bytes) else chunk
+    return photos.append_chunk(session, store, actor, upload_id=state.upload.id, offset=offset,
+                               data=data, length=kw.pop("length", len(chunk)) if isinstance(
+                                   chunk, bytes) else None, limits=LIMITS, now=NOW, **kw)
 
 
 def test_a_stored_photo_is_answered_without_reading_the_body(db_session, store, actor):
-    photo, created = put(db_session, store, actor("t1.worker"), PNG)
-    assert created
+    done = send(db_session, store, actor("t1.worker"),
+                create(db_session, store, actor("t1.worker"), PNG), 0, PNG)
+    photo = done.photo
     assert photo.content_type is PhotoType.PNG
     assert photo.size == len(PNG)
-    again, created = photos.put_photo(
-        db_session, store, actor("t1.leader"), sha256=sha(PNG), content_type=None,
-        data=Unreadable(), length=None, limits=LIMITS, now=NOW + timedelta(minutes=1))
-    assert again is photo
-    assert not created
-    assert again.uploaded_by_user_id == actor("t1.worker").user_id
+    # Another user's creation of the same bytes is finished at once, and a chunk sent anyway
+    # is not read.
+    again = photos.create_upload(db_session, store, actor("t1.leader"), sha256=sha(PNG),
+                                 size=len(PNG), content_type=None, limits=LIMITS,
+                                 now=NOW + timedelta(minutes=1))
+    assert (again.photo, again.offset, again.upload.finished_at) == (
+        photo, len(PNG), NOW + timedelta(minutes=1))
+    extra = send(db_session, store, actor("t1.leader"), again, 0, Unreadable())
+    assert (extra.photo, extra.offset) == (photo, len(PNG))
+    assert photo.uploaded_by_user_id == actor("t1.worker").user_id
     assert db_session.scalar(sa.select(sa.func.count()).select_from(photos.Photo)) == 1
 
 
@@ -79,13 +94,10 @@ def test_a_link_works_before_the_photo_arrives_and_twice_is_once(db_session, sto
     assert same.linked_by_user_id == worker.user_id
     assert [x.id for x in photos.links_for(db_session, "case", case_id)] == [link.id]
 
-    state = photos.start_upload(db_session, store, worker, sha256=sha(JPEG), size=len(JPEG),
-                                content_type="image/jpeg", limits=LIMITS, now=NOW)
-    assert state.created
+    state = create(db_session, store, worker, JPEG, content_type="image/jpeg")
     assert state.offset == 0
     assert photos.photo_status(db_session, sha(JPEG)) is PhotoStatus.PARTIAL
-    done = photos.append_chunk(db_session, store, worker, upload_id=state.upload.id, offset=0,
-                               data=io.BytesIO(JPEG), length=len(JPEG), limits=LIMITS, now=NOW)
+    done = send(db_session, store, worker, state, 0, JPEG)
     assert done.status is PhotoStatus.AVAILABLE
     assert done.photo.content_type is PhotoType.JPEG
     assert photos.photo_status(db_session, sha(JPEG)) is PhotoStatus.AVAILABLE
@@ -105,30 +117,43 @@ def test_a_link_names_a_known_kind_of_subject_and_a_real_hash(db_session, actor)
     assert raised.value.code == "invalid_sha256"
 
 
-def test_starting_again_with_another_size_starts_over_from_byte_zero(db_session, store, actor):
+def test_creating_again_starts_over_from_byte_zero(db_session, store, actor):
     worker = actor("t1.worker")
-    first = photos.start_upload(db_session, store, worker, sha256=sha(PNG), size=len(PNG),
-                                content_type="image/png", limits=LIMITS, now=NOW)
-    photos.append_chunk(db_session, store, worker, upload_id=first.upload.id, offset=0,
-                        data=io.BytesIO(PNG[:300]), length=300, limits=LIMITS, now=NOW)
-    same = photos.start_upload(db_session, store, worker, sha256=sha(PNG), size=len(PNG),
-                               content_type="image/png", limits=LIMITS, now=NOW)
-    assert (same.upload.id, same.offset, same.created) == (first.upload.id, 300, False)
-    other = photos.start_upload(db_session, store, worker, sha256=sha(PNG), size=len(PNG) + 1,
-                                content_type="image/png", limits=LIMITS, now=NOW)
-    assert (other.upload.id, other.offset) == (first.upload.id, 0)
+    first = create(db_session, store, worker, PNG)
+    send(db_session, store, worker, first, 0, PNG[:300])
+    assert photos.get_upload(db_session, store, worker, first.upload.id).offset == 300
+    again = create(db_session, store, worker, PNG, size=len(PNG) + 1)
+    assert (again.upload.id, again.offset, again.upload.size) == (first.upload.id, 0, len(PNG) + 1)
     assert store.partial_size(first.upload.key) == 0
+
+
+def test_a_chunk_with_a_checksum_is_kept_only_if_it_matches(db_session, store, actor):
+    worker = actor("t1.worker")
+    state = create(db_session, store, worker, PNG)
+    good = Checksum("sha256", hashlib.sha256(PNG[:300]).digest())
+    assert send(db_session, store, worker, state, 0, PNG[:300], checksum=good).offset == 300
+    with pytest.raises(ChecksumMismatch):
+        send(db_session, store, worker, state, 300, PNG[300:600], checksum=good)
+    assert store.partial_size(state.upload.key) == 300
+
+
+def test_termination_forgets_the_upload_and_its_bytes(db_session, store, actor):
+    worker = actor("t1.worker")
+    state = create(db_session, store, worker, PNG)
+    send(db_session, store, worker, state, 0, PNG[:300])
+    photos.terminate_upload(db_session, store, worker, state.upload.id)
+    db_session.flush()
+    assert store.partial_size(state.upload.key) == 0
+    with pytest.raises(NotFound):
+        photos.get_upload(db_session, store, worker, state.upload.id)
 
 
 def test_pruning_forgets_idle_uploads_and_their_partial_bytes(db_session, store, actor):
     worker = actor("t1.worker")
-    old = photos.start_upload(db_session, store, worker, sha256=sha(PNG), size=len(PNG),
-                              content_type="image/png", limits=LIMITS, now=NOW)
-    photos.append_chunk(db_session, store, worker, upload_id=old.upload.id, offset=0,
-                        data=io.BytesIO(PNG[:100]), length=100, limits=LIMITS, now=NOW)
-    fresh = photos.start_upload(db_session, store, worker, sha256=sha(JPEG), size=len(JPEG),
-                                content_type="image/jpeg", limits=LIMITS,
-                                now=NOW + timedelta(days=8))
+    old = create(db_session, store, worker, PNG)
+    send(db_session, store, worker, old, 0, PNG[:100])
+    fresh = create(db_session, store, worker, JPEG, content_type="image/jpeg",
+                   now=NOW + timedelta(days=8))
     assert photos.prune_uploads(db_session, store, idle_before=NOW + timedelta(days=7)) == 1
     db_session.flush()
     assert store.partial_size(old.upload.key) == 0

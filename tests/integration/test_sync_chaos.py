@@ -30,6 +30,7 @@ from server.extensions import db
 from sync.ledger import OpStatus, SyncOperation
 from sync.photos import PhotoLink
 from tests.fixtures.cases import CATALOGUE
+from tests.fixtures.tus import upload
 from tests.fixtures.world import PASSWORD, build_world
 
 SEED = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(2**31))
@@ -201,9 +202,8 @@ class Phone:
         elif name == "attach_photo":  # taken and uploaded now; linked by the operation
             data = JPEG_HEAD + op_id.encode() * 40
             sha256 = hashlib.sha256(data).hexdigest()
-            answer = self.client.put(f"/api/v1/photos/{sha256}", data=data,
-                                     headers={**self.headers, "Content-Type": "image/jpeg"})
-            assert answer.status_code == 201, why(str(answer.get_json()))
+            answer = upload(self.client, self.headers, data, content_type="image/jpeg")
+            assert answer.status_code == 204, why(str(answer.get_json()))
             args["sha256"] = sha256
         if name in OP_ACTION:  # what the phone shows until its next pull
             self.shown[case_id] = {"accept": "accepted", "contact": "in_progress",

@@ -27,7 +27,8 @@ from server.org.rules import UnitKind
 from server.org.services import create_unit
 from sync.feed import SyncChange
 from sync.photos import PhotoUpload
-from tests.api.test_photos import JPEG, patch, start
+from tests.api.test_photos import JPEG
+from tests.fixtures.tus import create, head, patch, url_of
 from tests.fixtures.world import PASSWORD, build_world
 
 
@@ -56,10 +57,11 @@ def test_idle_uploads_and_old_feed_changes_go_recent_ones_stay(
     monkeypatch.setitem(app.config, "PHOTO_DIR", tmp_path)
     worker = login("t1.worker")
     other = JPEG + b"\x01" * 100
-    idle = start(client, worker, JPEG, content_type="image/jpeg").get_json()["upload_id"]
-    recent = start(client, worker, other, content_type="image/jpeg").get_json()["upload_id"]
-    for upload_id, data in ((idle, JPEG), (recent, other)):
-        assert patch(client, worker, upload_id, 0, data[:1000]).status_code == 204
+    idle_url = url_of(create(client, worker, JPEG, content_type="image/jpeg"))
+    recent_url = url_of(create(client, worker, other, content_type="image/jpeg"))
+    idle, recent = (url.rsplit("/", 1)[1] for url in (idle_url, recent_url))
+    for url, data in ((idle_url, JPEG), (recent_url, other)):
+        assert patch(client, worker, url, 0, data[:1000]).status_code == 204
     assert len(list((tmp_path / "partial").iterdir())) == 2
     _backdate(db_session, PhotoUpload, PhotoUpload.updated_at, [uuid.UUID(idle)],
               hours=app.config["PHOTO_UPLOAD_KEEP_HOURS"] + 1)
@@ -78,11 +80,11 @@ def test_idle_uploads_and_old_feed_changes_go_recent_ones_stay(
     assert set(db_session.scalars(sa.select(PhotoUpload.id))) == {uuid.UUID(recent)}
     assert len(list((tmp_path / "partial").iterdir())) == 1
     # The forgotten upload is unknown now; the phone starts again. The other one resumes.
-    assert client.get(f"/api/v1/photos/uploads/{idle}", headers=worker).status_code == 404
-    assert client.get(f"/api/v1/photos/uploads/{recent}",
-                      headers=worker).get_json()["offset"] == 1000
-    restarted = start(client, worker, JPEG, content_type="image/jpeg")
-    assert (restarted.status_code, restarted.get_json()["offset"]) == (201, 0)
+    assert head(client, worker, idle_url).status_code == 404
+    assert head(client, worker, recent_url).headers["Upload-Offset"] == "1000"
+    restarted = create(client, worker, JPEG, content_type="image/jpeg")
+    assert (restarted.status_code, restarted.headers["Upload-Offset"]) == (201, "0")
+    assert url_of(restarted) != idle_url
     assert sync_housekeeping_job(app) == Housekeeping(changes=0, uploads=0)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +15,6 @@ from sync.protocol import MAX_SAFE_CURSOR
 from sync.watermelon import (
     OpProblem,
     as_updated,
-    chunks,
     device_time,
     heal,
     last_pulled_cursor,
@@ -22,6 +22,7 @@ from sync.watermelon import (
     plan_push,
     raw_changes,
     raw_record,
+    split_push,
     timestamp,
 )
 
@@ -158,9 +159,12 @@ def test_healing_resends_what_the_phone_held_and_removes_what_it_made_up():
     assert heal(False) == "remove"
 
 
-def test_operations_are_pushed_in_chunks_of_the_push_limit():
-    assert chunks(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
-    assert chunks([], 500) == [[]]
+def test_a_push_applies_up_to_the_limit_and_defers_the_rest():
+    ops = [SimpleNamespace(id=uuid.UUID(int=n), seq=n) for n in range(5)]
+    now, later = split_push(ops, 3)
+    assert list(now) == ops[:3]
+    assert later == [str(uuid.UUID(int=3)), str(uuid.UUID(int=4))]
+    assert split_push(ops, 500) == (ops, [])
 
 
 def test_a_replacement_answer_sends_every_record_as_updated():

@@ -20,6 +20,8 @@ VIA = ("index", "database")
 
 
 class AssignPointSchema(PointSchema):
+    EXAMPLE = {"lon": 116.4736, "lat": 39.9968, "crs": "wgs84"}
+
     crs = fields.Enum(
         CRS,
         by_value=True,
@@ -31,12 +33,16 @@ class AssignPointSchema(PointSchema):
 
 
 class AssignBatchSchema(StrictSchema):
+    EXAMPLE = {"crs": "wgs84", "points": [{"lon": 116.4736, "lat": 39.9968}]}
+
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
     points = fields.List(fields.Nested(LonLatSchema), required=True,
                          validate=validate.Length(min=1))
 
 
 class AssignQuerySchema(StrictSchema):
+    EXAMPLE = {"via": "index"}
+
     via = fields.String(
         load_default="index",
         validate=validate.OneOf(VIA),
@@ -48,11 +54,24 @@ class AssignQuerySchema(StrictSchema):
 
 
 class GridRefSchema(ma.Schema):
+    EXAMPLE = {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"}
+
     id = fields.String()
     code = fields.String()
 
 
 class AssignmentSchema(ma.Schema):
+    EXAMPLE = {
+        "basic_grid": {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"},
+        "special_grids": [{"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"}],
+        "method": "GET",
+        "distance_m": 0.5,
+        "boundary_grid_codes": ["0301"],
+        "needs_triage": True,
+        "explanation": "按期办结 42 件，共 45 件。",
+        "wgs84": [0.5],
+    }
+
     basic_grid = fields.Nested(GridRefSchema, allow_none=True)
     special_grids = fields.List(fields.Nested(GridRefSchema))
     method = fields.String(metadata={"description": "inside | boundary | nearest | none"})
@@ -66,6 +85,24 @@ class AssignmentSchema(ma.Schema):
 
 
 class AssignBatchResultSchema(ma.Schema):
+    EXAMPLE = {
+        "results": [
+            {
+                "basic_grid": {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"},
+                "special_grids": [
+                    {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"},
+                ],
+                "method": "GET",
+                "distance_m": 0.5,
+                "boundary_grid_codes": ["0301"],
+                "needs_triage": True,
+                "explanation": "按期办结 42 件，共 45 件。",
+                "wgs84": [0.5],
+            },
+        ],
+        "tolerance_m": 0.5,
+    }
+
     results = fields.List(fields.Nested(AssignmentSchema))
     tolerance_m = fields.Float()
 

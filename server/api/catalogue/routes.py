@@ -19,6 +19,7 @@ from server.api.catalogue.schemas import (
     CataloguePageSchema,
     ImportCountsSchema,
 )
+from server.api.openapi import may_answer
 from server.catalogue import formats, queries, services
 from server.core.errors import Invalid
 from server.core.i18n import _
@@ -29,7 +30,10 @@ blp = Blueprint("catalogue", __name__, url_prefix="", description="The dispatch 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_DOC = {"content": {CSV: {"schema": {"type": "string", "description":
-    "UTF-8 (BOM optional), header row: " + ",".join(formats.COLUMNS)}}}}
+    "UTF-8 (BOM optional), header row: " + ",".join(formats.COLUMNS)},
+    "example": ",".join(formats.COLUMNS) + "\n01,市容环境,,,,,,,\n"
+               "01.01,占道经营,department:city_management,territorial,24,168,true,true,"
+               "流动摊贩、店外经营\n"}}}
 IMPORT_DOC = {"content": {**CSV_DOC["content"], XLSX: {"schema": {
     "type": "string", "format": "binary",
     "description": "An Excel workbook; its first sheet is read like the CSV"}}}}
@@ -47,6 +51,7 @@ def list_items(args):
 
 @blp.route("/catalogue/<string:code>", methods=["GET"])
 @blp.response(200, CatalogueItemSchema)
+@may_answer("unknown_category:404")
 def get_item(code: str):
     """One catalogue item by code"""
     ctx.current_actor()

@@ -27,6 +27,7 @@ from server.api.grids.schemas import (
     ImportResultSchema,
     TopologyAuditSchema,
 )
+from server.api.openapi import may_answer
 from server.api.schemas import CRSQuerySchema
 from server.api.tables import BOM, CSV_MIMETYPE, content_disposition
 from server.auth.services import scope_of
@@ -154,6 +155,7 @@ def retire_grid(grid_id: uuid.UUID):
 @blp.response(200, TopologyAuditSchema)
 @blp.doc(responses={200: {"content": {GEOJSON_MIMETYPE: {"schema": {
     "type": "object", "description": "format=geojson: a FeatureCollection of the problems"}}}}})
+@may_answer("permission_denied", "township_not_found")
 def topology_audit(args, code: str):
     """Overlaps, gaps and protrusions of a township's basic grids; special grids' gaps in data"""
     actor = ctx.current_actor()

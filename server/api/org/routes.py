@@ -202,6 +202,8 @@ def create_user(body):
 
 
 class GridMembershipSchema(StrictSchema):
+    EXAMPLE = {"grid_id": "117b4245-fbe4-5d02-8e40-91726cd36162"}
+
     grid_id = fields.UUID(required=True)
 
 

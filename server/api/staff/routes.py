@@ -46,7 +46,10 @@ CSV_DOC = {
             "schema": {
                 "type": "string",
                 "description": "UTF-8 (BOM optional), header row: " + ",".join(COLUMNS),
-            }
+            },
+            "example": ",".join(COLUMNS) + "\n"
+            "wangfang,110105001-005;110105001-006,stationed,1-5,08:30,17:30,,,2026-11-01,,驻格\n"
+            "lijun,110105001-007,patrolling,,,,2,week,2026-11-01,2026-12-31,\n",
         },
         XLSX: {
             "schema": {
