@@ -13,9 +13,16 @@ from server.errors import ErrorSchema, handle_http_exception
 
 
 class Api(SmorestApi):
-    """flask-smorest with our error shape, both served and documented."""
+    """flask-smorest with our error shape, both served and documented, and examples."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def init_app(self, app, *, spec_kwargs=None):  # noqa: ANN001, ANN201
+        # Our MarshmallowPlugin: examples and error codes on every operation (api/openapi.py).
+        from server.api.openapi import ExamplesPlugin
+
+        spec_kwargs = {"marshmallow_plugin": ExamplesPlugin(), **(spec_kwargs or {})}
+        return super().init_app(app, spec_kwargs=spec_kwargs)
 
     def handle_http_exception(self, error):  # type: ignore[override]
         return handle_http_exception(error)

@@ -19,6 +19,7 @@ from server.api.catalogue.schemas import (
     CataloguePageSchema,
     ImportCountsSchema,
 )
+from server.api.openapi import may_answer
 from server.catalogue import formats, queries, services
 from server.core.errors import Invalid
 from server.core.i18n import _
@@ -43,6 +44,7 @@ def list_items(args):
 
 @blp.route("/catalogue/<string:code>", methods=["GET"])
 @blp.response(200, CatalogueItemSchema)
+@may_answer("unknown_category:404")
 def get_item(code: str):
     """One catalogue item by code"""
     ctx.current_actor()

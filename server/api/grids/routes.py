@@ -21,6 +21,7 @@ from server.api.grids.schemas import (
     ImportResultSchema,
     TopologyAuditSchema,
 )
+from server.api.openapi import may_answer
 from server.api.schemas import CRSQuerySchema
 from server.auth.services import scope_of
 from server.core.i18n import _
@@ -120,6 +121,7 @@ def retire_grid(grid_id: uuid.UUID):
 
 @blp.route("/townships/<string:code>/topology-audit", methods=["GET"])
 @blp.response(200, TopologyAuditSchema)
+@may_answer("permission_denied", "township_not_found")
 def topology_audit(code: str):
     """Overlaps, gaps and protrusions of a township's basic grids; special grids' gaps in data"""
     actor = ctx.current_actor()

@@ -29,6 +29,7 @@ OFFSET_HEADERS = {
                       "schema": {"type": "integer"}},
     "Upload-Length": {"description": "The photo's declared size", "schema": {"type": "integer"}},
 }
+PHOTO_BYTES = "The photo's bytes (Range and If-None-Match work)"
 # A stored photo never changes (its name is its hash); "private" keeps it out of shared
 # caches because only some users may see it.
 CACHE_SECONDS = 365 * 24 * 3600
@@ -146,8 +147,9 @@ def photo_status(sha256: str):
 
 
 @blp.route("/<string:sha256>", methods=["GET"])
-@blp.response(200, description="The photo's bytes (Range and If-None-Match work)")
-@blp.doc(responses={"200": {"content": {t.value: {"schema": {
+# The doc's 200 replaces the response's, so it repeats the description (OpenAPI needs one).
+@blp.response(200, description=PHOTO_BYTES)
+@blp.doc(responses={"200": {"description": PHOTO_BYTES, "content": {t.value: {"schema": {
     "type": "string", "format": "binary"}} for t in PhotoType}}})
 def download_photo(sha256: str):
     """Download a photo you uploaded or that belongs to a case you can see"""
