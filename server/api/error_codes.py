@@ -15,6 +15,10 @@ from server.errors import MESSAGE_BY_STATUS
 STATUS_BY_CODE: dict[str, int] = {
     # 400
     "bad_request": 400,
+    # Open311 (its own error shape, docs/open311.md): invalid input answers 400 there.
+    "date_range_invalid": 400,
+    "location_required": 400,
+    "unknown_subcategory": 400,
     # 401
     "invalid_credentials": 401,
     "invalid_token": 401,
@@ -23,6 +27,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "city_platform_district_only": 403,
     "device_token_required": 403,
     "district_only": 403,
+    "invalid_api_key": 403,
     "lead_unit_decision": 403,
     "not_caller": 403,
     "not_lead_unit": 403,
@@ -51,6 +56,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "tracked_problem_not_found": 404,
     "unit_not_found": 404,
     "unknown_category": 404,
+    "unknown_open311_key": 404,
+    "unknown_service": 404,
+    "unknown_service_request": 404,
+    "unknown_token": 404,
     "unknown_unit": 404,
     "upload_not_found": 404,
     "user_not_found": 404,

@@ -214,3 +214,16 @@ def test_posts_are_rate_limited_per_key(app, client, open311_key, monkeypatch):
     assert answers == [201, 201, 429]
     assert xml(client.post(f"{V2}/requests.xml", data=fms_form(open311_key))).findtext(
         "error/code") == "429"
+
+
+def test_the_openapi_document_shows_open311_errors_in_the_spec_shape(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operations = [(path, op) for path, item in spec["paths"].items()
+                  if path.startswith("/open311/") for op in item.values() if "responses" in op]
+    assert len(operations) == 7
+    for path, operation in operations:
+        responses = operation["responses"]
+        assert "422" not in responses, path
+        for status in ("400", "429"):
+            [example] = responses[status]["content"]["application/json"]["example"]
+            assert example["code"] == int(status), path

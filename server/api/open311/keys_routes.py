@@ -7,6 +7,7 @@ import uuid
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.open311 import schemas as s
+from server.api.openapi import may_answer
 from server.open311 import services
 
 blp = Blueprint("open311_keys", __name__, url_prefix="open311-keys",
@@ -15,6 +16,7 @@ blp = Blueprint("open311_keys", __name__, url_prefix="open311-keys",
 
 @blp.route("")
 @blp.response(200, s.KeySchema(many=True))
+@may_answer("permission_denied")
 def list_keys():
     """Every Open311 key, revoked ones too (never the key itself)"""
     return services.list_keys(ctx.session(), ctx.current_actor())
@@ -23,6 +25,7 @@ def list_keys():
 @blp.route("", methods=["POST"])
 @blp.arguments(s.KeyCreateSchema)
 @blp.response(201, s.IssuedKeySchema)
+@may_answer("unknown_unit")
 def issue_key(body: dict):
     """Issue a key for a channel, tied to the unit that receives its cases"""
     issued = services.issue_key(ctx.session(), ctx.current_actor(), name=body["name"],

@@ -21,6 +21,7 @@ from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.open311 import render
 from server.api.open311 import schemas as s
+from server.api.openapi import X_OWN_ERRORS
 from server.core.errors import DomainError, Invalid
 from server.core.i18n import _
 from server.errors import request_id, status_for
@@ -102,12 +103,33 @@ def _unexpected(error: Exception):  # noqa: ANN202
     return render.errors(_fmt(), 500, f"internal_error: request {request_id()}")
 
 
+ERROR_EXAMPLES = {
+    400: "validation_failed: {'service_code': ['Missing data for required field.']}",
+    403: "invalid_api_key: The api_key is missing, unknown or revoked.",
+    404: "unknown_service_request: 没有编号为“2026-0000123”的诉求。",
+    429: "rate_limited: 120 per 1 minute",
+}
+
+
+def open311_errors(*statuses: int):  # noqa: ANN201 - a flask-smorest decorator
+    """Document the operation's errors in the spec's shape (not the one JSON shape)."""
+    def decorate(func):  # noqa: ANN001, ANN202
+        func = blp.doc(**{X_OWN_ERRORS: True})(func)
+        for status in (*statuses, 429):
+            func = blp.alt_response(
+                status, schema=s.Open311ErrorSchema(many=True),
+                description="GeoReport v2 errors; XML: <errors><error>…</error></errors>",
+                example=[{"code": status, "description": ERROR_EXAMPLES[status]}])(func)
+        return func
+    return decorate
+
+
 # --- views ---------------------------------------------------------------------------------
 
 @blp.route(f"/discovery.{FMT}")
 @blp.arguments(s.JurisdictionArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, s.DiscoverySchema)
-@blp.alt_response(404, schema=s.Open311ErrorSchema(many=True))
+@open311_errors(400, 404)
 def discovery(fmt: str, **_args: object):
     """Service discovery: where the GeoReport v2 endpoint is and what it speaks"""
     return render.answer(fmt, "discovery", {
@@ -129,6 +151,7 @@ def _service_view(service: Service) -> dict[str, Any]:
 @blp.route(f"/services.{FMT}")
 @blp.arguments(s.JurisdictionArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, s.ServiceSchema(many=True))
+@open311_errors(400)
 def list_services(fmt: str, **_args: object):
     """The services a resident may report: the catalogue's dispatchable items"""
     services_ = queries.list_services(ctx.session())
@@ -138,7 +161,7 @@ def list_services(fmt: str, **_args: object):
 @blp.route(f"/services/<code>.{FMT}")
 @blp.arguments(s.JurisdictionArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, s.ServiceDefinitionSchema)
-@blp.alt_response(404, schema=s.Open311ErrorSchema(many=True))
+@open311_errors(400, 404)
 def service_definition(code: str, fmt: str, **_args: object):
     """A service's definition: its attributes (the catalogue's child items, if any)"""
     service = queries.get_service(ctx.session(), code)
@@ -171,7 +194,7 @@ def request_view(filed: FiledCase) -> dict[str, Any]:
 @blp.route(f"/requests.{FMT}", methods=["GET"])
 @blp.arguments(s.RequestsQueryArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, s.ServiceRequestSchema(many=True))
-@blp.alt_response(400, schema=s.Open311ErrorSchema(many=True))
+@open311_errors(400)
 def find_requests(fmt: str, service_request_id, service_code, start_date,  # noqa: ANN001
                   end_date, status, **_args: object):
     """Requests filed through Open311: by id, or by service, status and date (90 days)"""
@@ -191,8 +214,7 @@ def find_requests(fmt: str, service_request_id, service_code, start_date,  # noq
 @blp.arguments(s.RequestCreateFormSchema, location="form")
 @blp.arguments(s.JurisdictionArgsSchema, location="query", as_kwargs=True)
 @blp.response(201, s.RequestCreatedSchema(many=True))
-@blp.alt_response(400, schema=s.Open311ErrorSchema(many=True))
-@blp.alt_response(403, schema=s.Open311ErrorSchema(many=True))
+@open311_errors(400, 403, 404)
 def create_request(form: dict, fmt: str, **_args: object):
     """File a request (form-encoded, api_key in the body); a retry answers the same id"""
     session = ctx.session()
@@ -221,7 +243,7 @@ def _submission(form: dict) -> services.Submission:
 @blp.route(f"/requests/<service_request_id>.{FMT}")
 @blp.arguments(s.JurisdictionArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, s.ServiceRequestSchema(many=True))
-@blp.alt_response(404, schema=s.Open311ErrorSchema(many=True))
+@open311_errors(400, 404)
 def get_request(service_request_id: str, fmt: str, **_args: object):
     """One request by its id (the case number), as a one-element list like the spec"""
     filed = queries.get_request(ctx.session(), service_request_id)
@@ -231,7 +253,7 @@ def get_request(service_request_id: str, fmt: str, **_args: object):
 @blp.route(f"/tokens/<token>.{FMT}")
 @blp.arguments(s.JurisdictionArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, s.TokenAnswerSchema(many=True))
-@blp.alt_response(404, schema=s.Open311ErrorSchema(many=True))
+@open311_errors(400, 404)
 def get_token(token: str, fmt: str, **_args: object):
     """The request id of a POST's token (ours are known at once)"""
     filed = queries.by_token(ctx.session(), token)

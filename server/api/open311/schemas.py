@@ -28,6 +28,8 @@ class TolerantSchema(ma.Schema):
 
 
 class JurisdictionArgsSchema(TolerantSchema):
+    EXAMPLE = {"jurisdiction_id": "beijing"}
+
     jurisdiction_id = fields.String(load_default=None, metadata={
         "description": "Accepted and ignored: this endpoint serves one jurisdiction"})
 
@@ -37,6 +39,11 @@ def _comma_list(value: str) -> list[str]:
 
 
 class RequestsQueryArgsSchema(JurisdictionArgsSchema):
+    EXAMPLE = {
+        "jurisdiction_id": "beijing", "service_request_id": "2026-0000123,2026-0000124",
+        "service_code": "01.01,02.01", "start_date": "2026-11-01T00:00:00Z",
+        "end_date": "2026-12-01T00:00:00Z", "status": "open"}
+
     service_request_id = fields.String(load_default=None, metadata={
         "description": "Comma-separated ids; overrides every other filter"})
     service_code = fields.String(load_default=None, metadata={
@@ -62,6 +69,15 @@ class RequestsQueryArgsSchema(JurisdictionArgsSchema):
 
 
 class RequestCreateFormSchema(JurisdictionArgsSchema):
+    EXAMPLE = {
+        "api_key": "Fw1anc_1mXTMnVPs_Sr78WroQjhM35xeHzOJejT9uSk", "jurisdiction_id": "beijing",
+        "service_code": "01.01", "lat": 39.904, "long": 116.306,
+        "address_string": "学院路 1 号", "address_id": "#NOTPINPOINTED#",
+        "email": "zhangsan@example.cn", "device_id": "phone-1", "deviceid": "phone-1",
+        "account_id": "fms-42", "first_name": "三", "last_name": "张",
+        "phone": "13812341234", "description": "小区门口每天早上有人占道摆摊。",
+        "media_url": ["https://fms.example.cn/photo/1.jpeg"]}
+
     """POST requests, form-encoded; ``attribute[code]`` fields are read apart (see
     ``attributes_from_form``) because their names carry the attribute's code."""
 
@@ -107,6 +123,8 @@ def retry_fields(form) -> dict[str, list[str]]:  # noqa: ANN001 - a MultiDict
 # --- outputs (the JSON form) -------------------------------------------------------------
 
 class Open311ErrorSchema(ma.Schema):
+    EXAMPLE = {"code": 404, "description": "unknown_service: 没有编码为“99”的服务。"}
+
     code = fields.Integer(metadata={"description": "The HTTP status"})
     description = fields.String()
 
@@ -120,6 +138,14 @@ class EndpointSchema(ma.Schema):
 
 
 class DiscoverySchema(ma.Schema):
+    EXAMPLE = {
+        "changeset": "2026-12-02T00:00:00+00:00", "contact": "12345",
+        "key_service": "接口密钥由管理员按渠道发放：POST /api/v1/open311-keys",
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2",
+                       "url": "https://grid.example.cn/open311/v2",
+                       "changeset": "2026-12-02T00:00:00+00:00", "type": "production",
+                       "formats": ["text/xml", "application/json"]}]}
+
     changeset = fields.String()
     contact = fields.String()
     key_service = fields.String()
@@ -127,6 +153,10 @@ class DiscoverySchema(ma.Schema):
 
 
 class ServiceSchema(ma.Schema):
+    EXAMPLE = {
+        "service_code": "01.01", "service_name": "占道经营", "description": None,
+        "metadata": True, "type": "realtime", "keywords": None, "group": "市容环境"}
+
     service_code = fields.String()
     service_name = fields.String()
     description = fields.String(allow_none=True)
@@ -153,11 +183,29 @@ class AttributeSchema(ma.Schema):
 
 
 class ServiceDefinitionSchema(ma.Schema):
+    EXAMPLE = {
+        "service_code": "01.01", "attributes": [{
+            "variable": True, "code": "subcategory", "datatype": "singlevaluelist",
+            "required": False, "datatype_description": None, "order": 1,
+            "description": "占道经营的细类",
+            "values": [{"key": "01.01.01", "name": "早市占道"}]}]}
+
     service_code = fields.String()
     attributes = fields.List(fields.Nested(AttributeSchema))
 
 
 class ServiceRequestSchema(ma.Schema):
+    EXAMPLE = {
+        "service_request_id": "2026-0000123", "status": "open",
+        "status_notes": "已派发至承办单位。", "service_name": "占道经营",
+        "service_code": "01.01", "description": "小区门口每天早上有人占道摆摊。",
+        "agency_responsible": "学院路街道", "service_notice": None,
+        "requested_datetime": "2026-12-02T01:30:00+00:00",
+        "updated_datetime": "2026-12-02T01:30:00+00:00",
+        "expected_datetime": "2026-12-09T01:30:00+00:00", "address": None,
+        "address_id": None, "zipcode": None, "lat": 39.904, "long": 116.306,
+        "media_url": "https://fms.example.cn/photo/1.jpeg"}
+
     service_request_id = fields.String()
     status = fields.String(metadata={"description": "open or closed"})
     status_notes = fields.String(allow_none=True)
@@ -178,12 +226,19 @@ class ServiceRequestSchema(ma.Schema):
 
 
 class RequestCreatedSchema(ma.Schema):
+    EXAMPLE = {
+        "service_request_id": "2026-0000123", "token": "5b0e8c1d2a3f4e6b9c7d8e0f1a2b3c4d",
+        "service_notice": None}
+
     service_request_id = fields.String()
     token = fields.String()
     service_notice = fields.String(allow_none=True)
 
 
 class TokenAnswerSchema(ma.Schema):
+    EXAMPLE = {
+        "service_request_id": "2026-0000123", "token": "5b0e8c1d2a3f4e6b9c7d8e0f1a2b3c4d"}
+
     service_request_id = fields.String()
     token = fields.String()
 
@@ -191,6 +246,8 @@ class TokenAnswerSchema(ma.Schema):
 # --- the admin API (/api/v1/open311-keys), strict like every other area ----------------------
 
 class KeyCreateSchema(StrictSchema):
+    EXAMPLE = {"name": "市民随手拍网站", "unit_code": "T1-CC"}
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=120),
                          metadata={"description": "The channel, e.g. 市民随手拍网站"})
     unit_code = fields.String(required=True, metadata={
@@ -204,6 +261,13 @@ class KeyUnitSchema(ma.Schema):
 
 
 class KeySchema(ma.Schema):
+    EXAMPLE = {
+        "id": "c0a1b2c3-d4e5-4f60-8a7b-9c8d7e6f5a41", "name": "市民随手拍网站",
+        "key_prefix": "Fw1anc",
+        "unit": {"id": "1b6e3d0a-9c55-4f0e-8a1c-6b7a2e5d4c31", "code": "T1-CC",
+                 "name": "学院路街道指挥中心"},
+        "created_at": "2026-12-02T01:00:00+00:00", "revoked_at": None}
+
     id = fields.UUID()
     name = fields.String()
     key_prefix = fields.String(metadata={"description": "The key's first characters"})
@@ -213,4 +277,7 @@ class KeySchema(ma.Schema):
 
 
 class IssuedKeySchema(KeySchema):
+    EXAMPLE = {
+        **KeySchema.EXAMPLE, "key": "Fw1anc_1mXTMnVPs_Sr78WroQjhM35xeHzOJejT9uSk"}
+
     key = fields.String(metadata={"description": "Shown once; only its hash is stored"})
