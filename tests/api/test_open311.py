@@ -207,13 +207,18 @@ def test_keys_are_issued_by_admins_hashed_listed_and_revoked(client, login, open
     assert client.post(f"{V2}/requests.xml", data=fms_form(open311_key)).status_code == 403
 
 
-def test_posts_are_rate_limited_per_key(app, client, open311_key, monkeypatch):
+def test_posts_are_rate_limited_per_key(app, client, login, open311_key, monkeypatch):
     monkeypatch.setitem(app.config, "OPEN311_RATE_LIMIT", "2/hour")
     answers = [client.post(f"{V2}/requests.xml", data=fms_form(
         open311_key, description=f"第 {i} 件")).status_code for i in range(3)]
     assert answers == [201, 201, 429]
-    assert xml(client.post(f"{V2}/requests.xml", data=fms_form(open311_key))).findtext(
-        "error/code") == "429"
+    refused = client.post(f"{V2}/requests.xml", data=fms_form(open311_key))
+    assert xml(refused).findtext("error/code") == "429"
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another key has its own budget.
+    other = client.post("/api/v1/open311-keys", headers=login("admin"),
+                        json={"name": "城市服务 App", "unit_code": "T1-CC"}).get_json()["key"]
+    assert client.post(f"{V2}/requests.xml", data=fms_form(other)).status_code == 201
 
 
 def test_the_openapi_document_shows_open311_errors_in_the_spec_shape(client):
