@@ -232,3 +232,18 @@ def test_the_openapi_document_shows_open311_errors_in_the_spec_shape(client):
         for status in ("400", "429"):
             [example] = responses[status]["content"]["application/json"]["example"]
             assert example["code"] == int(status), path
+
+
+def test_the_cli_issues_lists_and_revokes_keys(app, client, world, open311_catalogue):
+    runner = app.test_cli_runner()
+    issued = runner.invoke(args=["open311-key", "issue", "--name", "城市服务 App",
+                                 "--unit", "T1-CC"])
+    assert issued.exit_code == 0, issued.output
+    key_id, key = issued.output.split()[1], issued.output.strip().splitlines()[-1]
+    assert client.post(f"{V2}/requests.json", data=fms_form(key)).status_code == 201
+    listed = runner.invoke(args=["open311-key", "list"])
+    assert f"{key_id}  {key[:6]}…  城市服务 App  T1-CC  active" in listed.output
+    assert runner.invoke(args=["open311-key", "revoke", key_id]).exit_code == 0
+    assert client.post(f"{V2}/requests.json", data=fms_form(key)).status_code == 403
+    unknown = runner.invoke(args=["open311-key", "issue", "--name", "x", "--unit", "NOPE"])
+    assert (unknown.exit_code, "unknown_unit" in unknown.output) == (2, True)
