@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.auth.actor import Actor
 from server.auth.services import hash_token
 from server.cases.models import Case
 from server.cases.rules import AppealType, Channel
-from server.cases.services import IntakeRequest, intake
+from server.cases.services import IntakeRequest, IntakeResult, intake
 from server.core.errors import Invalid, NotFound, PermissionDenied
 from server.core.i18n import _
 from server.core.ids import new_id, new_secret
@@ -143,20 +144,17 @@ def file_request(session: Session, key: Open311Key, submission: Submission, *,
     category = _category(session, service.code, submission.attributes)
     if submission.lat is None and submission.lon is None and not submission.address_string:
         raise Invalid(_("Give lat and long, or address_string."), code="location_required")
-    result = intake(
-        session, key_actor(session, key),
-        IntakeRequest(
-            channel=Channel.INTERNET, appeal_type=AppealType.REPORT, title=_title(
-                service.name, submission), description=submission.description,
-            category_code=category, lon=submission.lon, lat=submission.lat,
-            address=(submission.address_string or None) and submission.address_string[:300],
-            resident_name=resident_name(submission.first_name, submission.last_name),
-            resident_phone=(submission.phone or None) and submission.phone[:30],
-            attachments=[{"name": f"media_url {i}", "url": url[:500], "sha256": None,
-                          "content_type": None}
-                         for i, url in enumerate(submission.media_urls, start=1)],
-            client_request_id=current_id),
-        grid_index=grid_index, tolerance_m=tolerance_m, now=now)
+    try:
+        # A savepoint: the same POST sent twice at once meets the unique client_request_id,
+        # and the loser answers the winner's case instead of a 500.
+        with session.begin_nested():
+            result = _intake(session, key, service.name, category, submission, current_id,
+                             grid_index=grid_index, tolerance_m=tolerance_m, now=now)
+    except IntegrityError:
+        twin = queries.filed_with_retry_id(session, current_id, since=now - retry_window)
+        if twin is None:
+            raise
+        return Filed(twin.case, twin.request, created=False)
     if not result.created:
         return Filed(result.case, session.get_one(Open311Request, result.case.id), False)
     record = Open311Request(
@@ -167,6 +165,25 @@ def file_request(session: Session, key: Open311Key, submission: Submission, *,
     session.add(record)
     session.flush()
     return Filed(result.case, record, created=True)
+
+
+def _intake(session: Session, key: Open311Key, service_name: str, category: str,
+            submission: Submission, client_request_id: str, *, grid_index: GridIndexCache,
+            tolerance_m: float, now: datetime) -> IntakeResult:
+    return intake(
+        session, key_actor(session, key),
+        IntakeRequest(
+            channel=Channel.INTERNET, appeal_type=AppealType.REPORT, title=_title(
+                service_name, submission), description=submission.description,
+            category_code=category, lon=submission.lon, lat=submission.lat,
+            address=(submission.address_string or None) and submission.address_string[:300],
+            resident_name=resident_name(submission.first_name, submission.last_name),
+            resident_phone=(submission.phone or None) and submission.phone[:30],
+            attachments=[{"name": f"media_url {i}", "url": url[:500], "sha256": None,
+                          "content_type": None}
+                         for i, url in enumerate(submission.media_urls, start=1)],
+            client_request_id=client_request_id),
+        grid_index=grid_index, tolerance_m=tolerance_m, now=now)
 
 
 def _category(session: Session, code: str, attributes: Mapping[str, Sequence[str]]) -> str:

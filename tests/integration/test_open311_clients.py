@@ -141,3 +141,26 @@ def test_fixmystreet_posts_and_georeport_reads(committing_postgis_app, served):
     answer = requests.get(f"{v2}/tokens/{token}.json", timeout=30).json()
     assert answer == [{"service_request_id": xml_id, "token": token}]
     assert requests.get(f"{v2}/discovery.json", timeout=30).json()["endpoints"][0]["url"] == v2
+
+
+def test_the_same_post_sent_twice_at_once_files_one_case(committing_postgis_app, served):
+    site = Site(committing_postgis_app, served)
+    form = fms_form(site.key, device_id="phone-1", account_id="fms-7")
+    barrier = threading.Barrier(4)
+    answers: list[requests.Response] = []
+
+    def post() -> None:
+        barrier.wait()
+        answers.append(requests.post(f"{served}/open311/v2/requests.json", data=form,
+                                     timeout=60))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], \
+        [a.text for a in answers]
+    assert len({a.json()[0]["service_request_id"] for a in answers}) == 1
+    queue = site.api("get", "/cases", "t1.dispatcher").json()["items"]
+    assert len(queue) == 1
