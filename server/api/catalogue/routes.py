@@ -38,6 +38,7 @@ CSV_DOC = {"content": {CSV: {"schema": {"type": "string", "description":
 @blp.route("/catalogue", methods=["GET"])
 @blp.arguments(CatalogueListQuerySchema, location="query")
 @blp.response(200, CataloguePageSchema)
+@may_answer("invalid_cursor")
 def list_items(args):
     """Catalogue items by code, keyset-paginated; filter by parent, text, active"""
     ctx.current_actor()  # any signed-in user may read the catalogue
@@ -74,6 +75,7 @@ def export_catalogue(args):
 @blp.arguments(CatalogueDocumentSchema, required=False)
 @blp.response(200, ImportCountsSchema)
 @blp.doc(requestBody=CSV_DOC)
+@may_answer("catalogue_file_empty", "catalogue_import_rejected", "too_many_items")
 def import_catalogue(args, body):
     """Create or update items from JSON or CSV (text/csv), all or nothing, problems per row"""
     ctx.current_actor().require(MANAGE_CATALOGUE, _("import the dispatch catalogue"))
