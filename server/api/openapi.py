@@ -32,6 +32,7 @@ X_CODES = "x-may-answer"
 # operations keep the error responses they declare (routes.py) and get none of ours.
 X_OWN_ERRORS = "x-own-error-shape"
 WRITES = ("post", "put", "patch", "delete")
+LOCATIONS = {"querystring": "query", "headers": "header", "files": "formData"}
 
 # Path parameters have no schema of ours: their examples, by name.
 PATH_EXAMPLES: dict[str, Any] = {
@@ -120,7 +121,8 @@ def _parameter_examples(operation: dict) -> dict[str, dict[str, Any]]:
         if isinstance(parameter, Mapping) and "schema" in parameter:
             example = example_of(parameter["schema"])
             if isinstance(example, Mapping):
-                found.setdefault(parameter["in"], {}).update(example)
+                location = LOCATIONS.get(parameter["in"], parameter["in"])
+                found.setdefault(location, {}).update(example)
     return found
 
 

@@ -10,6 +10,9 @@ from geo.crs import CRS
 from server.org.rules import Role, UnitKind
 from server.reports.periods import BadPeriod, PeriodKind, parse
 
+# A page cursor as the lists hand them out (opaque to clients: send back next_cursor).
+CURSOR_EXAMPLE = "MjAyNi0xMS0wNVQwMTozMDowMCswMDowMHwzZjFiMmM0ZDVlNmY0YTdiOGM5ZDBlMWYyYTNiNGM1ZA=="
+
 
 class StrictSchema(ma.Schema):
     """Unknown fields are an error: a misspelt field must not be silently ignored."""
@@ -19,6 +22,8 @@ class StrictSchema(ma.Schema):
 
 
 class LonLatSchema(StrictSchema):
+    EXAMPLE = {"lon": 116.4736, "lat": 39.9968}
+
     lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
 
@@ -26,26 +31,36 @@ class LonLatSchema(StrictSchema):
 class PointSchema(LonLatSchema):
     """A point as a client sends it: lon, lat, and the system they are in."""
 
+    EXAMPLE = {"lon": 116.4736, "lat": 39.9968, "crs": "wgs84"}
+
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
 
 
 class GpsFixSchema(PointSchema):
     """A phone's position: the point and the accuracy its GPS reports."""
 
+    EXAMPLE = {"lon": 116.4736, "lat": 39.9968, "crs": "wgs84", "accuracy_m": 8.0}
+
     accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0),
                               metadata={"description": "The GPS accuracy, metres"})
 
 
 class VersionedSchema(StrictSchema):
+    EXAMPLE = {"version": 3}
+
     version = fields.Integer(required=True, metadata={"description": "The version you read; "
                                                       "a stale one answers 409 stale_version"})
 
 
 class ReasonSchema(VersionedSchema):
+    EXAMPLE = {"version": 3, "reason": "该问题属于市政管理范围，应由城管执法队处置。"}
+
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class CRSQuerySchema(StrictSchema):
+    EXAMPLE = {"crs": "wgs84"}
+
     crs = fields.Enum(
         CRS,
         by_value=True,
@@ -59,6 +74,13 @@ class GeoJSONGeometry(fields.Dict):
 
 
 class UnitRefSchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "code": "110105001",
+        "name": "望京街道",
+        "kind": "city",
+    }
+
     id = fields.UUID(dump_only=True)
     code = fields.String(dump_only=True)
     name = fields.String(dump_only=True)
@@ -66,6 +88,17 @@ class UnitRefSchema(ma.Schema):
 
 
 class UnitSchema(UnitRefSchema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "code": "110105001",
+        "name": "望京街道",
+        "kind": "city",
+        "parent_id": "589a42f4-5663-5bc5-a47b-ad4a6dd34f7a",
+        "population": 120000,
+        "department_kind": "urban_management",
+        "created_at": "2026-11-05T01:30:00+00:00",
+    }
+
     parent_id = fields.UUID(dump_only=True, allow_none=True)
     population = fields.Integer(dump_only=True, allow_none=True)
     department_kind = fields.String(dump_only=True, allow_none=True)
@@ -73,6 +106,15 @@ class UnitSchema(UnitRefSchema):
 
 
 class UnitCreateSchema(StrictSchema):
+    EXAMPLE = {
+        "code": "110105001",
+        "name": "望京街道",
+        "kind": "city",
+        "parent_code": "110105",
+        "population": 120000,
+        "department_kind": "urban_management",
+    }
+
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     kind = fields.Enum(UnitKind, by_value=True, required=True)
@@ -82,11 +124,27 @@ class UnitCreateSchema(StrictSchema):
 
 
 class UnitQuerySchema(StrictSchema):
+    EXAMPLE = {"kind": "city", "parent_id": "589a42f4-5663-5bc5-a47b-ad4a6dd34f7a"}
+
     kind = fields.Enum(UnitKind, by_value=True, load_default=None)
     parent_id = fields.UUID(load_default=None)
 
 
 class UserSchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "username": "wangjing.dispatcher",
+        "display_name": "王芳",
+        "unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "city",
+        },
+        "roles": [],
+        "is_active": True,
+    }
+
     id = fields.UUID(dump_only=True)
     username = fields.String(dump_only=True)
     display_name = fields.String(dump_only=True)
@@ -99,6 +157,14 @@ class UserSchema(ma.Schema):
 
 
 class UserCreateSchema(StrictSchema):
+    EXAMPLE = {
+        "username": "wangjing.dispatcher",
+        "password": "Wangjing-2026!",
+        "display_name": "王芳",
+        "unit_id": "d3a6e611-2ac2-59d0-ae40-fd833dc1b46e",
+        "roles": ["grid_worker"],
+    }
+
     username = fields.String(
         required=True,
         validate=validate.Regexp(r"^[A-Za-z0-9_.\-]{3,64}$", error="3-64 letters, digits, . _ -"),
@@ -110,6 +176,8 @@ class UserCreateSchema(StrictSchema):
 
 
 class UserQuerySchema(StrictSchema):
+    EXAMPLE = {"unit_id": "d3a6e611-2ac2-59d0-ae40-fd833dc1b46e"}
+
     unit_id = fields.UUID(load_default=None)
 
 
@@ -124,6 +192,8 @@ def period_kind_of(text: str) -> PeriodKind:
 
 class PeriodQuerySchema(StrictSchema):
     """A period in Beijing time, written as its label; loads as a ``Period`` (or None)."""
+
+    EXAMPLE = {"period": "2026-11"}
 
     period = fields.String(load_default=None, metadata={
         "description": "2026-11 (month), 2026-W45 (ISO week), 2026-11-05 (day) or "

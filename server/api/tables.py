@@ -52,6 +52,8 @@ class TableFormat(StrEnum):
 class FormatArgsSchema(StrictSchema):
     """Mix into a query schema: ``class RankingArgsSchema(PeriodArgsSchema, FormatArgsSchema)``."""
 
+    EXAMPLE = {"format": "json"}
+
     format = fields.Enum(
         TableFormat, by_value=True, load_default=TableFormat.JSON,
         metadata={"description": "json (the documented schema), csv (UTF-8 with BOM, Chinese "
@@ -60,6 +62,8 @@ class FormatArgsSchema(StrictSchema):
 
 
 class ColumnSchema(StrictSchema):
+    EXAMPLE = {"key": "satisfaction", "title": "小区门口垃圾桶满溢", "type": "text"}
+
     key = fields.String(metadata={"description": "The key of each row's value"})
     title = fields.String(metadata={"description": "The header people read (Chinese)"})
     type = fields.Enum(ColumnType, by_value=True, metadata={
@@ -67,6 +71,8 @@ class ColumnSchema(StrictSchema):
 
 
 class ChartSchema(StrictSchema):
+    EXAMPLE = {"title": "小区门口垃圾桶满溢", "category": "0301", "series": ["on_time_rate"]}
+
     title = fields.String()
     category = fields.String(metadata={"description": "Column key along the x axis"})
     series = fields.List(fields.String(), metadata={"description": "Column keys of the lines"})
@@ -74,6 +80,15 @@ class ChartSchema(StrictSchema):
 
 class TableSchema(StrictSchema):
     """Any report table: its columns (key, Chinese title, type), rows keyed by column key."""
+
+    EXAMPLE = {
+        "name": "望京街道",
+        "title": "小区门口垃圾桶满溢",
+        "columns": [{"key": "satisfaction", "title": "小区门口垃圾桶满溢", "type": "text"}],
+        "rows": [{}],
+        "chart": {"title": "小区门口垃圾桶满溢", "category": "0301", "series": ["on_time_rate"]},
+        "notes": ["已电话联系居民，约定下午上门。"],
+    }
 
     name = fields.String(metadata={"description": "File name stem of the CSV/XLSX download"})
     title = fields.String()
@@ -84,6 +99,10 @@ class TableSchema(StrictSchema):
     notes = fields.List(fields.String(), metadata={"description": "What counts and what not"})
 
 
+# The shape of every table's CSV (the columns are the table's own).
+CSV_EXAMPLE = "\ufeff单位,受理量,按期办结率\r\n望京街道,45,93.3%\r\n"
+
+
 def table_formats_doc(status: int = 200):  # noqa: ANN201 - a flask-smorest decorator
     """Document the csv/xlsx answers beside the endpoint's JSON schema in OpenAPI.
 
@@ -92,7 +111,8 @@ def table_formats_doc(status: int = 200):  # noqa: ANN201 - a flask-smorest deco
     """
     return Blueprint.doc(responses={status: {"content": {
         "text/csv": {"schema": {"type": "string", "description":
-                                "format=csv: UTF-8 with BOM, header row of Chinese titles"}},
+                                "format=csv: UTF-8 with BOM, header row of Chinese titles"},
+                     "example": CSV_EXAMPLE},
         XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary", "description":
                                    "format=xlsx: one sheet of typed cells, notes in 说明"}},
     }}})

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from geo.crs import CRS, in_china, to_wgs84
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.schemas import LonLatSchema, PointSchema, StrictSchema
 from server.core.errors import Invalid
 from server.core.points import wgs84_in_china
@@ -20,6 +21,8 @@ VIA = ("index", "database")
 
 
 class AssignPointSchema(PointSchema):
+    EXAMPLE = {"lon": 116.4736, "lat": 39.9968, "crs": "wgs84"}
+
     crs = fields.Enum(
         CRS,
         by_value=True,
@@ -31,12 +34,16 @@ class AssignPointSchema(PointSchema):
 
 
 class AssignBatchSchema(StrictSchema):
+    EXAMPLE = {"crs": "wgs84", "points": [{"lon": 116.4736, "lat": 39.9968}]}
+
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84)
     points = fields.List(fields.Nested(LonLatSchema), required=True,
                          validate=validate.Length(min=1))
 
 
 class AssignQuerySchema(StrictSchema):
+    EXAMPLE = {"via": "index"}
+
     via = fields.String(
         load_default="index",
         validate=validate.OneOf(VIA),
@@ -48,11 +55,24 @@ class AssignQuerySchema(StrictSchema):
 
 
 class GridRefSchema(ma.Schema):
+    EXAMPLE = {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"}
+
     id = fields.String()
     code = fields.String()
 
 
 class AssignmentSchema(ma.Schema):
+    EXAMPLE = {
+        "basic_grid": {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"},
+        "special_grids": [{"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"}],
+        "method": "GET",
+        "distance_m": 0.5,
+        "boundary_grid_codes": ["0301"],
+        "needs_triage": True,
+        "explanation": "按期办结 42 件，共 45 件。",
+        "wgs84": [0.5],
+    }
+
     basic_grid = fields.Nested(GridRefSchema, allow_none=True)
     special_grids = fields.List(fields.Nested(GridRefSchema))
     method = fields.String(metadata={"description": "inside | boundary | nearest | none"})
@@ -66,6 +86,24 @@ class AssignmentSchema(ma.Schema):
 
 
 class AssignBatchResultSchema(ma.Schema):
+    EXAMPLE = {
+        "results": [
+            {
+                "basic_grid": {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"},
+                "special_grids": [
+                    {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001"},
+                ],
+                "method": "GET",
+                "distance_m": 0.5,
+                "boundary_grid_codes": ["0301"],
+                "needs_triage": True,
+                "explanation": "按期办结 42 件，共 45 件。",
+                "wgs84": [0.5],
+            },
+        ],
+        "tolerance_m": 0.5,
+    }
+
     results = fields.List(fields.Nested(AssignmentSchema))
     tolerance_m = fields.Float()
 
@@ -88,6 +126,7 @@ def _assign(lons, lats, crs: CRS, via: str):
 @blp.arguments(AssignQuerySchema, location="query")
 @blp.arguments(AssignPointSchema)
 @blp.response(200, AssignmentSchema)
+@may_answer("coordinates_outside_china")
 def assign_point(args, body):
     """The basic grid and the special grids that hold a point, and how that was decided"""
     ctx.current_actor()
@@ -99,6 +138,7 @@ def assign_point(args, body):
 @blp.arguments(AssignQuerySchema, location="query")
 @blp.arguments(AssignBatchSchema)
 @blp.response(200, AssignBatchResultSchema)
+@may_answer("coordinates_outside_china", "too_many_points")
 def assign_batch(args, body):
     """Assign many points at once; results in the order of the points"""
     ctx.current_actor()

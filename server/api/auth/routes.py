@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.schemas import StrictSchema, UserSchema
 from server.auth import services as auth
 from server.org.models import User
@@ -17,6 +18,13 @@ blp = Blueprint("auth", __name__, url_prefix="auth", description="Sign-in and to
 
 
 class LoginSchema(StrictSchema):
+    EXAMPLE = {
+        "username": "wangjing.dispatcher",
+        "password": "Wangjing-2026!",
+        "device_id": "aad6fc04-1356-526f-8fb6-69806683e2c0",
+        "device_name": "王芳的手机",
+    }
+
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
     device_id = fields.UUID(
@@ -27,6 +35,15 @@ class LoginSchema(StrictSchema):
 
 
 class TokenSchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "device_id": "aad6fc04-1356-526f-8fb6-69806683e2c0",
+        "device_name": "王芳的手机",
+        "created_at": "2026-11-05T01:30:00+00:00",
+        "expires_at": "2026-11-05T01:30:00+00:00",
+        "last_used_at": "2026-11-05T01:30:00+00:00",
+    }
+
     id = fields.UUID(dump_only=True)
     device_id = fields.UUID(dump_only=True, allow_none=True)
     device_name = fields.String(dump_only=True, allow_none=True)
@@ -36,6 +53,31 @@ class TokenSchema(ma.Schema):
 
 
 class LoginResultSchema(ma.Schema):
+    EXAMPLE = {
+        "token": "q3Zt0v8c1WmJ6yN2bF5pXg",
+        "token_info": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "device_id": "aad6fc04-1356-526f-8fb6-69806683e2c0",
+            "device_name": "王芳的手机",
+            "created_at": "2026-11-05T01:30:00+00:00",
+            "expires_at": "2026-11-05T01:30:00+00:00",
+            "last_used_at": "2026-11-05T01:30:00+00:00",
+        },
+        "user": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "username": "wangjing.dispatcher",
+            "display_name": "王芳",
+            "unit": {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "code": "110105001",
+                "name": "望京街道",
+                "kind": "city",
+            },
+            "roles": [],
+            "is_active": True,
+        },
+    }
+
     token = fields.String(dump_only=True, metadata={"description": "Send as 'Bearer <token>'"})
     token_info = fields.Nested(TokenSchema, dump_only=True)
     user = fields.Nested(UserSchema, dump_only=True)
@@ -45,6 +87,7 @@ class LoginResultSchema(ma.Schema):
 @blp.arguments(LoginSchema)
 @blp.response(201, LoginResultSchema)
 @blp.doc(security=[])
+@may_answer("invalid_credentials")
 def login(body):
     """Sign in and get a bearer token (per device for phones)"""
     device = body["device_id"]
@@ -64,6 +107,7 @@ def login(body):
 
 @blp.route("/logout", methods=["POST"])
 @blp.response(204)
+@may_answer("token_not_found")
 def logout():
     """Revoke the token this request was made with"""
     actor = ctx.current_actor()

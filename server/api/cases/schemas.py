@@ -6,7 +6,13 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from geo.crs import CRS
-from server.api.schemas import GpsFixSchema, ReasonSchema, StrictSchema, VersionedSchema
+from server.api.schemas import (
+    CURSOR_EXAMPLE,
+    GpsFixSchema,
+    ReasonSchema,
+    StrictSchema,
+    VersionedSchema,
+)
 from server.cases.rules import (
     AppealType,
     CaseStatus,
@@ -21,6 +27,13 @@ from server.supervision.rules import DeadlineKind, DeadlineStatus, ReminderState
 
 
 class AttachmentSchema(StrictSchema):
+    EXAMPLE = {
+        "name": "望京街道",
+        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "content_type": "image/jpeg",
+        "url": "https://example.cn/photos/1.jpg",
+    }
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     sha256 = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
     content_type = fields.String(load_default=None, validate=validate.Length(max=100))
@@ -28,6 +41,32 @@ class AttachmentSchema(StrictSchema):
 
 
 class CaseCreateSchema(StrictSchema):
+    EXAMPLE = {
+        "client_request_id": "phone-7f3a9c21-0001",
+        "channel": "city_direct",
+        "city_order_number": "BJ20261105000123",
+        "appeal_type": "consultation",
+        "category_code": "0301",
+        "title": "小区门口垃圾桶满溢",
+        "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
+        "urgency": "normal",
+        "lon": 116.4736,
+        "lat": 39.9968,
+        "crs": "wgs84",
+        "address": "朝阳区望京西园三区南门",
+        "resident_name": "李先生",
+        "resident_phone": "13800138000",
+        "confidential": True,
+        "attachments": [
+            {
+                "name": "望京街道",
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "content_type": "image/jpeg",
+                "url": "https://example.cn/photos/1.jpg",
+            },
+        ],
+    }
+
     client_request_id = fields.String(
         load_default=None, validate=validate.Length(min=8, max=64),
         metadata={"description": "Idempotency key: a retry with the same id returns the same case"})
@@ -55,30 +94,51 @@ class CaseCreateSchema(StrictSchema):
 
 
 class DispatchSchema(VersionedSchema):
+    EXAMPLE = {
+        "version": 3,
+        "lead_unit_id": "bf94cbb8-c115-5dec-9c92-cca716d1d241",
+        "cooperating_unit_ids": ["eefc53ca-19b8-5445-bd7c-fc8aea8207d1"],
+        "note": "已电话联系居民，约定下午上门。",
+    }
+
     lead_unit_id = fields.UUID(required=True)
     cooperating_unit_ids = fields.List(fields.UUID(), load_default=list)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class NoteSchema(VersionedSchema):
+    EXAMPLE = {"version": 3, "note": "已电话联系居民，约定下午上门。"}
+
     note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class CompleteSchema(VersionedSchema):
+    EXAMPLE = {"version": 3, "result": "垃圾已清运，桶边地面已冲洗。"}
+
     result = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class ApproveReturnSchema(VersionedSchema):
+    EXAMPLE = {"version": 3, "with_fault": True, "note": "已电话联系居民，约定下午上门。"}
+
     with_fault = fields.Boolean(required=True, metadata={"description": "有责退单"})
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class HandDownSchema(ReasonSchema):
+    EXAMPLE = {
+        "version": 3,
+        "reason": "该问题属于市政管理范围，应由城管执法队处置。",
+        "community_unit_id": "b832dd19-4f82-55f0-af87-e058358d4e73",
+    }
+
     community_unit_id = fields.UUID(required=True)
 
 
 class ReviewSchema(VersionedSchema):
     """下交群评's outcome, recorded by the community the case was handed down to."""
+
+    EXAMPLE = {"version": 3, "outcome": "mediated", "note": "已电话联系居民，约定下午上门。"}
 
     outcome = fields.Enum(ReviewOutcome, by_value=True, required=True, metadata={
         "description": "mediated (settled), withdrawn (the resident withdrew), unresolved"})
@@ -87,6 +147,17 @@ class ReviewSchema(VersionedSchema):
 
 class CallbackSchema(VersionedSchema):
     """回访: our own callback (``supervisor``), or a rating the city 12345 platform reported."""
+
+    EXAMPLE = {
+        "version": 3,
+        "resolved": True,
+        "satisfaction": "satisfied",
+        "comment": "处理及时，态度很好。",
+        "source": "city_platform",
+        "rater": "市12345平台",
+        "rated_at": "2026-11-05T01:30:00+00:00",
+        "channel": "phone",
+    }
 
     resolved = fields.Boolean(required=True)
     satisfaction = fields.Enum(Satisfaction, by_value=True, required=True)
@@ -112,23 +183,53 @@ class CallbackSchema(VersionedSchema):
 
 
 class ExtensionRequestSchema(ReasonSchema):
+    EXAMPLE = {
+        "version": 3,
+        "reason": "该问题属于市政管理范围，应由城管执法队处置。",
+        "new_due_at": "2026-11-05T01:30:00+00:00",
+    }
+
     new_due_at = fields.AwareDateTime(required=True)
 
 
 class ArriveSchema(VersionedSchema, GpsFixSchema):
     """到场 from the web app: where the handler is (the phone's GPS, in the CRS it reports)."""
 
+    EXAMPLE = {"lon": 116.4736, "lat": 39.9968, "crs": "wgs84", "accuracy_m": 8.0, "version": 3}
+
 
 class DecisionSchema(VersionedSchema):
+    EXAMPLE = {"version": 3, "approve": True, "note": "已电话联系居民，约定下午上门。"}
+
     approve = fields.Boolean(required=True)
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class LinkSchema(VersionedSchema):
+    EXAMPLE = {"version": 3, "master_case_id": "6c211f94-12ed-5ce7-bf96-34c42ba241bb"}
+
     master_case_id = fields.UUID(required=True)
 
 
 class CaseListQuerySchema(StrictSchema):
+    EXAMPLE = {
+        "number": "2026-0000123",
+        "city_order_number": "BJ20261105000123",
+        "resident_phone": "13800138000",
+        "status": ["received"],
+        "lead_unit_id": "bf94cbb8-c115-5dec-9c92-cca716d1d241",
+        "grid": "110105001-005",
+        "category": "0301",
+        "channel": "city_direct",
+        "overdue": True,
+        "needs_triage": True,
+        "received_from": "2026-11-05T01:30:00+00:00",
+        "received_to": "2026-11-05T01:30:00+00:00",
+        "bbox": [116.46, 39.99, 116.49, 40.01],
+        "limit": 50,
+        "cursor": CURSOR_EXAMPLE,
+    }
+
     number = fields.String(load_default=None, validate=validate.Length(min=1, max=20),
                            metadata={"description": "The case number, exactly (2026-0000123)"})
     city_order_number = fields.String(
@@ -155,17 +256,27 @@ class CaseListQuerySchema(StrictSchema):
 
 
 class RefSchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "code": "110105001",
+        "name": "望京街道",
+    }
+
     id = fields.String()
     code = fields.String()
     name = fields.String()
 
 
 class CategoryRefSchema(ma.Schema):
+    EXAMPLE = {"code": "110105001", "name": "望京街道"}
+
     code = fields.String()
     name = fields.String(allow_none=True)
 
 
 class ResidentSchema(ma.Schema):
+    EXAMPLE = {"view": "township", "name": "望京街道", "phone": "13800138000"}
+
     view = fields.String(metadata={"description": "shown | masked | hidden"})
     name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
@@ -173,6 +284,70 @@ class ResidentSchema(ma.Schema):
 
 class CaseOutSchema(ma.Schema):
     """A case as the caller may see it; the resident's data follows the privacy rule."""
+
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "number": "2026-0000123",
+        "city_order_number": "BJ20261105000123",
+        "channel": "phone",
+        "appeal_type": "complaint",
+        "category_code": "0301",
+        "category": {"code": "110105001", "name": "望京街道"},
+        "title": "小区门口垃圾桶满溢",
+        "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
+        "urgency": "normal",
+        "status": "dispatched",
+        "version": 3,
+        "location": {},
+        "address": "朝阳区望京西园三区南门",
+        "basic_grid": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "assignment": {},
+        "special_grids": ["110105001-S01"],
+        "township": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "lead_unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "cooperating_unit_ids": ["eefc53ca-19b8-5445-bd7c-fc8aea8207d1"],
+        "resident": {"view": "township", "name": "望京街道", "phone": "13800138000"},
+        "confidential": True,
+        "attachments": [{}],
+        "needs_triage": True,
+        "triage_reason": "位置不在任何网格内",
+        "received_at": "2026-11-05T01:30:00+00:00",
+        "dispatched_at": "2026-11-05T01:30:00+00:00",
+        "response_due_at": "2026-11-05T01:30:00+00:00",
+        "completion_due_at": "2026-11-05T01:30:00+00:00",
+        "responded_at": "2026-11-05T01:30:00+00:00",
+        "completed_at": "2026-11-05T01:30:00+00:00",
+        "closed_at": "2026-11-05T01:30:00+00:00",
+        "result": "垃圾已清运，桶边地面已冲洗。",
+        "resolved": True,
+        "satisfaction": "satisfied",
+        "rehandle_count": 1,
+        "extension_state": "requested",
+        "exemption_state": None,
+        "exempted_at": "2026-11-05T01:30:00+00:00",
+        "master_case_id": "6c211f94-12ed-5ce7-bf96-34c42ba241bb",
+        "linked_at": "2026-11-05T01:30:00+00:00",
+        "dispatched_by_unit_id": "e1a26aa0-6ef8-592f-9b4a-7b647e90e8a9",
+        "handed_down_to_unit_id": "75b5e359-f96b-58eb-8413-2f40d03fccde",
+        "review_due_at": "2026-11-05T01:30:00+00:00",
+        "review_outcome": "mediated",
+        "review_note": "双方已达成一致。",
+        "reviewed_at": "2026-11-05T01:30:00+00:00",
+        "updated_at": "2026-11-05T01:30:00+00:00",
+        "allowed_actions": ["accept", "note"],
+    }
 
     id = fields.UUID()
     number = fields.String()
@@ -231,15 +406,184 @@ class CaseOutSchema(ma.Schema):
 
 
 class CasePageSchema(ma.Schema):
+    EXAMPLE = {
+        "items": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "number": "2026-0000123",
+                "city_order_number": "BJ20261105000123",
+                "channel": "phone",
+                "appeal_type": "complaint",
+                "category_code": "0301",
+                "category": {"code": "110105001", "name": "望京街道"},
+                "title": "小区门口垃圾桶满溢",
+                "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
+                "urgency": "normal",
+                "status": "dispatched",
+                "version": 3,
+                "location": {},
+                "address": "朝阳区望京西园三区南门",
+                "basic_grid": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                },
+                "assignment": {},
+                "special_grids": ["110105001-S01"],
+                "township": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                },
+                "lead_unit": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                },
+                "cooperating_unit_ids": ["eefc53ca-19b8-5445-bd7c-fc8aea8207d1"],
+                "resident": {"view": "township", "name": "望京街道", "phone": "13800138000"},
+                "confidential": True,
+                "attachments": [{}],
+                "needs_triage": True,
+                "triage_reason": "位置不在任何网格内",
+                "received_at": "2026-11-05T01:30:00+00:00",
+                "dispatched_at": "2026-11-05T01:30:00+00:00",
+                "response_due_at": "2026-11-05T01:30:00+00:00",
+                "completion_due_at": "2026-11-05T01:30:00+00:00",
+                "responded_at": "2026-11-05T01:30:00+00:00",
+                "completed_at": "2026-11-05T01:30:00+00:00",
+                "closed_at": "2026-11-05T01:30:00+00:00",
+                "result": "垃圾已清运，桶边地面已冲洗。",
+                "resolved": True,
+                "satisfaction": "satisfied",
+                "rehandle_count": 1,
+                "extension_state": "requested",
+                "exemption_state": None,
+                "exempted_at": "2026-11-05T01:30:00+00:00",
+                "master_case_id": "6c211f94-12ed-5ce7-bf96-34c42ba241bb",
+                "linked_at": "2026-11-05T01:30:00+00:00",
+                "dispatched_by_unit_id": "e1a26aa0-6ef8-592f-9b4a-7b647e90e8a9",
+                "handed_down_to_unit_id": "75b5e359-f96b-58eb-8413-2f40d03fccde",
+                "review_due_at": "2026-11-05T01:30:00+00:00",
+                "review_outcome": "mediated",
+                "review_note": "双方已达成一致。",
+                "reviewed_at": "2026-11-05T01:30:00+00:00",
+                "updated_at": "2026-11-05T01:30:00+00:00",
+                "allowed_actions": ["accept", "note"],
+            },
+        ],
+        "next_cursor": CURSOR_EXAMPLE,
+    }
+
     items = fields.List(fields.Nested(CaseOutSchema))
     next_cursor = fields.String(allow_none=True)
 
 
 class IntakeResultSchema(CaseOutSchema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "number": "2026-0000123",
+        "city_order_number": "BJ20261105000123",
+        "channel": "phone",
+        "appeal_type": "complaint",
+        "category_code": "0301",
+        "category": {"code": "110105001", "name": "望京街道"},
+        "title": "小区门口垃圾桶满溢",
+        "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
+        "urgency": "normal",
+        "status": "dispatched",
+        "version": 3,
+        "location": {},
+        "address": "朝阳区望京西园三区南门",
+        "basic_grid": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "assignment": {},
+        "special_grids": ["110105001-S01"],
+        "township": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "lead_unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "cooperating_unit_ids": ["eefc53ca-19b8-5445-bd7c-fc8aea8207d1"],
+        "resident": {"view": "township", "name": "望京街道", "phone": "13800138000"},
+        "confidential": True,
+        "attachments": [{}],
+        "needs_triage": True,
+        "triage_reason": "位置不在任何网格内",
+        "received_at": "2026-11-05T01:30:00+00:00",
+        "dispatched_at": "2026-11-05T01:30:00+00:00",
+        "response_due_at": "2026-11-05T01:30:00+00:00",
+        "completion_due_at": "2026-11-05T01:30:00+00:00",
+        "responded_at": "2026-11-05T01:30:00+00:00",
+        "completed_at": "2026-11-05T01:30:00+00:00",
+        "closed_at": "2026-11-05T01:30:00+00:00",
+        "result": "垃圾已清运，桶边地面已冲洗。",
+        "resolved": True,
+        "satisfaction": "satisfied",
+        "rehandle_count": 1,
+        "extension_state": "requested",
+        "exemption_state": None,
+        "exempted_at": "2026-11-05T01:30:00+00:00",
+        "master_case_id": "6c211f94-12ed-5ce7-bf96-34c42ba241bb",
+        "linked_at": "2026-11-05T01:30:00+00:00",
+        "dispatched_by_unit_id": "e1a26aa0-6ef8-592f-9b4a-7b647e90e8a9",
+        "handed_down_to_unit_id": "75b5e359-f96b-58eb-8413-2f40d03fccde",
+        "review_due_at": "2026-11-05T01:30:00+00:00",
+        "review_outcome": "mediated",
+        "review_note": "双方已达成一致。",
+        "reviewed_at": "2026-11-05T01:30:00+00:00",
+        "updated_at": "2026-11-05T01:30:00+00:00",
+        "allowed_actions": ["accept", "note"],
+        "possible_duplicates": [{}],
+    }
+
     possible_duplicates = fields.List(fields.Dict())
 
 
 class EventSchema(ma.Schema):
+    EXAMPLE = {
+        "seq": 1,
+        "at": "2026-11-05T01:30:00+00:00",
+        "action": "dispatch",
+        "from_status": "received",
+        "to_status": "dispatched",
+        "actor_username": "wangjing.dispatcher",
+        "actor_roles": ["dispatcher"],
+        "actor_unit_id": "306d06fd-af9a-5855-9d5f-ed1c25ccc6c9",
+        "actor_unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "lead_unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "cooperating_units": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "code": "110105001",
+                "name": "望京街道",
+            },
+        ],
+        "community_unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "dispatch_rule": {"code": "110105001", "name": "望京街道"},
+        "data": {},
+    }
+
     seq = fields.Integer()
     at = fields.AwareDateTime()
     action = fields.String()
@@ -262,6 +606,16 @@ class EventSchema(ma.Schema):
 
 
 class ReturnCountSchema(ma.Schema):
+    EXAMPLE = {
+        "unit_id": "d3a6e611-2ac2-59d0-ae40-fd833dc1b46e",
+        "unit_code": "110105001",
+        "unit_name": "望京街道",
+        "period": "2026-11",
+        "requested": 1,
+        "approved": 1,
+        "with_fault": 1,
+    }
+
     unit_id = fields.UUID()
     unit_code = fields.String()
     unit_name = fields.String()
@@ -272,6 +626,14 @@ class ReturnCountSchema(ma.Schema):
 
 
 class PlannedReminderSchema(ma.Schema):
+    EXAMPLE = {
+        "node": "dispatch",
+        "generation": 1,
+        "fire_at": "2026-11-05T01:30:00+00:00",
+        "state": "pending",
+        "sent_at": "2026-11-05T01:30:00+00:00",
+    }
+
     node = fields.String(metadata={"description": "'50%' … '100%', or 'overdue'"})
     generation = fields.Integer(metadata={"description": "1, then +1 per approved extension"})
     fire_at = fields.AwareDateTime(metadata={"description": "When it goes (or went) out"})
@@ -281,6 +643,36 @@ class PlannedReminderSchema(ma.Schema):
 
 
 class PlannedDeadlineSchema(ma.Schema):
+    EXAMPLE = {
+        "kind": "response",
+        "status": "active",
+        "starts_at": "2026-11-05T01:30:00+00:00",
+        "due_at": "2026-11-05T01:30:00+00:00",
+        "original_due_at": "2026-11-05T01:30:00+00:00",
+        "met_at": "2026-11-05T01:30:00+00:00",
+        "escalated_at": "2026-11-05T01:30:00+00:00",
+        "closed_at": "2026-11-05T01:30:00+00:00",
+        "unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "supervisor_unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+        "reminders": [
+            {
+                "node": "dispatch",
+                "generation": 1,
+                "fire_at": "2026-11-05T01:30:00+00:00",
+                "state": "pending",
+                "sent_at": "2026-11-05T01:30:00+00:00",
+            },
+        ],
+    }
+
     kind = fields.Enum(DeadlineKind, by_value=True, attribute="deadline.kind")
     status = fields.Enum(DeadlineStatus, by_value=True, attribute="deadline.status")
     starts_at = fields.AwareDateTime(attribute="deadline.starts_at")
@@ -301,10 +693,54 @@ class PlannedDeadlineSchema(ma.Schema):
 class SupervisionSchema(ma.Schema):
     """A case's supervision: every deadline it has had, oldest first, with its reminders."""
 
+    EXAMPLE = {
+        "deadlines": [
+            {
+                "kind": "response",
+                "status": "active",
+                "starts_at": "2026-11-05T01:30:00+00:00",
+                "due_at": "2026-11-05T01:30:00+00:00",
+                "original_due_at": "2026-11-05T01:30:00+00:00",
+                "met_at": "2026-11-05T01:30:00+00:00",
+                "escalated_at": "2026-11-05T01:30:00+00:00",
+                "closed_at": "2026-11-05T01:30:00+00:00",
+                "unit": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                },
+                "supervisor_unit": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                },
+                "reminders": [
+                    {
+                        "node": "dispatch",
+                        "generation": 1,
+                        "fire_at": "2026-11-05T01:30:00+00:00",
+                        "state": "pending",
+                        "sent_at": "2026-11-05T01:30:00+00:00",
+                    },
+                ],
+            },
+        ],
+    }
+
     deadlines = fields.List(fields.Nested(PlannedDeadlineSchema))
 
 
 class AccessLogQuerySchema(StrictSchema):
+    EXAMPLE = {
+        "case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919",
+        "user_id": "14b49796-6797-5984-a74e-7d0dafcf2395",
+        "purpose": "view",
+        "at_from": "2026-11-05T01:30:00+00:00",
+        "at_to": "2026-11-05T01:30:00+00:00",
+        "limit": 50,
+        "cursor": CURSOR_EXAMPLE,
+    }
+
     case_id = fields.UUID(load_default=None)
     user_id = fields.UUID(load_default=None, metadata={"description": "Who saw the data"})
     purpose = fields.String(load_default=None, validate=validate.OneOf(["view", "lookup"]))
@@ -315,6 +751,17 @@ class AccessLogQuerySchema(StrictSchema):
 
 
 class AccessUserSchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "username": "wangjing.dispatcher",
+        "display_name": "王芳",
+        "unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+        },
+    }
+
     id = fields.UUID()
     username = fields.String()
     display_name = fields.String()
@@ -322,16 +769,38 @@ class AccessUserSchema(ma.Schema):
 
 
 class AccessCaseSchema(ma.Schema):
+    EXAMPLE = {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "number": "2026-0000123"}
+
     id = fields.UUID()
     number = fields.String()
 
 
 class MaskedResidentSchema(ma.Schema):
+    EXAMPLE = {"name": "望京街道", "phone": "13800138000"}
+
     name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
 
 
 class AccessEntrySchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "at": "2026-11-05T01:30:00+00:00",
+        "purpose": "view",
+        "user": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "username": "wangjing.dispatcher",
+            "display_name": "王芳",
+            "unit": {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "code": "110105001",
+                "name": "望京街道",
+            },
+        },
+        "case": {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "number": "2026-0000123"},
+        "resident": {"name": "望京街道", "phone": "13800138000"},
+    }
+
     id = fields.UUID()
     at = fields.AwareDateTime()
     purpose = fields.String(metadata={"description": "view (shown unmasked) | lookup "
@@ -342,5 +811,28 @@ class AccessEntrySchema(ma.Schema):
 
 
 class AccessLogPageSchema(ma.Schema):
+    EXAMPLE = {
+        "items": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "at": "2026-11-05T01:30:00+00:00",
+                "purpose": "view",
+                "user": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "username": "wangjing.dispatcher",
+                    "display_name": "王芳",
+                    "unit": {
+                        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                        "code": "110105001",
+                        "name": "望京街道",
+                    },
+                },
+                "case": {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "number": "2026-0000123"},
+                "resident": {"name": "望京街道", "phone": "13800138000"},
+            },
+        ],
+        "next_cursor": CURSOR_EXAMPLE,
+    }
+
     items = fields.List(fields.Nested(AccessEntrySchema))
     next_cursor = fields.String(allow_none=True)

@@ -29,12 +29,16 @@ blp = Blueprint("catalogue", __name__, url_prefix="", description="The dispatch 
 
 CSV = "text/csv"
 CSV_DOC = {"content": {CSV: {"schema": {"type": "string", "description":
-    "UTF-8 (BOM optional), header row: " + ",".join(formats.COLUMNS)}}}}
+    "UTF-8 (BOM optional), header row: " + ",".join(formats.COLUMNS)},
+    "example": ",".join(formats.COLUMNS) + "\n01,市容环境,,,,,,,\n"
+               "01.01,占道经营,department:city_management,territorial,24,168,true,true,"
+               "流动摊贩、店外经营\n"}}}
 
 
 @blp.route("/catalogue", methods=["GET"])
 @blp.arguments(CatalogueListQuerySchema, location="query")
 @blp.response(200, CataloguePageSchema)
+@may_answer("invalid_cursor")
 def list_items(args):
     """Catalogue items by code, keyset-paginated; filter by parent, text, active"""
     ctx.current_actor()  # any signed-in user may read the catalogue
@@ -71,6 +75,7 @@ def export_catalogue(args):
 @blp.arguments(CatalogueDocumentSchema, required=False)
 @blp.response(200, ImportCountsSchema)
 @blp.doc(requestBody=CSV_DOC)
+@may_answer("catalogue_file_empty", "catalogue_import_rejected", "too_many_items")
 def import_catalogue(args, body):
     """Create or update items from JSON or CSV (text/csv), all or nothing, problems per row"""
     ctx.current_actor().require(MANAGE_CATALOGUE, _("import the dispatch catalogue"))

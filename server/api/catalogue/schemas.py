@@ -11,6 +11,21 @@ HOURS = {"type": "number", "nullable": True}
 
 
 class CatalogueItemSchema(ma.Schema):
+    EXAMPLE = {
+        "code": "110105001",
+        "parent_code": "110105",
+        "level": 1,
+        "name": "望京街道",
+        "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
+        "lead": "朝阳区城管执法局",
+        "cooperating": ["朝阳区环卫中心"],
+        "returnable": True,
+        "active": True,
+        "dispatchable": True,
+        "created_at": "2026-11-05T01:30:00+00:00",
+        "updated_at": "2026-11-05T01:30:00+00:00",
+    }
+
     code = fields.String(dump_only=True,
                          metadata={"description": "Hierarchical: 03, 03.02, 03.02.001"})
     parent_code = fields.String(dump_only=True, allow_none=True)
@@ -34,6 +49,8 @@ class CatalogueItemSchema(ma.Schema):
 
 
 class CatalogueListQuerySchema(StrictSchema):
+    EXAMPLE = {"parent": "110105", "q": "垃圾", "active": True, "limit": 50, "cursor": "MDEuMDE="}
+
     parent = fields.String(
         load_default=None,
         metadata={"description": "Direct children of this code; empty for the top level"},
@@ -46,11 +63,33 @@ class CatalogueListQuerySchema(StrictSchema):
 
 
 class CataloguePageSchema(ma.Schema):
+    EXAMPLE = {
+        "items": [
+            {
+                "code": "110105001",
+                "parent_code": "110105",
+                "level": 1,
+                "name": "望京街道",
+                "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
+                "lead": "朝阳区城管执法局",
+                "cooperating": ["朝阳区环卫中心"],
+                "returnable": True,
+                "active": True,
+                "dispatchable": True,
+                "created_at": "2026-11-05T01:30:00+00:00",
+                "updated_at": "2026-11-05T01:30:00+00:00",
+            },
+        ],
+        "next_cursor": "MDEuMDE=",
+    }
+
     items = fields.List(fields.Nested(CatalogueItemSchema), dump_only=True)
     next_cursor = fields.String(dump_only=True, allow_none=True)
 
 
 class CatalogueImportQuerySchema(StrictSchema):
+    EXAMPLE = {"replace": True, "dry_run": True}
+
     replace = fields.Boolean(
         load_default=False,
         metadata={"description": "Deactivate active items the file does not list"},
@@ -64,11 +103,15 @@ class CatalogueDocumentSchema(StrictSchema):
     completion_limit_hours, returnable, active, description}, ...]}. Each item is checked
     by the import, which reports problems per item index (0-based)."""
 
+    EXAMPLE = {"items": []}
+
     # Optional here: a text/csv body leaves it empty and the view reads the CSV instead.
     items = fields.List(fields.Raw(), load_default=None)
 
 
 class ImportCountsSchema(ma.Schema):
+    EXAMPLE = {"created": 1, "updated": 1, "unchanged": 1, "deactivated": 1, "dry_run": True}
+
     created = fields.Integer()
     updated = fields.Integer()
     unchanged = fields.Integer()
@@ -77,8 +120,12 @@ class ImportCountsSchema(ma.Schema):
 
 
 class CatalogueExportQuerySchema(StrictSchema):
+    EXAMPLE = {"format": "json"}
+
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
 class CatalogueExportSchema(ma.Schema):
+    EXAMPLE = {"items": [{}]}
+
     items = fields.List(fields.Dict())

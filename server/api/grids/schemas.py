@@ -6,11 +6,53 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from geo.crs import CRS
-from server.api.schemas import CRSQuerySchema, GeoJSONGeometry, StrictSchema, UnitRefSchema
+from server.api.schemas import (
+    CURSOR_EXAMPLE,
+    CRSQuerySchema,
+    GeoJSONGeometry,
+    StrictSchema,
+    UnitRefSchema,
+)
 from server.grids.rules import GridKind
 
+POLYGON_EXAMPLE = {"type": "Polygon", "coordinates": [[
+    [116.4701, 39.9952], [116.4772, 39.9952], [116.4772, 39.9991], [116.4701, 39.9991],
+    [116.4701, 39.9952]]]}
+FEATURE_COLLECTION_EXAMPLE = {"type": "FeatureCollection", "features": [{
+    "type": "Feature", "geometry": POLYGON_EXAMPLE,
+    "properties": {"code": "110105001-005", "name": "望京西园三区网格", "kind": "basic",
+                   "township": "110105001", "community": "110105001-C01"}}]}
 
 class GridSummarySchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "code": "110105001",
+        "name": "望京街道",
+        "kind": "basic",
+        "township": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "city",
+        },
+        "community": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "city",
+        },
+        "owner_unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "city",
+        },
+        "area_m2": 0.5,
+        "created_at": "2026-11-05T01:30:00+00:00",
+        "retired_at": "2026-11-05T01:30:00+00:00",
+        "replaces_id": "1f64a5be-e2bb-5fb0-9e91-01aa453a7dd4",
+    }
+
     id = fields.UUID(dump_only=True)
     code = fields.String(dump_only=True)
     name = fields.String(dump_only=True)
@@ -33,6 +75,37 @@ class GridSummarySchema(ma.Schema):
 
 
 class GridSchema(GridSummarySchema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "code": "110105001",
+        "name": "望京街道",
+        "kind": "basic",
+        "township": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "city",
+        },
+        "community": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "city",
+        },
+        "owner_unit": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "city",
+        },
+        "area_m2": 0.5,
+        "created_at": "2026-11-05T01:30:00+00:00",
+        "retired_at": "2026-11-05T01:30:00+00:00",
+        "replaces_id": "1f64a5be-e2bb-5fb0-9e91-01aa453a7dd4",
+        "geometry": POLYGON_EXAMPLE,
+        "crs": "wgs84",
+    }
+
     geometry = GeoJSONGeometry(
         dump_only=True, metadata={"description": "GeoJSON in the requested crs"}
     )
@@ -40,6 +113,14 @@ class GridSchema(GridSummarySchema):
 
 
 class GridListQuerySchema(StrictSchema):
+    EXAMPLE = {
+        "township": "110105001",
+        "kind": "basic",
+        "include_retired": True,
+        "limit": 50,
+        "cursor": CURSOR_EXAMPLE,
+    }
+
     township = fields.String(load_default=None, metadata={"description": "Township code"})
     kind = fields.Enum(GridKind, by_value=True, load_default=None)
     include_retired = fields.Boolean(load_default=False)
@@ -48,17 +129,55 @@ class GridListQuerySchema(StrictSchema):
 
 
 class GridPageSchema(ma.Schema):
+    EXAMPLE = {
+        "items": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "code": "110105001",
+                "name": "望京街道",
+                "kind": "basic",
+                "township": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                    "kind": "city",
+                },
+                "community": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                    "kind": "city",
+                },
+                "owner_unit": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                    "kind": "city",
+                },
+                "area_m2": 0.5,
+                "created_at": "2026-11-05T01:30:00+00:00",
+                "retired_at": "2026-11-05T01:30:00+00:00",
+                "replaces_id": "1f64a5be-e2bb-5fb0-9e91-01aa453a7dd4",
+            },
+        ],
+        "next_cursor": CURSOR_EXAMPLE,
+    }
+
     items = fields.List(fields.Nested(GridSummarySchema), dump_only=True)
     next_cursor = fields.String(dump_only=True, allow_none=True)
 
 
 class GridExportQuerySchema(CRSQuerySchema):
+    EXAMPLE = {"crs": "wgs84", "township": "110105001", "kind": "basic", "include_retired": True}
+
     township = fields.String(load_default=None)
     kind = fields.Enum(GridKind, by_value=True, load_default=None)
     include_retired = fields.Boolean(load_default=False)
 
 
 class GridImportQuerySchema(StrictSchema):
+    EXAMPLE = {"crs": "wgs84", "repair": True, "replace_existing": True}
+
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84,
                       metadata={"description": "Coordinate system of the file's coordinates"})
     repair = fields.Boolean(
@@ -75,6 +194,8 @@ class FeatureCollectionSchema(ma.Schema):
     """RFC 7946 FeatureCollection; each feature's properties: code, name, kind (basic|special),
     township (code), community (code, optional), owner_unit (code, special grids)."""
 
+    EXAMPLE = FEATURE_COLLECTION_EXAMPLE
+
     class Meta:
         # RFC 7946 §6.1 allows foreign members (e.g. "name", an old "crs"): tolerate them.
         unknown = ma.EXCLUDE
@@ -84,12 +205,50 @@ class FeatureCollectionSchema(ma.Schema):
 
 
 class ImportRepairSchema(ma.Schema):
+    EXAMPLE = {"index": 1, "grid_code": "110105001-005", "changes": ["closed the ring"]}
+
     index = fields.Integer()
     grid_code = fields.String()
     changes = fields.List(fields.String())
 
 
 class ImportResultSchema(ma.Schema):
+    EXAMPLE = {
+        "imported": 1,
+        "replaced_codes": ["0301"],
+        "repairs": [{"index": 1, "grid_code": "110105001-005", "changes": ["closed the ring"]}],
+        "grids": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "code": "110105001",
+                "name": "望京街道",
+                "kind": "basic",
+                "township": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                    "kind": "city",
+                },
+                "community": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                    "kind": "city",
+                },
+                "owner_unit": {
+                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                    "code": "110105001",
+                    "name": "望京街道",
+                    "kind": "city",
+                },
+                "area_m2": 0.5,
+                "created_at": "2026-11-05T01:30:00+00:00",
+                "retired_at": "2026-11-05T01:30:00+00:00",
+                "replaces_id": "1f64a5be-e2bb-5fb0-9e91-01aa453a7dd4",
+            },
+        ],
+    }
+
     imported = fields.Integer()
     replaced_codes = fields.List(fields.String())
     repairs = fields.List(fields.Nested(ImportRepairSchema))
@@ -97,35 +256,81 @@ class ImportResultSchema(ma.Schema):
 
 
 class FeatureCollectionOutSchema(ma.Schema):
+    EXAMPLE = FEATURE_COLLECTION_EXAMPLE
+
     type = fields.String()
     features = fields.List(fields.Dict())
 
 
 class AreaFeatureSchema(ma.Schema):
+    EXAMPLE = {"area_m2": 0.5, "geometry": POLYGON_EXAMPLE}
+
     area_m2 = fields.Float()
     geometry = GeoJSONGeometry()
 
 
 class OverlapSchema(AreaFeatureSchema):
+    EXAMPLE = {
+        "area_m2": 0.5,
+        "geometry": POLYGON_EXAMPLE,
+        "code_a": "110105001-005",
+        "code_b": "110105001-006",
+    }
+
     code_a = fields.String()
     code_b = fields.String()
 
 
 class GapSchema(AreaFeatureSchema):
+    EXAMPLE = {"area_m2": 0.5, "geometry": POLYGON_EXAMPLE, "location": [0.5]}
+
     location = fields.List(fields.Float())
 
 
 class ProtrusionSchema(AreaFeatureSchema):
+    EXAMPLE = {"area_m2": 0.5, "geometry": POLYGON_EXAMPLE, "code": "110105001"}
+
     code = fields.String()
 
 
 class SpecialIssueSchema(ma.Schema):
+    EXAMPLE = {
+        "code": "110105001",
+        "problem": "overlap",
+        "reason": "该问题属于市政管理范围，应由城管执法队处置。",
+    }
+
     code = fields.String()
     problem = fields.String()
     reason = fields.String()
 
 
 class TopologyAuditSchema(ma.Schema):
+    EXAMPLE = {
+        "township": {
+            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "city",
+        },
+        "basic_grids": 1,
+        "special_grids": 1,
+        "clean": True,
+        "overlaps": [
+            {"area_m2": 0.5, "geometry": POLYGON_EXAMPLE, "code_a": "110105001-005",
+             "code_b": "110105001-006"},
+        ],
+        "gaps": [{"area_m2": 0.5, "geometry": POLYGON_EXAMPLE, "location": [0.5]}],
+        "protrusions": [{"area_m2": 0.5, "geometry": POLYGON_EXAMPLE, "code": "110105001"}],
+        "special_grid_issues": [
+            {
+                "code": "110105001",
+                "problem": "overlap",
+                "reason": "该问题属于市政管理范围，应由城管执法队处置。",
+            },
+        ],
+    }
+
     township = fields.Nested(UnitRefSchema)
     basic_grids = fields.Integer()
     special_grids = fields.Integer()

@@ -25,7 +25,7 @@ def list_keys():
 @blp.route("", methods=["POST"])
 @blp.arguments(s.KeyCreateSchema)
 @blp.response(201, s.IssuedKeySchema)
-@may_answer("unknown_unit")
+@may_answer("unknown_unit:404")
 def issue_key(body: dict):
     """Issue a key for a channel, tied to the unit that receives its cases"""
     issued = services.issue_key(ctx.session(), ctx.current_actor(), name=body["name"],

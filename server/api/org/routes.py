@@ -8,6 +8,7 @@ from marshmallow import fields
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.schemas import (
     StrictSchema,
     UnitCreateSchema,
@@ -45,6 +46,7 @@ def get_unit(unit_id: uuid.UUID):
 @blp.route("/units", methods=["POST"])
 @blp.arguments(UnitCreateSchema)
 @blp.response(201, UnitSchema)
+@may_answer("duplicate_unit_code", "unit_parent_not_allowed", "unknown_unit")
 def create_unit(body):
     """Add a unit to the tree (admin)"""
     ctx.current_actor().require(MANAGE_UNITS, _("create units"))
@@ -69,6 +71,7 @@ def get_user(user_id: uuid.UUID):
 @blp.route("/users", methods=["POST"])
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
+@may_answer("duplicate_username", "password_too_short", "roles_required", "unknown_unit")
 def create_user(body):
     """Create a user in a unit with roles (admin)"""
     ctx.current_actor().require(MANAGE_USERS, _("create users"))
@@ -78,12 +81,15 @@ def create_user(body):
 
 
 class GridMembershipSchema(StrictSchema):
+    EXAMPLE = {"grid_id": "117b4245-fbe4-5d02-8e40-91726cd36162"}
+
     grid_id = fields.UUID(required=True)
 
 
 @blp.route("/users/<uuid:user_id>/grids", methods=["POST"])
 @blp.arguments(GridMembershipSchema)
 @blp.response(204)
+@may_answer("grid_not_found", "grid_retired", "not_a_grid_worker")
 def add_grid_member(body, user_id: uuid.UUID):
     """Make a grid worker responsible for a grid in one's territory"""
     actor = ctx.current_actor()

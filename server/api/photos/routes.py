@@ -11,6 +11,7 @@ from werkzeug.wsgi import wrap_file
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.photos import schemas as s
 from server.errors import error_payload
 from sync import photos
@@ -88,6 +89,7 @@ def _photo_view(photo: photos.Photo) -> dict[str, Any]:
 @blp.alt_response(200, schema=s.PhotoSchema,
                   description="Already stored (by anyone): the body was not read")
 @blp.doc(requestBody=IMAGE_BODY)
+@may_answer("invalid_sha256", "photo_hash_mismatch", "photo_too_large", "photo_type_unsupported")
 def put_photo(sha256: str):
     """Upload a whole photo in one request; the server checks its hash and type"""
     photo, created = photos.put_photo(
@@ -102,6 +104,7 @@ def put_photo(sha256: str):
 @blp.response(201, s.UploadSchema, headers=OFFSET_HEADERS)
 @blp.alt_response(200, schema=s.UploadSchema, description="Your unfinished upload of this "
                   "photo (resume from 'offset'), or the photo is already stored")
+@may_answer("invalid_sha256", "photo_too_large", "photo_type_unsupported")
 def start_upload(body: dict[str, Any], sha256: str):
     """Start (or find again) a resumable upload of a photo"""
     state = photos.start_upload(
@@ -116,6 +119,8 @@ def start_upload(body: dict[str, Any], sha256: str):
 @blp.response(204, description="Chunk stored; the photo is available once Upload-Offset "
               "equals its size", headers=OFFSET_HEADERS)
 @blp.doc(requestBody=CHUNK_BODY)
+@may_answer("offset_mismatch", "photo_hash_mismatch", "photo_type_unsupported",
+            "upload_exceeds_size")
 def append_chunk(headers: dict[str, int], upload_id: uuid.UUID):
     """Send the next chunk of a resumable upload, from the offset the server holds"""
     state = photos.append_chunk(
@@ -135,6 +140,7 @@ def get_upload(upload_id: uuid.UUID):
 
 @blp.route("/<string:sha256>/status", methods=["GET"])
 @blp.response(200, s.PhotoSchema)
+@may_answer("invalid_sha256")
 def photo_status(sha256: str):
     """Whether a photo is missing, partly uploaded or available"""
     info = photos.describe_photo(ctx.session(), _store(), ctx.current_actor(), sha256)
@@ -151,6 +157,7 @@ def photo_status(sha256: str):
 @blp.response(200, description=PHOTO_BYTES)
 @blp.doc(responses={"200": {"description": PHOTO_BYTES, "content": {t.value: {"schema": {
     "type": "string", "format": "binary"}} for t in PhotoType}}})
+@may_answer("invalid_sha256", "photo_not_uploaded")
 def download_photo(sha256: str):
     """Download a photo you uploaded or that belongs to a case you can see"""
     photo = photos.get_photo_for(ctx.session(), ctx.current_actor(), sha256)
@@ -172,6 +179,7 @@ def download_photo(sha256: str):
 @blp.route("", methods=["GET"])
 @blp.arguments(s.LinkQuerySchema, location="query")
 @blp.response(200, s.PhotoLinkSchema(many=True))
+@may_answer("not_found", "invalid_sha256")
 def list_links(args: dict[str, Any]):
     """The photos linked to a case you can see, with whether each has arrived"""
     session = ctx.session()

@@ -13,6 +13,8 @@ from server.reports.periods import BadPeriod, PeriodKind, parse
 class PeriodArgsSchema(StrictSchema):
     """``period_kind`` and ``period`` (its label); loads ``period`` as a Period."""
 
+    EXAMPLE = {"period_kind": "day", "period": "2026-11"}
+
     period_kind = fields.Enum(PeriodKind, by_value=True, load_default=PeriodKind.MONTH,
                               metadata={"description": "day | week | month | range"})
     period = fields.String(required=True, metadata={
@@ -28,6 +30,14 @@ class PeriodArgsSchema(StrictSchema):
 
 
 class GridCountsArgsSchema(PeriodArgsSchema):
+    EXAMPLE = {
+        "period_kind": "day",
+        "period": "2026-11",
+        "unit_id": "d3a6e611-2ac2-59d0-ae40-fd833dc1b46e",
+        "grid_kind": "basic",
+        "category": "0301",
+    }
+
     unit_id = fields.UUID(required=True, metadata={
         "description": "The township or district whose grids are mapped"})
     grid_kind = fields.Enum(GridKind, by_value=True, load_default=GridKind.BASIC, metadata={
@@ -38,6 +48,18 @@ class GridCountsArgsSchema(PeriodArgsSchema):
 
 
 class GridCountPropertiesSchema(ma.Schema):
+    EXAMPLE = {
+        "code": "110105001",
+        "name": "望京街道",
+        "kind": "basic",
+        "township": "110105001",
+        "township_name": "望京街道",
+        "count": 12,
+        "previous_count": 1,
+        "change": 1,
+        "retired_at": "2026-11-05T01:30:00+00:00",
+    }
+
     code = fields.String()
     name = fields.String()
     kind = fields.String()
@@ -50,6 +72,23 @@ class GridCountPropertiesSchema(ma.Schema):
 
 
 class GridCountFeatureSchema(ma.Schema):
+    EXAMPLE = {
+        "type": "Feature",
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "geometry": {},
+        "properties": {
+            "code": "110105001",
+            "name": "望京街道",
+            "kind": "basic",
+            "township": "110105001",
+            "township_name": "望京街道",
+            "count": 12,
+            "previous_count": 1,
+            "change": 1,
+            "retired_at": "2026-11-05T01:30:00+00:00",
+        },
+    }
+
     type = fields.Constant("Feature")
     id = fields.String()
     geometry = fields.Dict(metadata={"description": "(Multi)Polygon, WGS-84 lon/lat"})
@@ -58,6 +97,33 @@ class GridCountFeatureSchema(ma.Schema):
 
 class GridCountsSchema(ma.Schema):
     """An RFC 7946 FeatureCollection (no crs member: WGS-84) with the area and period."""
+
+    EXAMPLE = {
+        "type": "FeatureCollection",
+        "name": "望京街道",
+        "area": {},
+        "period": "2026-11",
+        "previous_period": "2026-10",
+        "category_prefix": "03",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "geometry": {},
+                "properties": {
+                    "code": "110105001",
+                    "name": "望京街道",
+                    "kind": "basic",
+                    "township": "110105001",
+                    "township_name": "望京街道",
+                    "count": 12,
+                    "previous_count": 1,
+                    "change": 1,
+                    "retired_at": "2026-11-05T01:30:00+00:00",
+                },
+            },
+        ],
+    }
 
     type = fields.Constant("FeatureCollection")
     name = fields.String()

@@ -12,6 +12,8 @@ MAX_LIMIT = 5000
 
 
 class PullRequestSchema(StrictSchema):
+    EXAMPLE = {"cursor": 1, "limit": 50}
+
     cursor = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0),
         metadata={"description": "The cursor of the last answer you received; null for a "
@@ -22,12 +24,24 @@ class PullRequestSchema(StrictSchema):
 
 
 class TableChangesSchema(ma.Schema):
+    EXAMPLE = {"created": [{"id": "5f0c8a52-3c1e-4d7a-9a52-2d1f6e1c0a11", "status": "accepted"}],
+               "updated": [], "deleted": ["6abd8c5f-4baa-4e5d-9f6b-b0cd7dac9b81"]}
+
     created = fields.List(fields.Dict(), dump_only=True)
     updated = fields.List(fields.Dict(), dump_only=True)
     deleted = fields.List(fields.String(), dump_only=True, metadata={"description": "ids"})
 
 
 class PullAnswerSchema(ma.Schema):
+    EXAMPLE = {
+        "cursor": 1,
+        "has_more": True,
+        "start_over": True,
+        "start_over_reason": "居民补充了新的诉求。",
+        "changes": {},
+        "server_time": "2026-11-05T01:30:00+00:00",
+    }
+
     cursor = fields.Integer(
         dump_only=True, allow_none=True,
         metadata={"description": "Send it with the next pull; null only with start_over"})
@@ -44,6 +58,17 @@ class PullAnswerSchema(ma.Schema):
 
 
 class DeviceStatusSchema(ma.Schema):
+    EXAMPLE = {
+        "device_id": "aad6fc04-1356-526f-8fb6-69806683e2c0",
+        "name": "望京街道",
+        "registered_at": "2026-11-05T01:30:00+00:00",
+        "last_pull_at": "2026-11-05T01:30:00+00:00",
+        "cursor": 1,
+        "has_more": True,
+        "pending": 1,
+        "held": {},
+    }
+
     device_id = fields.UUID(dump_only=True)
     name = fields.String(dump_only=True, allow_none=True)
     registered_at = fields.AwareDateTime(dump_only=True, allow_none=True)

@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from server.api.cases.schemas import CaseCreateSchema
-from server.api.schemas import GpsFixSchema, StrictSchema
+from server.api.schemas import CURSOR_EXAMPLE, GpsFixSchema, StrictSchema
 from server.api.staff import schemas as staff
 from server.api.whistle import schemas as whistle
 from server.cases.rules import Channel
@@ -21,6 +21,15 @@ JS_SAFE_INT = 2**53 - 1  # phones run JavaScript: larger numbers lose digits
 
 
 class OperationSchema(StrictSchema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "seq": 1,
+        "name": "望京街道",
+        "args": {},
+        "base_version": 1,
+        "device_time": "2026-11-05T01:30:00+00:00",
+    }
+
     id = fields.UUID(required=True, metadata={"description": "Made by the phone; a replay "
                                               "of the same id is answered, not applied again"})
     seq = fields.Integer(required=True, strict=True,
@@ -35,12 +44,36 @@ class OperationSchema(StrictSchema):
 
 
 class PushSchema(StrictSchema):
+    EXAMPLE = {
+        "sent_at": "2026-11-05T01:30:00+00:00",
+        "operations": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "seq": 1,
+                "name": "望京街道",
+                "args": {},
+                "base_version": 1,
+                "device_time": "2026-11-05T01:30:00+00:00",
+            },
+        ],
+    }
+
     sent_at = fields.AwareDateTime(required=True, metadata={
         "description": "The phone's clock when it sent this request (for the skew estimate)"})
     operations = fields.List(fields.Nested(OperationSchema), required=True)
 
 
 class OpResultSchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "status": "applied",
+        "original_status": "applied",
+        "code": "110105001",
+        "message": "已受理",
+        "result": {},
+        "flags": [],
+    }
+
     id = fields.UUID()
     status = fields.Enum(OpStatus, by_value=True, metadata={
         "description": "applied | duplicate | rejected"})
@@ -53,6 +86,22 @@ class OpResultSchema(ma.Schema):
 
 
 class PushResultSchema(ma.Schema):
+    EXAMPLE = {
+        "results": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "status": "applied",
+                "original_status": "applied",
+                "code": "110105001",
+                "message": "已受理",
+                "result": {},
+                "flags": [],
+            },
+        ],
+        "server_time": "2026-11-05T01:30:00+00:00",
+        "clock_skew_s": 0.5,
+    }
+
     results = fields.List(fields.Nested(OpResultSchema))
     server_time = fields.AwareDateTime()
     clock_skew_s = fields.Float(metadata={
@@ -63,36 +112,98 @@ class PushResultSchema(ma.Schema):
 
 
 class CaseRefArgs(StrictSchema):
+    EXAMPLE = {"case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919"}
+
     case_id = fields.UUID(required=True, metadata={
         "description": "The case, or the id of the report_incident operation that created it"})
 
 
 class NoteArgs(CaseRefArgs):
+    EXAMPLE = {
+        "case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919",
+        "note": "已电话联系居民，约定下午上门。",
+    }
+
     note = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class ArriveArgs(CaseRefArgs, GpsFixSchema):
+    EXAMPLE = {
+        "lon": 116.4736,
+        "lat": 39.9968,
+        "crs": "wgs84",
+        "accuracy_m": 8.0,
+        "case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919",
+    }
+
     pass
 
 
 class CompleteArgs(CaseRefArgs):
+    EXAMPLE = {
+        "case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919",
+        "result": "垃圾已清运，桶边地面已冲洗。",
+    }
+
     result = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class ReasonArgs(CaseRefArgs):
+    EXAMPLE = {
+        "case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919",
+        "reason": "该问题属于市政管理范围，应由城管执法队处置。",
+    }
+
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class ExtensionArgs(ReasonArgs):
+    EXAMPLE = {
+        "case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919",
+        "reason": "该问题属于市政管理范围，应由城管执法队处置。",
+        "new_due_at": "2026-11-05T01:30:00+00:00",
+    }
+
     new_due_at = fields.AwareDateTime(required=True)
 
 
 class PhotoArgs(CaseRefArgs):
+    EXAMPLE = {
+        "case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919",
+        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    }
+
     sha256 = fields.String(required=True, validate=SHA256)
 
 
 class ReportArgs(CaseCreateSchema):
     """Intake's fields; the operation's id is the idempotency key, so no client_request_id."""
+
+    EXAMPLE = {
+        "channel": "city_direct",
+        "city_order_number": "BJ20261105000123",
+        "appeal_type": "consultation",
+        "category_code": "0301",
+        "title": "小区门口垃圾桶满溢",
+        "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
+        "urgency": "normal",
+        "lon": 116.4736,
+        "lat": 39.9968,
+        "crs": "wgs84",
+        "address": "朝阳区望京西园三区南门",
+        "resident_name": "李先生",
+        "resident_phone": "13800138000",
+        "confidential": True,
+        "attachments": [
+            {
+                "name": "望京街道",
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "content_type": "image/jpeg",
+                "url": "https://example.cn/photos/1.jpg",
+            },
+        ],
+        "photos": ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    }
 
     class Meta(StrictSchema.Meta):
         exclude = ("client_request_id",)
@@ -135,12 +246,31 @@ def parse_args(name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 class RejectedQuerySchema(StrictSchema):
+    EXAMPLE = {"case_id": "8b2d2dd6-42a8-50ea-9335-42e555ceb919", "limit": 50,
+               "cursor": CURSOR_EXAMPLE}
+
     case_id = fields.UUID(load_default=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(load_default=None)
 
 
 class RejectedSchema(ma.Schema):
+    EXAMPLE = {
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "name": "望京街道",
+        "code": "110105001",
+        "message": "已受理",
+        "args": {},
+        "flags": [],
+        "user": {},
+        "device_id": "aad6fc04-1356-526f-8fb6-69806683e2c0",
+        "device_seq": 1,
+        "case": {},
+        "device_time": "2026-11-05T01:30:00+00:00",
+        "acted_at": "2026-11-05T01:30:00+00:00",
+        "received_at": "2026-11-05T01:30:00+00:00",
+    }
+
     id = fields.UUID()
     name = fields.String()
     code = fields.String()
@@ -157,5 +287,26 @@ class RejectedSchema(ma.Schema):
 
 
 class RejectedPageSchema(ma.Schema):
+    EXAMPLE = {
+        "items": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "name": "望京街道",
+                "code": "110105001",
+                "message": "已受理",
+                "args": {},
+                "flags": [],
+                "user": {},
+                "device_id": "aad6fc04-1356-526f-8fb6-69806683e2c0",
+                "device_seq": 1,
+                "case": {},
+                "device_time": "2026-11-05T01:30:00+00:00",
+                "acted_at": "2026-11-05T01:30:00+00:00",
+                "received_at": "2026-11-05T01:30:00+00:00",
+            },
+        ],
+        "next_cursor": CURSOR_EXAMPLE,
+    }
+
     items = fields.List(fields.Nested(RejectedSchema))
     next_cursor = fields.String(allow_none=True)

@@ -37,6 +37,8 @@ def _last_pulled_at(**kw: Any) -> LastPulledAt:
 
 
 class WatermelonPullBodySchema(StrictSchema):
+    EXAMPLE = {"lastPulledAt": 1, "schemaVersion": 1, "migration": {}, "limit": 50}
+
     lastPulledAt = _last_pulled_at(strict=True)  # noqa: N815 - WatermelonDB's name
     schemaVersion = fields.Integer(load_default=None, allow_none=True)  # noqa: N815
     migration = fields.Dict(load_default=None, allow_none=True)
@@ -46,6 +48,8 @@ class WatermelonPullBodySchema(StrictSchema):
 
 
 class WatermelonPullQuerySchema(StrictSchema):
+    EXAMPLE = {"last_pulled_at": 1, "schema_version": 1, "migration": "0017", "limit": 50}
+
     last_pulled_at = _last_pulled_at()
     schema_version = fields.Integer(load_default=None, allow_none=True)
     migration = fields.String(load_default=None, allow_none=True, metadata={
@@ -55,6 +59,16 @@ class WatermelonPullQuerySchema(StrictSchema):
 
 
 class WatermelonPullAnswerSchema(ma.Schema):
+    EXAMPLE = {
+        "changes": {},
+        "timestamp": 1,
+        "has_more": True,
+        "start_over": True,
+        "start_over_reason": "居民补充了新的诉求。",
+        "experimentalStrategy": None,
+        "server_time": "2026-11-05T01:30:00+00:00",
+    }
+
     changes = fields.Dict(keys=fields.String(), values=fields.Nested(TableChangesSchema))
     timestamp = fields.Integer(metadata={
         "description": "Our cursor: WatermelonDB stores it and sends it as lastPulledAt"})
@@ -68,6 +82,8 @@ class WatermelonPullAnswerSchema(ma.Schema):
 
 
 class WatermelonPushBodySchema(StrictSchema):
+    EXAMPLE = {"changes": {}, "lastPulledAt": 1, "sentAt": "2026-11-05T01:30:00+00:00"}
+
     changes = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
     lastPulledAt = _last_pulled_at(strict=True)  # noqa: N815
     sentAt = fields.AwareDateTime(  # noqa: N815
@@ -76,6 +92,14 @@ class WatermelonPushBodySchema(StrictSchema):
 
 
 class WatermelonIgnoredSchema(ma.Schema):
+    EXAMPLE = {
+        "table": "cases",
+        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+        "kind": "basic",
+        "reason": "该问题属于市政管理范围，应由城管执法队处置。",
+        "heal": None,
+    }
+
     table = fields.String()
     id = fields.String()
     kind = fields.String()
@@ -85,11 +109,40 @@ class WatermelonIgnoredSchema(ma.Schema):
 
 
 class WatermelonProblemSchema(ma.Schema):
+    EXAMPLE = {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "message": "已受理"}
+
     id = fields.String()
     message = fields.String()
 
 
 class WatermelonPushAnswerSchema(ma.Schema):
+    EXAMPLE = {
+        "experimentalRejectedIds": {},
+        "results": [
+            {
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "status": "applied",
+                "original_status": "applied",
+                "code": "110105001",
+                "message": "已受理",
+                "result": {},
+                "flags": [],
+            },
+        ],
+        "problems": [{"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "message": "已受理"}],
+        "ignored": [
+            {
+                "table": "cases",
+                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                "kind": "basic",
+                "reason": "该问题属于市政管理范围，应由城管执法队处置。",
+                "heal": None,
+            },
+        ],
+        "server_time": "2026-11-05T01:30:00+00:00",
+        "clock_skew_s": 0.5,
+    }
+
     experimentalRejectedIds = fields.Dict(  # noqa: N815
         keys=fields.String(), values=fields.List(fields.String()), metadata={
             "description": "operations records the server cannot read: they stay dirty"})
