@@ -50,6 +50,10 @@ KNOWN_GRID_VARIABLES = {
     "GRID_WHISTLE_ARRIVAL_RADIUS_M",
     "GRID_WHISTLE_ACCURACY_CAP_M",
     "GRID_LOCALE",
+    "GRID_RATELIMIT_STORAGE_URI",
+    "GRID_OPEN311_RATE_LIMIT",
+    "GRID_OPEN311_RETRY_WINDOW_HOURS",
+    "GRID_OPEN311_CONTACT",
 }
 
 # The photo types the server can recognise by their bytes (sync/photo_rules.py: PhotoType).
@@ -179,6 +183,16 @@ class Config:
     # messages): a catalogue of server/core/locale, or "en" (the code's own msgids).
     LOCALE = os.environ.get("GRID_LOCALE") or "zh_CN"
 
+    # Open311 GeoReport v2 (docs/open311.md): requests per api_key (per address without one),
+    # in Flask-Limiter's notation; its counters live in memory unless GRID_RATELIMIT_STORAGE_URI
+    # names a shared store (redis://127.0.0.1:6379) for several processes or hosts. The same
+    # POST again within OPEN311_RETRY_WINDOW_HOURS answers the case it created.
+    RATELIMIT_STORAGE_URI = os.environ.get("GRID_RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    OPEN311_RATE_LIMIT = os.environ.get("GRID_OPEN311_RATE_LIMIT") or "120/minute"
+    OPEN311_RETRY_WINDOW_HOURS = _env_float("GRID_OPEN311_RETRY_WINDOW_HOURS", 24.0)
+    OPEN311_CONTACT = os.environ.get("GRID_OPEN311_CONTACT") or "12345"
+
     TOKEN_LIFETIME = timedelta(hours=_env_float("GRID_TOKEN_HOURS", 12))
     DEVICE_TOKEN_LIFETIME = timedelta(days=_env_float("GRID_DEVICE_TOKEN_DAYS", 30))
     # argon2id cost; tests lower it because a real hash takes ~50 ms by design.
@@ -223,5 +237,8 @@ class TestConfig(Config):
 
     TESTING = True
     ENV = "test"
+    # Every test client is 127.0.0.1: the suite's Open311 GETs must not share a small budget
+    # (test_open311.py lowers it to test the limit itself).
+    OPEN311_RATE_LIMIT = "100000/minute"
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 64

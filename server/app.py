@@ -13,7 +13,7 @@ from server.auth.passwords import Passwords
 from server.auth.services import TOKENS_REVOKED, TokenCache
 from server.core import i18n
 from server.errors import register_error_handlers
-from server.extensions import Api, db, migrate
+from server.extensions import Api, db, limiter, migrate
 from server.grids.assignment import GridIndexCache
 from server.grids.services import GRIDS_CHANGED
 from sync.feed import install_change_capture
@@ -32,6 +32,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     _attach_sqlite_pragmas(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     api = Api(app)
+    limiter.init_app(app)
     register_error_handlers(app)
     register_blueprints(api)
     app.extensions["gridops.passwords"] = Passwords(

@@ -346,11 +346,61 @@ def report_command(district_code: str, month: str, out: Path) -> None:
     click.echo(f"wrote {sum(len(e.files) for e in pack.entries)} files and the index to {out}")
 
 
+@click.group("open311-key")
+def open311_key() -> None:
+    """Open311 API keys: issue, list, revoke (docs/open311.md)."""
+
+
+@open311_key.command("issue")
+@click.option("--name", required=True, help="The channel, e.g. 市民随手拍网站.")
+@click.option("--unit", "unit_code", required=True, help="Code of the receiving unit.")
+@with_appcontext
+def open311_key_issue(name: str, unit_code: str) -> None:
+    """Issue a key; it is printed once and only its hash is stored."""
+    from server.open311.services import issue_key
+
+    try:
+        with session_scope() as session:
+            issued = issue_key(session, None, name=name, unit_code=unit_code, now=now_utc())
+            click.echo(f"key {issued.record.id} for {name} (received under {unit_code}):")
+            click.echo(issued.key)
+    except DomainError as error:
+        _fail_on_domain_error(error)
+
+
+@open311_key.command("revoke")
+@click.argument("key_id", type=click.UUID)
+@with_appcontext
+def open311_key_revoke(key_id) -> None:  # noqa: ANN001 - a UUID from click
+    """Revoke a key: its POSTs are refused with 403 from now on."""
+    from server.open311.services import revoke_key
+
+    try:
+        with session_scope() as session:
+            record = revoke_key(session, None, key_id, now=now_utc())
+            click.echo(f"revoked {record.id} ({record.name}) at {record.revoked_at.isoformat()}")
+    except DomainError as error:
+        _fail_on_domain_error(error)
+
+
+@open311_key.command("list")
+@with_appcontext
+def open311_key_list() -> None:
+    """Every key: id, prefix, channel, receiving unit, revoked or not."""
+    import sqlalchemy as sa
+
+    from server.open311.models import Open311Key
+
+    for record in db.session.scalars(sa.select(Open311Key).order_by(Open311Key.created_at)):
+        state = f"revoked {record.revoked_at.isoformat()}" if record.revoked_at else "active"
+        click.echo(f"{record.id}  {record.key_prefix}…  {record.name}  {record.unit.code}  {state}")
+
+
 def register_commands(app: Flask) -> None:
     for command in (init_db, load_demo, import_grids_command, import_boundaries_command,
                     import_catalogue_command, import_units_command, create_unit_command,
                     create_user_command, audit_command, serve, scheduler_command,
-                    report_command):
+                    report_command, open311_key):
         app.cli.add_command(command)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api as SmorestApi
 from flask_sqlalchemy import SQLAlchemy
@@ -29,3 +31,6 @@ class Api(SmorestApi):
 # expire_on_commit=False: the boundary commits before the response is serialised.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
+# No default limits: only the Open311 blueprint is limited (server/api/open311/routes.py).
+# Storage: RATELIMIT_STORAGE_URI (memory by default; redis://… when several hosts serve).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

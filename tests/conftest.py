@@ -21,7 +21,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from config import TestConfig
 
 pytest_plugins = ["tests.fixtures.world", "tests.fixtures.cases", "tests.fixtures.staff",
-                  "tests.fixtures.whistle", "tests.fixtures.insights"]
+                  "tests.fixtures.whistle", "tests.fixtures.insights", "tests.fixtures.open311"]
 
 DEFAULT_POSTGIS_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_test"
 BACKENDS = ("sqlite", "postgis")

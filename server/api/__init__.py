@@ -15,6 +15,8 @@ def register_blueprints(api: Api) -> None:
     from server.api.grids.routes import blp as grids_blp
     from server.api.insights.routes import blp as insights_blp
     from server.api.notifications.routes import blp as notifications_blp
+    from server.api.open311.keys_routes import blp as open311_keys_blp
+    from server.api.open311.routes import blp as open311_blp
     from server.api.org.routes import blp as org_blp
     from server.api.photos.routes import blp as photos_blp
     from server.api.photos.tus import blp as tus_blp
@@ -28,5 +30,7 @@ def register_blueprints(api: Api) -> None:
     for blp in (auth_blp, org_blp, grids_blp, assign_blp, cases_blp,
                 notifications_blp, catalogue_blp, photos_blp, tus_blp, sync_push_blp, sync_pull_blp,
                 sync_watermelon_blp, staff_blp, whistle_blp, reports_blp, evaluation_blp,
-                insights_blp, audit_blp):
+                insights_blp, audit_blp, open311_keys_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1/{blp.url_prefix}")
+    # GeoReport v2 lives at its own, conventional root (docs/open311.md).
+    api.register_blueprint(open311_blp, url_prefix=f"/{open311_blp.url_prefix}")

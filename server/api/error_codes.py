@@ -17,6 +17,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "bad_request": 400,
     "checksum_algorithm_unsupported": 400,  # tus (sync/tus_rules.py)
     "tus_header_invalid": 400,
+    # Open311 (its own error shape, docs/open311.md): invalid input answers 400 there.
+    "date_range_invalid": 400,
+    "location_required": 400,
+    "unknown_subcategory": 400,
     # 401
     "invalid_credentials": 401,
     "invalid_token": 401,
@@ -25,6 +29,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "city_platform_district_only": 403,
     "device_token_required": 403,
     "district_only": 403,
+    "invalid_api_key": 403,
     "lead_unit_decision": 403,
     "not_caller": 403,
     "not_lead_unit": 403,
@@ -52,8 +57,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "township_not_found": 404,
     "tracked_problem_not_found": 404,
     "unit_not_found": 404,
-    "unknown_category": 404,
-    "unknown_unit": 404,
+    "unknown_open311_key": 404,
+    "unknown_service": 404,
+    "unknown_service_request": 404,
+    "unknown_token": 404,
     "upload_not_found": 404,
     "user_not_found": 404,
     "whistle_call_not_found": 404,
@@ -140,9 +147,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "unit_not_mappable": 422,
     "unit_parent_not_allowed": 422,
     "unknown_case": 422,
+    "unknown_category": 422,
     "unknown_community": 422,
     "unknown_department": 422,
     "unknown_operation": 422,
+    "unknown_unit": 422,
     "validation_failed": 422,
     # 428
     "precondition_required": 428,

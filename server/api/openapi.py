@@ -28,6 +28,9 @@ from server.api.error_codes import message_for, parse
 EXAMPLE = "EXAMPLE"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 X_CODES = "x-may-answer"
+# Open311 answers its errors in GeoReport v2's shape ([{code, description}]), not ours: its
+# operations keep the error responses they declare (routes.py) and get none of ours.
+X_OWN_ERRORS = "x-own-error-shape"
 WRITES = ("post", "put", "patch", "delete")
 LOCATIONS = {"querystring": "query", "headers": "header", "files": "formData"}
 
@@ -46,6 +49,10 @@ PATH_EXAMPLES: dict[str, Any] = {
     "problem_id": "bf20d1ae-9aff-4dac-8eb0-a5b2c2f1e0d1",
     "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "code": "110105001",
+    "key_id": "c0a1b2c3-d4e5-4f60-8a7b-9c8d7e6f5a41",
+    "fmt": "xml",
+    "service_request_id": "2026-0000123",
+    "token": "5b0e8c1d2a3f4e6b9c7d8e0f1a2b3c4d",
 }
 
 # The stable code a scoped loader answers for an id it cannot show you, by path parameter
@@ -62,6 +69,7 @@ NOT_FOUND_BY_PARAM = {
     "token_id": "token_not_found",
     "problem_id": "tracked_problem_not_found",
     "sha256": "photo_not_found",
+    "key_id": "unknown_open311_key",
 }
 
 
@@ -184,7 +192,10 @@ class ExamplesPlugin(MarshmallowPlugin):
     def operation_helper(self, path=None, operations=None, **kwargs):  # noqa: ANN001, ANN206
         operations = operations or {}
         pending = {}
+        own_errors = set()
         for method, operation in operations.items():
+            if operation.pop(X_OWN_ERRORS, False):
+                own_errors.add(method)
             declared = operation.pop(X_CODES, [])
             codes = automatic_codes(method, operation, self._path_params) + declared
             pending[method] = (_parameter_examples(operation), codes)
@@ -199,6 +210,10 @@ class ExamplesPlugin(MarshmallowPlugin):
                 value = examples.get(parameter.get("in"), {}).get(parameter.get("name"))
                 if value is not None:
                     parameter.setdefault("example", value)
+            if method in own_errors:
+                for status in (422, "422"):  # flask-smorest's own, in the other shape
+                    operation.get("responses", {}).pop(status, None)
+                continue
             responses = operation.setdefault("responses", {})
             for status in [s for s in responses if str(s)[:1] == "4"]:
                 del responses[status]  # flask-smorest's bare 422: replaced by ours

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from geo.crs import CRS, in_china, to_wgs84
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.schemas import LonLatSchema, PointSchema, StrictSchema
 from server.core.errors import Invalid
 from server.core.points import wgs84_in_china
@@ -125,6 +126,7 @@ def _assign(lons, lats, crs: CRS, via: str):
 @blp.arguments(AssignQuerySchema, location="query")
 @blp.arguments(AssignPointSchema)
 @blp.response(200, AssignmentSchema)
+@may_answer("coordinates_outside_china")
 def assign_point(args, body):
     """The basic grid and the special grids that hold a point, and how that was decided"""
     ctx.current_actor()
@@ -136,6 +138,7 @@ def assign_point(args, body):
 @blp.arguments(AssignQuerySchema, location="query")
 @blp.arguments(AssignBatchSchema)
 @blp.response(200, AssignBatchResultSchema)
+@may_answer("coordinates_outside_china", "too_many_points")
 def assign_batch(args, body):
     """Assign many points at once; results in the order of the points"""
     ctx.current_actor()

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.schemas import StrictSchema, UserSchema
 from server.auth import services as auth
 from server.org.models import User
@@ -86,6 +87,7 @@ class LoginResultSchema(ma.Schema):
 @blp.arguments(LoginSchema)
 @blp.response(201, LoginResultSchema)
 @blp.doc(security=[])
+@may_answer("invalid_credentials")
 def login(body):
     """Sign in and get a bearer token (per device for phones)"""
     device = body["device_id"]
@@ -105,6 +107,7 @@ def login(body):
 
 @blp.route("/logout", methods=["POST"])
 @blp.response(204)
+@may_answer("token_not_found")
 def logout():
     """Revoke the token this request was made with"""
     actor = ctx.current_actor()

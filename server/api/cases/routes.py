@@ -11,13 +11,15 @@ import sqlalchemy as sa
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.cases import schemas as s
+from server.api.cases.refusals import refusal_codes
+from server.api.openapi import may_answer
 from server.api.schemas import PeriodQuerySchema
 from server.auth.actor import Actor
 from server.cases import decisions, queries, transitions
 from server.cases.access_log import access_log
 from server.cases.models import Case, CaseEvent
 from server.cases.reports import return_counts
-from server.cases.rules import PersonalDataView, mask_name, mask_phone
+from server.cases.rules import Action, PersonalDataView, mask_name, mask_phone
 from server.cases.services import SUBJECT, IntakeRequest, intake
 from server.cases.standing import actions_for
 from server.org.models import Unit
@@ -86,6 +88,9 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
 @blp.alt_response(
     200, schema=s.IntakeResultSchema, description="A retried request: the case it created"
 )
+@may_answer("city_order_number_not_allowed", "coordinates_outside_china",
+            "idempotency_key_reused", "invalid_sha256", "location_incomplete",
+            "photo_subject_unsupported", "unknown_category")
 def create_case(body):
     """Receive a case: assign its grids, number it, dispatch it by the catalogue"""
     actor = ctx.current_actor()
@@ -112,6 +117,7 @@ def create_case(body):
 @blp.route("", methods=["GET"])
 @blp.arguments(s.CaseListQuerySchema, location="query")
 @blp.response(200, s.CasePageSchema)
+@may_answer("invalid_cursor", "permission_denied")
 def list_cases(args):
     """Cases one may see, newest first, filtered; keyset pagination
 
@@ -191,6 +197,7 @@ def get_supervision(case_id: uuid.UUID):
 @blp.route("/personal-data-access", methods=["GET"])
 @blp.arguments(s.AccessLogQuerySchema, location="query")
 @blp.response(200, s.AccessLogPageSchema)
+@may_answer("invalid_cursor", "permission_denied")
 def list_personal_data_access(args):
     """Who saw whose personal data, when and why; auditors and admins only"""
     page = access_log(ctx.session(), ctx.current_actor(), **args)
@@ -249,6 +256,19 @@ ACTIONS = (
 )
 
 
+# The rule each endpoint's action follows (its refusal codes are documented from it).
+ACTION_OF_PATH = {
+    "notes": Action.NOTE, "return-request": Action.REQUEST_RETURN,
+    "return-approval": Action.APPROVE_RETURN, "return-refusal": Action.REFUSE_RETURN,
+    "review": Action.RECORD_REVIEW, "extension-request": Action.REQUEST_EXTENSION,
+    "extension-decision": Action.DECIDE_EXTENSION, "exemption-request": Action.REQUEST_EXEMPTION,
+    "exemption-decision": Action.DECIDE_EXEMPTION,
+    **{path: Action(path.replace("-", "_")) for path in (
+        "dispatch", "accept", "contact", "arrive", "complete", "escalate", "hand-down",
+        "callback")},
+}
+
+
 def _urgent_completion() -> timedelta:
     return timedelta(hours=ctx.setting("URGENT_COMPLETION_HOURS"))
 
@@ -276,8 +296,9 @@ def _action_view(path: str, schema, service, names):  # noqa: ANN001, ANN202
 
     view.__name__ = f"case_{path.replace('-', '_')}"
     view.__doc__ = (service.__doc__ or path).strip().splitlines()[0]
+    codes = may_answer(*refusal_codes(ACTION_OF_PATH[path]))
     return blp.route(f"/<uuid:case_id>/{path}", methods=["POST"])(
-        blp.arguments(schema)(blp.response(200, s.CaseOutSchema)(view)))
+        blp.arguments(schema)(blp.response(200, s.CaseOutSchema)(codes(view))))
 
 
 for _path, _schema, _service, _names in ACTIONS:
@@ -287,6 +308,7 @@ for _path, _schema, _service, _names in ACTIONS:
 @blp.route("/<uuid:case_id>/link", methods=["POST"])
 @blp.arguments(s.LinkSchema)
 @blp.response(200, s.CaseOutSchema)
+@may_answer(*refusal_codes(Action.LINK))
 def link_case(body, case_id: uuid.UUID):
     """Link a nearby duplicate to its master case; closing the master closes it"""
     actor = ctx.current_actor()

@@ -42,6 +42,7 @@ IMPORT_DOC = {"content": {**CSV_DOC["content"], XLSX: {"schema": {
 @blp.route("/catalogue", methods=["GET"])
 @blp.arguments(CatalogueListQuerySchema, location="query")
 @blp.response(200, CataloguePageSchema)
+@may_answer("invalid_cursor")
 def list_items(args):
     """Catalogue items by code, keyset-paginated; filter by parent, text, active"""
     ctx.current_actor()  # any signed-in user may read the catalogue
@@ -78,6 +79,7 @@ def export_catalogue(args):
 @blp.arguments(CatalogueDocumentSchema, required=False)
 @blp.response(200, ImportCountsSchema)
 @blp.doc(requestBody=IMPORT_DOC)
+@may_answer("catalogue_file_empty", "catalogue_import_rejected", "too_many_items")
 def import_catalogue(args, body):
     """Create or update items from JSON, CSV or .xlsx, all or nothing, problems per row"""
     actor = ctx.current_actor()

@@ -13,6 +13,7 @@ import marshmallow as ma
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.evaluation import schemas as s
+from server.api.openapi import may_answer
 from server.api.tables import TableFormat, send_table, table_formats_doc
 from server.reports import access, scores
 from server.reports import settings as evaluation_settings
@@ -74,6 +75,7 @@ def rate_parts(counts: Counts, r: Rates, settings: EvaluationSettings,
 @blp.arguments(s.ScoresArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.ScoresSchema)
 @table_formats_doc()
+@may_answer("permission_denied", "unit_not_evaluated", "unit_not_found")
 def get_scores(args):
     """The 三率 and the composite of a unit or grid for a period"""
     session, actor = ctx.session(), ctx.current_actor()
@@ -93,6 +95,7 @@ def get_scores(args):
 @blp.arguments(s.ExplainArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.ExplanationSchema)
 @table_formats_doc()
+@may_answer("invalid_cursor", "permission_denied", "unit_not_evaluated", "unit_not_found")
 def explain_scores(args):
     """The cases behind one figure: numerator, denominator and those left out, with reasons
 
@@ -125,6 +128,7 @@ def ranking_row_view(r: scores.RankingRow) -> dict[str, Any]:
 @blp.arguments(s.RankingArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.RankingSchema)
 @table_formats_doc()
+@may_answer("district_not_found", "permission_denied")
 def get_ranking(args):
     """A district's townships or departments ranked for a period, the bottom N flagged"""
     session, actor = ctx.session(), ctx.current_actor()
@@ -143,6 +147,7 @@ def get_ranking(args):
 @blp.arguments(s.TrendArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.TrendSchema)
 @table_formats_doc()
+@may_answer("permission_denied", "unit_not_evaluated", "unit_not_found")
 def get_trend(args):
     """A unit's 三率 and composite month by month (the chart of the monthly report)"""
     session, actor, now = ctx.session(), ctx.current_actor(), ctx.request_now()
@@ -168,6 +173,7 @@ def settings_answer(district_id, in_force, versions) -> dict[str, Any]:  # noqa:
 @blp.route("/settings", methods=["GET"])
 @blp.arguments(s.SettingsArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.SettingsSchema)
+@may_answer("district_not_found", "permission_denied", "settings_not_editable")
 def get_settings(args):
     """A district's evaluation settings in force today, and their history"""
     in_force, versions = evaluation_settings.current(
@@ -180,6 +186,7 @@ def get_settings(args):
 @blp.arguments(s.SettingsArgsSchema, location="query", unknown=ma.RAISE)
 @blp.arguments(s.SettingsUpdateSchema)
 @blp.response(200, s.SettingsSchema)
+@may_answer("district_not_found", "invalid_settings", "settings_not_editable")
 def put_settings(args, body):
     """Put new settings in force from a day on (admins and the district's dispatchers)"""
     session, actor, now = ctx.session(), ctx.current_actor(), ctx.request_now()

@@ -56,6 +56,7 @@ blp = Blueprint("grids", __name__, url_prefix="", description="Basic and special
 @blp.route("/grids", methods=["GET"])
 @blp.arguments(GridListQuerySchema, location="query")
 @blp.response(200, GridPageSchema)
+@may_answer("invalid_cursor", "township_not_found")
 def list_grids(args):
     """Grids one may see, by code, keyset-paginated (no geometry; see export)"""
     page = queries.list_grids(
@@ -85,6 +86,7 @@ def get_grid(args, grid_id: uuid.UUID):
 @blp.response(200, FeatureCollectionOutSchema)
 @blp.doc(responses={200: {"content": {CSV_MIMETYPE: {"schema": {
     "type": "string", "description": "format=csv: the properties, crs, wkt"}}}}})
+@may_answer("township_not_found")
 def export_grids(args):
     """Grids by township and kind: GeoJSON in WGS-84, or CSV (crs and WKT columns) in any crs"""
     which = {"township_code": args["township"], "kind": args["kind"],
@@ -100,6 +102,7 @@ def export_grids(args):
 @blp.arguments(GridImportQuerySchema, location="query")
 @blp.arguments(FeatureCollectionSchema)
 @blp.response(201, ImportResultSchema)
+@may_answer("geojson_empty", "geojson_invalid", "grid_import_rejected", "too_many_features")
 def import_grids(args, body):
     """Import a GeoJSON FeatureCollection of grids, all or nothing, with a per-feature report"""
     actor = ctx.current_actor()
@@ -142,6 +145,7 @@ def list_grid_imports(args):
 
 @blp.route("/grids/<uuid:grid_id>/retire", methods=["POST"])
 @blp.response(200, GridSummarySchema)
+@may_answer("grid_already_retired")
 def retire_grid(grid_id: uuid.UUID):
     """Retire a grid: no new assignments; old cases keep it"""
     actor = ctx.current_actor()

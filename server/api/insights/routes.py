@@ -12,6 +12,7 @@ import marshmallow as ma
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.insights import schemas as s
+from server.api.openapi import may_answer
 from server.api.tables import TableFormat, send_table, table_formats_doc, table_json
 from server.cases.queries import log_personal_data_access
 from server.reports import hotspots, tracked, unit_stats, whistle_side
@@ -40,6 +41,7 @@ def _target(args: dict) -> Target:
 @blp.arguments(s.UnitPeriodArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.UnitStatsSchema)
 @table_formats_doc()
+@may_answer("permission_denied", "unit_has_no_territory", "unit_not_evaluated", "unit_not_found")
 def get_unit_stats(args):
     """A unit's workload, returns, re-handling, 万人诉求比 and repeat counts for a period"""
     target = _target(args)
@@ -56,6 +58,7 @@ def get_unit_stats(args):
 @blp.arguments(s.RatingListArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.RatingListSchema)
 @table_formats_doc()
+@may_answer("permission_denied", "unit_has_no_territory", "unit_not_evaluated", "unit_not_found")
 def get_rating_list(args):
     """双否 or 非双是 cases of a unit in a period, by their final rating"""
     target = _target(args)
@@ -69,6 +72,7 @@ def get_rating_list(args):
 @blp.arguments(s.UnitPeriodArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.RepeatListSchema)
 @table_formats_doc()
+@may_answer("permission_denied", "unit_not_evaluated", "unit_not_found")
 def get_repeat_complaints(args):
     """Repeat complaints of a unit in a period: the same phone, or the same place and category"""
     actor, session = ctx.current_actor(), ctx.session()
@@ -86,6 +90,7 @@ def get_repeat_complaints(args):
 @blp.arguments(s.WhistleArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.PeriodTableSchema)
 @table_formats_doc()
+@may_answer("district_not_found", "permission_denied")
 def get_whistle_evaluation(args):
     """双考评 from whistle calls: departments' arrivals and ratings, or townships' calls"""
     departments = args["side"] == "departments"
@@ -108,6 +113,7 @@ def _hotspot_answer(table: Table, args: dict) -> Any:  # noqa: ANN401
 @blp.arguments(s.HotspotArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.PeriodTableSchema)
 @table_formats_doc()
+@may_answer("permission_denied", "unit_has_no_territory", "unit_not_evaluated", "unit_not_found")
 def get_hotspots(args):
     """Cases by category × grid (or × township) in a period, against the previous period"""
     target = _target(args)
@@ -121,6 +127,7 @@ def get_hotspots(args):
 @blp.arguments(s.RisingArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.PeriodTableSchema)
 @table_formats_doc()
+@may_answer("permission_denied", "unit_has_no_territory", "unit_not_evaluated", "unit_not_found")
 def get_rising(args):
     """The categories that grew most against the previous period"""
     target = _target(args)
@@ -133,6 +140,8 @@ def get_rising(args):
 @blp.arguments(s.ClusterArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.PeriodTableSchema)
 @table_formats_doc()
+@may_answer("permission_denied", "too_many_points", "unit_has_no_territory", "unit_not_evaluated",
+            "unit_not_found")
 def get_clusters(args):
     """Where cases of one category pile up in a period (DBSCAN over metres)"""
     target = _target(args)
@@ -146,6 +155,7 @@ def get_clusters(args):
 @blp.route("/tracked-problems", methods=["POST"])
 @blp.arguments(s.TrackedProblemCreateSchema)
 @blp.response(201, s.TrackedProblemSchema)
+@may_answer("unit_has_no_territory", "unit_not_evaluated", "unit_not_found", "unknown_category")
 def create_tracked_problem(body):
     """每月一题: a district dispatcher tracks a problem (categories, area, start day)"""
     return tracked.create_tracked_problem(ctx.session(), ctx.current_actor(),
@@ -155,6 +165,7 @@ def create_tracked_problem(body):
 @blp.route("/tracked-problems", methods=["GET"])
 @blp.arguments(s.TrackedListArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.TrackedProblemSchema(many=True))
+@may_answer("district_not_found", "permission_denied", "settings_not_editable")
 def list_tracked_problems(args):
     """A district's tracked problems, newest start first"""
     return tracked.list_tracked_problems(ctx.session(), ctx.current_actor(), **args)
@@ -164,6 +175,8 @@ def list_tracked_problems(args):
 @blp.arguments(s.TrackedDetailArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, s.TrackedProblemDetailSchema)
 @table_formats_doc()
+@may_answer("district_not_found", "permission_denied", "settings_not_editable",
+            "unit_has_no_territory", "unit_not_found")
 def get_tracked_problem(args, problem_id: uuid.UUID):
     """A tracked problem with its monthly counts before and after the start"""
     session = ctx.session()

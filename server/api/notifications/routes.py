@@ -11,6 +11,7 @@ from server.api.notifications.schemas import (
     InboxQuerySchema,
     NotificationSchema,
 )
+from server.api.openapi import may_answer
 from server.supervision import queries, services
 
 blp = Blueprint("notifications", __name__, url_prefix="",
@@ -20,6 +21,7 @@ blp = Blueprint("notifications", __name__, url_prefix="",
 @blp.route("/notifications", methods=["GET"])
 @blp.arguments(InboxQuerySchema, location="query")
 @blp.response(200, InboxPageSchema)
+@may_answer("invalid_cursor")
 def list_notifications(args):
     """One's own and one's unit's notifications, newest first, keyset-paginated"""
     page = queries.inbox(ctx.session(), ctx.current_actor(), unread_only=args["unread"],

@@ -19,6 +19,7 @@ from server.api.grids.schemas import (
     FeatureCollectionOutSchema,
     FeatureCollectionSchema,
 )
+from server.api.openapi import may_answer
 from server.api.org.schemas import (
     BoundaryExportQuerySchema,
     BoundaryImportQuerySchema,
@@ -100,6 +101,7 @@ def get_unit(unit_id: uuid.UUID):
 @blp.route("/units", methods=["POST"])
 @blp.arguments(UnitCreateSchema)
 @blp.response(201, UnitSchema)
+@may_answer("duplicate_unit_code", "unit_parent_not_allowed", "unknown_unit")
 def create_unit(body):
     """Add a unit to the tree (admin)"""
     actor = ctx.current_actor()
@@ -192,6 +194,7 @@ def get_user(user_id: uuid.UUID):
 @blp.route("/users", methods=["POST"])
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
+@may_answer("duplicate_username", "password_too_short", "roles_required", "unknown_unit")
 def create_user(body):
     """Create a user in a unit with roles (admin)"""
     actor = ctx.current_actor()
@@ -210,6 +213,7 @@ class GridMembershipSchema(StrictSchema):
 @blp.route("/users/<uuid:user_id>/grids", methods=["POST"])
 @blp.arguments(GridMembershipSchema)
 @blp.response(204)
+@may_answer("grid_not_found", "grid_retired", "not_a_grid_worker")
 def add_grid_member(body, user_id: uuid.UUID):
     """Make a grid worker responsible for a grid in one's territory"""
     actor = ctx.current_actor()

@@ -10,6 +10,7 @@ from werkzeug.wsgi import wrap_file
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.photos import schemas as s
 from sync import photos
 from sync.photo_rules import PhotoLimits, PhotoStatus, PhotoType
@@ -41,6 +42,7 @@ def _photo_view(photo: photos.Photo) -> dict[str, Any]:
 
 @blp.route("/<string:sha256>/status", methods=["GET"])
 @blp.response(200, s.PhotoSchema)
+@may_answer("invalid_sha256")
 def photo_status(sha256: str):
     """Whether a photo is missing, partly uploaded or available"""
     info = photos.describe_photo(ctx.session(), photo_store(), ctx.current_actor(), sha256)
@@ -57,6 +59,7 @@ def photo_status(sha256: str):
 @blp.response(200, description=PHOTO_BYTES)
 @blp.doc(responses={"200": {"description": PHOTO_BYTES, "content": {t.value: {"schema": {
     "type": "string", "format": "binary"}} for t in PhotoType}}})
+@may_answer("invalid_sha256", "photo_not_uploaded")
 def download_photo(sha256: str):
     """Download a photo you uploaded or that belongs to a case you can see"""
     photo = photos.get_photo_for(ctx.session(), ctx.current_actor(), sha256)
@@ -78,6 +81,7 @@ def download_photo(sha256: str):
 @blp.route("", methods=["GET"])
 @blp.arguments(s.LinkQuerySchema, location="query")
 @blp.response(200, s.PhotoLinkSchema(many=True))
+@may_answer("not_found", "invalid_sha256")
 def list_links(args: dict[str, Any]):
     """The photos linked to a case you can see, with whether each has arrived"""
     session = ctx.session()

@@ -9,6 +9,7 @@ from flask import Response
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.reports.schemas import GridCountsArgsSchema, GridCountsSchema
 from server.api.tables import content_disposition
 from server.core.errors import Invalid
@@ -25,6 +26,7 @@ blp = Blueprint("reports", __name__, url_prefix="reports",
 # webargs ignores unknown query args unless told: a misspelt one must not be dropped silently
 @blp.arguments(GridCountsArgsSchema, location="query", unknown=ma.RAISE)
 @blp.response(200, GridCountsSchema, content_type=GEOJSON_MIMETYPE)
+@may_answer("permission_denied", "unit_not_evaluated", "unit_not_found", "unit_not_mappable")
 def grid_counts(args):
     """Cases per grid of a township or district for a period, with the previous period's"""
     target = target_for(ctx.session(), ctx.current_actor(), args["unit_id"])

@@ -14,6 +14,7 @@ from geo.crs import CRS, from_wgs84
 from geo.track import Fix, segment_lengths_m, simplify
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.staff import schemas as s
 from server.core.errors import Invalid
 from server.core.i18n import _
@@ -150,6 +151,7 @@ def check_view(c: FieldCheck) -> dict[str, Any]:
 @blp.route("/postings", methods=["POST"])
 @blp.arguments(s.PostingCreateSchema)
 @blp.response(201, s.PostingSchema)
+@may_answer("grids_not_postable", "posting_invalid", "posting_overlaps", "staff_not_postable")
 def create_posting(body):
     """Post a department's staff member to grids, stationed or patrolling"""
     schedule, visits = body.pop("schedule"), body.pop("visits")
@@ -170,6 +172,7 @@ def create_posting(body):
 @blp.route("/postings", methods=["GET"])
 @blp.arguments(s.PostingListQuerySchema, location="query")
 @blp.response(200, s.PostingPageSchema)
+@may_answer("invalid_cursor")
 def list_postings(args):
     """Postings one may see, newest first, keyset-paginated; status active/upcoming/ended/all"""
     page = queries.list_postings(
@@ -188,6 +191,7 @@ def get_posting(posting_id: uuid.UUID):
 @blp.route("/postings/<uuid:posting_id>/end", methods=["POST"])
 @blp.arguments(s.PostingEndSchema)
 @blp.response(200, s.PostingSchema)
+@may_answer("posting_already_ended", "posting_end_invalid")
 def end_posting(body, posting_id: uuid.UUID):
     """End a posting: its last day becomes last_day (default today); history is kept"""
     actor = ctx.current_actor()
@@ -201,6 +205,7 @@ def end_posting(body, posting_id: uuid.UUID):
 @blp.arguments(s.PostingImportQuerySchema, location="query")
 @blp.response(201, s.PostingImportResultSchema)
 @blp.doc(requestBody=CSV_DOC)
+@may_answer("posting_import_rejected", "postings_file_empty", "too_many_postings")
 def import_postings(args):
     """Create postings from CSV (text/csv) or .xlsx, all or nothing, problems per row"""
     if request.mimetype not in (CSV, XLSX):
@@ -240,6 +245,7 @@ def _check(body: dict, kind: CheckKind):  # noqa: ANN202
 @blp.arguments(s.FieldCheckArgsSchema)
 @blp.response(201, s.FieldCheckSchema)
 @blp.alt_response(200, schema=s.FieldCheckSchema, description="The same id again: the first record")
+@may_answer("check_id_taken", "coordinates_outside_china", "grid_not_found:422")
 def check_in(body):
     """Check in on site; inside or outside the grid is decided here, outside is flagged"""
     return _check(body, CheckKind.CHECK_IN)
@@ -249,6 +255,7 @@ def check_in(body):
 @blp.arguments(s.FieldCheckArgsSchema)
 @blp.response(201, s.FieldCheckSchema)
 @blp.alt_response(200, schema=s.FieldCheckSchema, description="The same id again: the first record")
+@may_answer("check_id_taken", "coordinates_outside_china", "grid_not_found:422")
 def check_out(body):
     """Check out; recorded like a check-in"""
     return _check(body, CheckKind.CHECK_OUT)
@@ -260,6 +267,7 @@ def check_out(body):
 @blp.route("/tracks", methods=["POST"])
 @blp.arguments(s.TrackBatchSchema)
 @blp.response(200, s.TrackIngestResultSchema)
+@may_answer("too_many_fixes")
 def upload_track(body):
     """Upload a batch of one's own GPS fixes (late, out of order, repeated: all fine)"""
     batch = [Fix(**f) for f in body["fixes"]]
@@ -277,6 +285,7 @@ def upload_track(body):
 @blp.route("/people/<uuid:user_id>/track", methods=["GET"])
 @blp.arguments(s.TrackQuerySchema, location="query")
 @blp.response(200, s.TrackFeatureSchema)
+@may_answer("invalid_period", "permission_denied", "person_not_found")
 def get_track(args, user_id: uuid.UUID):
     """A person's track over a period as a GeoJSON LineString simplified for a map, with
     time inside, distance and visits per grid they work in"""
@@ -382,6 +391,7 @@ def _whereabouts(args: dict) -> dict[str, Any]:
 @blp.route("/whereabouts", methods=["GET"])
 @blp.arguments(s.WhereaboutsQuerySchema, location="query")
 @blp.response(200, s.WhereaboutsSchema)
+@may_answer("permission_denied")
 def whereabouts(args):
     """Where every field person one sees is now (latest check-in or fix), and who is in each grid"""
     return _whereabouts(args)
@@ -390,6 +400,7 @@ def whereabouts(args):
 @blp.route("/whereabouts/geojson", methods=["GET"])
 @blp.arguments(s.WhereaboutsQuerySchema, location="query")
 @blp.response(200, s.WhereaboutsCollectionSchema)
+@may_answer("permission_denied")
 def whereabouts_geojson(args):
     """The same as a GeoJSON FeatureCollection of points for a command centre's map"""
     found = _whereabouts(args)
@@ -412,6 +423,7 @@ def whereabouts_geojson(args):
 @blp.route("/compliance", methods=["GET"])
 @blp.arguments(s.ComplianceQuerySchema, location="query")
 @blp.response(200, s.ComplianceSchema)
+@may_answer("permission_denied")
 def compliance_report(args):
     """Stationed presence, patrol visits per grid and grid workers' field days, with sums by
     department and by township, for any period"""

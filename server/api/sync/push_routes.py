@@ -7,6 +7,7 @@ from typing import Any
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.staff.routes import field_limits
 from server.api.sync import push_schemas as s
 from server.auth.actor import Actor
@@ -32,6 +33,7 @@ def _settings() -> PushSettings:
 @blp.route("/push", methods=["POST"])
 @blp.arguments(s.PushSchema)
 @blp.response(200, s.PushResultSchema)
+@may_answer("device_token_required", "sequence_reused", "too_many_operations", "unknown_operation")
 def push_operations(body):
     """Apply a phone's offline operations, each exactly once; one outcome per operation"""
     operations = [IncomingOp(**op) for op in body["operations"]]
@@ -54,6 +56,7 @@ def _rejected_view(item: RejectedOperation, actor: Actor) -> dict[str, Any]:
 @blp.route("/rejected", methods=["GET"])
 @blp.arguments(s.RejectedQuerySchema, location="query")
 @blp.response(200, s.RejectedPageSchema)
+@may_answer("invalid_cursor")
 def list_rejected(args):
     """Rejected operations to review (dispatchers: their territory's), newest first"""
     actor = ctx.current_actor()

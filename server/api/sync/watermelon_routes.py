@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.sync import watermelon_schemas as s
 from server.api.sync.push_schemas import parse_args
 from server.core.errors import Invalid
@@ -64,6 +65,7 @@ def pull_changes_get(args):
 @blp.route("/push", methods=["POST"])
 @blp.arguments(s.WatermelonPushBodySchema)
 @blp.response(200, s.WatermelonPushAnswerSchema)
+@may_answer("device_token_required", "too_many_operations")
 def push_changes(body):
     """pushChanges: new operations records applied once each; read-only tables ignored"""
     return watermelon.push(ctx.session(), ctx.current_actor(), changes=body["changes"],

@@ -8,6 +8,7 @@ from typing import Any
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.openapi import may_answer
 from server.api.schemas import ReasonSchema
 from server.api.whistle import schemas as s
 from server.auth.actor import Actor
@@ -78,6 +79,9 @@ def _load(actor: Actor, call_id: uuid.UUID) -> WhistleCall:
 @blp.response(201, s.WhistleCallDetailSchema)
 @blp.alt_response(200, schema=s.WhistleCallDetailSchema,
                   description="A retried request: the call it made")
+@may_answer("coordinates_outside_china", "idempotency_key_reused", "invalid_sha256",
+            "outside_served_area", "outside_township", "photo_subject_unsupported",
+            "unknown_case", "unknown_category", "unknown_department")
 def raise_call(body):
     """吹哨: raise a whistle call about a place in one's township (or department's area)"""
     actor = ctx.current_actor()
@@ -94,6 +98,7 @@ def raise_call(body):
 @blp.route("", methods=["GET"])
 @blp.arguments(s.WhistleListQuerySchema, location="query")
 @blp.response(200, s.WhistleCallPageSchema)
+@may_answer("invalid_cursor", "invalid_sha256")
 def list_calls(args):
     """Whistle calls one may see, newest first, filtered; keyset pagination"""
     actor = ctx.current_actor()
@@ -119,6 +124,7 @@ def evaluation(args):
 
 @blp.route("/<uuid:call_id>", methods=["GET"])
 @blp.response(200, s.WhistleCallDetailSchema)
+@may_answer("invalid_sha256")
 def get_call(call_id: uuid.UUID):
     """One whistle call with its departments' standing, arrivals and joint-action records"""
     return call_view(_load(ctx.current_actor(), call_id), now=ctx.request_now(), detail=True)
@@ -151,6 +157,18 @@ ACTIONS = (
 )
 
 
+# What each action's service may refuse it with (read off the services, for OpenAPI).
+REFUSALS = ("illegal_transition", "not_caller", "outside_territory", "stale_version")
+CODES_OF_ACTION = {
+    "accept": (*REFUSALS, "deadline_already_open", "deadline_window_invalid", "judgement_invalid",
+               "overdue_grace_invalid", "reminder_fractions_invalid", "unknown_department"),
+    "reject": REFUSALS,
+    "close": REFUSALS,
+    "ratings": (*REFUSALS, "already_rated", "own_department", "unknown_department"),
+    "unjustified": (*REFUSALS, "already_marked", "not_named_department"),
+}
+
+
 def _action_view(path: str, name: str, summary: str, schema, service, settings):  # noqa: ANN001, ANN202
     def view(body, call_id: uuid.UUID):
         actor, now = ctx.current_actor(), ctx.request_now()
@@ -159,6 +177,7 @@ def _action_view(path: str, name: str, summary: str, schema, service, settings):
         return call_view(call, now=now, detail=True)
 
     view.__name__, view.__doc__ = name, summary
+    view = may_answer(*CODES_OF_ACTION[path])(view)
     return blp.route(f"/<uuid:call_id>/{path}", methods=["POST"])(
         blp.arguments(schema)(blp.response(200, s.WhistleCallDetailSchema)(view)))
 
@@ -172,6 +191,9 @@ for _action in ACTIONS:
 @blp.response(201, s.WhistleArrivalResultSchema)
 @blp.alt_response(200, schema=s.WhistleArrivalResultSchema,
                   description="A retried arrival: the one recorded")
+@may_answer("coordinates_outside_china", "idempotency_key_reused", "illegal_transition",
+            "invalid_sha256", "not_caller", "not_named_department", "outside_territory",
+            "stale_version")
 def post_arrival(body, call_id: uuid.UUID):
     """报到: a named department's staff member checks in near the call's place"""
     actor, now = ctx.current_actor(), ctx.request_now()
@@ -189,6 +211,9 @@ def post_arrival(body, call_id: uuid.UUID):
 @blp.response(201, s.WhistleActionResultSchema)
 @blp.alt_response(200, schema=s.WhistleActionResultSchema,
                   description="A retried record: the one kept")
+@may_answer("idempotency_key_reused", "illegal_transition", "invalid_sha256", "not_caller",
+            "not_named_department", "outside_territory", "photo_subject_unsupported",
+            "stale_version")
 def post_action(body, call_id: uuid.UUID):
     """Joint action: what a named department did, with photos and the result"""
     actor, now = ctx.current_actor(), ctx.request_now()
