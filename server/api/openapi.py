@@ -28,6 +28,9 @@ from server.api.error_codes import message_for, parse
 EXAMPLE = "EXAMPLE"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 X_CODES = "x-may-answer"
+# An operation that answers errors in another standard's shape (e.g. Open311's) documents
+# its own error responses: the hook leaves them as declared. Stays in the document.
+X_OWN_ERRORS = "x-own-error-shape"
 WRITES = ("post", "put", "patch", "delete")
 LOCATIONS = {"querystring": "query", "headers": "header", "files": "formData"}
 
@@ -79,6 +82,11 @@ def _known(code: str) -> bool:
     except (KeyError, ValueError):
         return False
     return True
+
+
+def own_error_shape(standard: str):  # noqa: ANN201 - a flask-smorest decorator
+    """The view answers errors in ``standard``'s shape and documents them itself."""
+    return Blueprint.doc(**{X_OWN_ERRORS: standard})
 
 
 def example_of(schema: Any) -> Any | None:
@@ -200,6 +208,8 @@ class ExamplesPlugin(MarshmallowPlugin):
                 if value is not None:
                     parameter.setdefault("example", value)
             responses = operation.setdefault("responses", {})
+            if operation.get(X_OWN_ERRORS):
+                continue
             for status in [s for s in responses if str(s)[:1] == "4"]:
                 del responses[status]  # flask-smorest's bare 422: replaced by ours
             responses.update(error_responses(codes))
