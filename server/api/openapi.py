@@ -89,6 +89,11 @@ def _known(code: str) -> bool:
     return True
 
 
+def own_error_shape(standard: str):  # noqa: ANN201 - a flask-smorest decorator
+    """The view answers errors in ``standard``'s shape and documents them itself."""
+    return Blueprint.doc(**{X_OWN_ERRORS: standard})
+
+
 def example_of(schema: Any) -> Any | None:
     """The schema's EXAMPLE (a list of one for many=True), or None."""
     if isinstance(schema, type) and issubclass(schema, ma.Schema):
@@ -215,6 +220,8 @@ class ExamplesPlugin(MarshmallowPlugin):
                     operation.get("responses", {}).pop(status, None)
                 continue
             responses = operation.setdefault("responses", {})
+            if operation.get(X_OWN_ERRORS):
+                continue
             for status in [s for s in responses if str(s)[:1] == "4"]:
                 del responses[status]  # flask-smorest's bare 422: replaced by ours
             responses.update(error_responses(codes))

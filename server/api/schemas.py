@@ -78,7 +78,7 @@ class UnitRefSchema(ma.Schema):
         "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
         "code": "110105001",
         "name": "望京街道",
-        "kind": "city",
+        "kind": "township",
     }
 
     id = fields.UUID(dump_only=True)
@@ -92,10 +92,10 @@ class UnitSchema(UnitRefSchema):
         "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
         "code": "110105001",
         "name": "望京街道",
-        "kind": "city",
+        "kind": "township",
         "parent_id": "589a42f4-5663-5bc5-a47b-ad4a6dd34f7a",
         "population": 120000,
-        "department_kind": "urban_management",
+        "department_kind": None,
         "created_at": "2026-11-05T01:30:00+00:00",
     }
 
@@ -147,10 +147,10 @@ class UnitCreateSchema(StrictSchema):
     EXAMPLE = {
         "code": "110105001",
         "name": "望京街道",
-        "kind": "city",
+        "kind": "township",
         "parent_code": "110105",
         "population": 120000,
-        "department_kind": "urban_management",
+        "department_kind": None,
     }
 
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
@@ -162,7 +162,7 @@ class UnitCreateSchema(StrictSchema):
 
 
 class UnitQuerySchema(StrictSchema):
-    EXAMPLE = {"kind": "city", "parent_id": "589a42f4-5663-5bc5-a47b-ad4a6dd34f7a"}
+    EXAMPLE = {"kind": "township", "parent_id": "589a42f4-5663-5bc5-a47b-ad4a6dd34f7a"}
 
     kind = fields.Enum(UnitKind, by_value=True, load_default=None)
     parent_id = fields.UUID(load_default=None)
@@ -177,9 +177,9 @@ class UserSchema(ma.Schema):
             "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
             "code": "110105001",
             "name": "望京街道",
-            "kind": "city",
+            "kind": "township",
         },
-        "roles": [],
+        "roles": ["township_dispatcher"],
         "is_active": True,
     }
 

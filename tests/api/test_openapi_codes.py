@@ -90,6 +90,8 @@ def test_every_operation_documents_the_codes_its_view_raises(app, client):
         view = inspect.unwrap(view)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             operation = spec["paths"][path][method.lower()]
+            if operation.get("x-own-error-shape"):
+                continue
             missing = raised_codes(view) - _documented(operation)
             if path.startswith("/api/v1/whistle-calls/{call_id}/"):
                 missing -= ANSWER_ONLY

@@ -71,9 +71,9 @@ class LoginResultSchema(ma.Schema):
                 "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
                 "code": "110105001",
                 "name": "望京街道",
-                "kind": "city",
+                "kind": "township",
             },
-            "roles": [],
+            "roles": ["township_dispatcher"],
             "is_active": True,
         },
     }

@@ -25,6 +25,42 @@ from server.cases.rules import (
 )
 from server.supervision.rules import DeadlineKind, DeadlineStatus, ReminderState
 
+# One case as a township dispatcher sees it: sent by phone (12345), dispatched to the
+# township's urban-management team, accepted, not yet answered.
+CASE_EXAMPLE = {
+    "id": "5f0c8a52-3c1e-4d7a-9a52-2d1f6e1c0a11", "number": "2026-0000123",
+    "city_order_number": "BJ20261105000123", "channel": "city_direct",
+    "appeal_type": "complaint", "category_code": "03.02",
+    "category": {"code": "03.02", "name": "垃圾清运不及时"},
+    "title": "小区门口垃圾桶满溢",
+    "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
+    "urgency": "normal", "status": "accepted", "version": 3,
+    "location": {"lon": 116.4736, "lat": 39.9968, "input_crs": "gcj02",
+                 "input_lon": 116.4797, "input_lat": 39.9981},
+    "address": "朝阳区望京西园三区南门",
+    "basic_grid": {"id": "4e9b6a3d-2f88-4c3b-9d4f-9eab5b8a7f61", "code": "110105001-005",
+                   "name": "望京西园三区网格"},
+    "assignment": {"method": "inside", "distance_m": 0.0},
+    "special_grids": [],
+    "township": {"id": "1b6e3d0a-9c55-4f0e-8a1c-6b7a2e5d4c31", "code": "110105001",
+                 "name": "望京街道"},
+    "lead_unit": {"id": "2c7f4e1b-0d66-4a1f-9b2d-7c8b3f6e5d41", "code": "110105001-CG",
+                  "name": "望京街道城管执法队"},
+    "cooperating_unit_ids": [],
+    "resident": {"view": "masked", "name": "李**", "phone": "138****8000"},
+    "confidential": False, "attachments": [], "needs_triage": False, "triage_reason": None,
+    "received_at": "2026-11-05T01:30:00+00:00", "dispatched_at": "2026-11-05T01:42:00+00:00",
+    "response_due_at": "2026-11-06T01:42:00+00:00",
+    "completion_due_at": "2026-11-12T01:42:00+00:00",
+    "responded_at": None, "completed_at": None, "closed_at": None, "result": None,
+    "resolved": None, "satisfaction": None, "rehandle_count": 0, "extension_state": None,
+    "exemption_state": None, "exempted_at": None, "master_case_id": None, "linked_at": None,
+    "dispatched_by_unit_id": "3d8a5f2c-1e77-4b2a-8c3e-8d9c4a7f6e51",
+    "handed_down_to_unit_id": None, "review_due_at": None, "review_outcome": None,
+    "review_note": None, "reviewed_at": None, "updated_at": "2026-11-05T02:05:00+00:00",
+    "allowed_actions": ["contact", "note", "arrive", "request_return", "request_extension"],
+}
+
 
 class AttachmentSchema(StrictSchema):
     EXAMPLE = {
@@ -268,14 +304,14 @@ class RefSchema(ma.Schema):
 
 
 class CategoryRefSchema(ma.Schema):
-    EXAMPLE = {"code": "110105001", "name": "望京街道"}
+    EXAMPLE = {"code": "03.02", "name": "垃圾清运不及时"}
 
     code = fields.String()
     name = fields.String(allow_none=True)
 
 
 class ResidentSchema(ma.Schema):
-    EXAMPLE = {"view": "township", "name": "望京街道", "phone": "13800138000"}
+    EXAMPLE = {"view": "masked", "name": "李**", "phone": "138****8000"}
 
     view = fields.String(metadata={"description": "shown | masked | hidden"})
     name = fields.String(allow_none=True)
@@ -285,69 +321,7 @@ class ResidentSchema(ma.Schema):
 class CaseOutSchema(ma.Schema):
     """A case as the caller may see it; the resident's data follows the privacy rule."""
 
-    EXAMPLE = {
-        "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
-        "number": "2026-0000123",
-        "city_order_number": "BJ20261105000123",
-        "channel": "phone",
-        "appeal_type": "complaint",
-        "category_code": "0301",
-        "category": {"code": "110105001", "name": "望京街道"},
-        "title": "小区门口垃圾桶满溢",
-        "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
-        "urgency": "normal",
-        "status": "dispatched",
-        "version": 3,
-        "location": {},
-        "address": "朝阳区望京西园三区南门",
-        "basic_grid": {
-            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
-            "code": "110105001",
-            "name": "望京街道",
-        },
-        "assignment": {},
-        "special_grids": ["110105001-S01"],
-        "township": {
-            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
-            "code": "110105001",
-            "name": "望京街道",
-        },
-        "lead_unit": {
-            "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
-            "code": "110105001",
-            "name": "望京街道",
-        },
-        "cooperating_unit_ids": ["eefc53ca-19b8-5445-bd7c-fc8aea8207d1"],
-        "resident": {"view": "township", "name": "望京街道", "phone": "13800138000"},
-        "confidential": True,
-        "attachments": [{}],
-        "needs_triage": True,
-        "triage_reason": "位置不在任何网格内",
-        "received_at": "2026-11-05T01:30:00+00:00",
-        "dispatched_at": "2026-11-05T01:30:00+00:00",
-        "response_due_at": "2026-11-05T01:30:00+00:00",
-        "completion_due_at": "2026-11-05T01:30:00+00:00",
-        "responded_at": "2026-11-05T01:30:00+00:00",
-        "completed_at": "2026-11-05T01:30:00+00:00",
-        "closed_at": "2026-11-05T01:30:00+00:00",
-        "result": "垃圾已清运，桶边地面已冲洗。",
-        "resolved": True,
-        "satisfaction": "satisfied",
-        "rehandle_count": 1,
-        "extension_state": "requested",
-        "exemption_state": None,
-        "exempted_at": "2026-11-05T01:30:00+00:00",
-        "master_case_id": "6c211f94-12ed-5ce7-bf96-34c42ba241bb",
-        "linked_at": "2026-11-05T01:30:00+00:00",
-        "dispatched_by_unit_id": "e1a26aa0-6ef8-592f-9b4a-7b647e90e8a9",
-        "handed_down_to_unit_id": "75b5e359-f96b-58eb-8413-2f40d03fccde",
-        "review_due_at": "2026-11-05T01:30:00+00:00",
-        "review_outcome": "mediated",
-        "review_note": "双方已达成一致。",
-        "reviewed_at": "2026-11-05T01:30:00+00:00",
-        "updated_at": "2026-11-05T01:30:00+00:00",
-        "allowed_actions": ["accept", "note"],
-    }
+    EXAMPLE = CASE_EXAMPLE
 
     id = fields.UUID()
     number = fields.String()
@@ -406,74 +380,7 @@ class CaseOutSchema(ma.Schema):
 
 
 class CasePageSchema(ma.Schema):
-    EXAMPLE = {
-        "items": [
-            {
-                "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
-                "number": "2026-0000123",
-                "city_order_number": "BJ20261105000123",
-                "channel": "phone",
-                "appeal_type": "complaint",
-                "category_code": "0301",
-                "category": {"code": "110105001", "name": "望京街道"},
-                "title": "小区门口垃圾桶满溢",
-                "description": "望京西园三区南门垃圾桶满溢，气味很大，已经两天没人清运。",
-                "urgency": "normal",
-                "status": "dispatched",
-                "version": 3,
-                "location": {},
-                "address": "朝阳区望京西园三区南门",
-                "basic_grid": {
-                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
-                    "code": "110105001",
-                    "name": "望京街道",
-                },
-                "assignment": {},
-                "special_grids": ["110105001-S01"],
-                "township": {
-                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
-                    "code": "110105001",
-                    "name": "望京街道",
-                },
-                "lead_unit": {
-                    "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
-                    "code": "110105001",
-                    "name": "望京街道",
-                },
-                "cooperating_unit_ids": ["eefc53ca-19b8-5445-bd7c-fc8aea8207d1"],
-                "resident": {"view": "township", "name": "望京街道", "phone": "13800138000"},
-                "confidential": True,
-                "attachments": [{}],
-                "needs_triage": True,
-                "triage_reason": "位置不在任何网格内",
-                "received_at": "2026-11-05T01:30:00+00:00",
-                "dispatched_at": "2026-11-05T01:30:00+00:00",
-                "response_due_at": "2026-11-05T01:30:00+00:00",
-                "completion_due_at": "2026-11-05T01:30:00+00:00",
-                "responded_at": "2026-11-05T01:30:00+00:00",
-                "completed_at": "2026-11-05T01:30:00+00:00",
-                "closed_at": "2026-11-05T01:30:00+00:00",
-                "result": "垃圾已清运，桶边地面已冲洗。",
-                "resolved": True,
-                "satisfaction": "satisfied",
-                "rehandle_count": 1,
-                "extension_state": "requested",
-                "exemption_state": None,
-                "exempted_at": "2026-11-05T01:30:00+00:00",
-                "master_case_id": "6c211f94-12ed-5ce7-bf96-34c42ba241bb",
-                "linked_at": "2026-11-05T01:30:00+00:00",
-                "dispatched_by_unit_id": "e1a26aa0-6ef8-592f-9b4a-7b647e90e8a9",
-                "handed_down_to_unit_id": "75b5e359-f96b-58eb-8413-2f40d03fccde",
-                "review_due_at": "2026-11-05T01:30:00+00:00",
-                "review_outcome": "mediated",
-                "review_note": "双方已达成一致。",
-                "reviewed_at": "2026-11-05T01:30:00+00:00",
-                "updated_at": "2026-11-05T01:30:00+00:00",
-                "allowed_actions": ["accept", "note"],
-            },
-        ],
-        "next_cursor": CURSOR_EXAMPLE,
-    }
+    EXAMPLE = {"items": [CASE_EXAMPLE], "next_cursor": CURSOR_EXAMPLE}
 
     items = fields.List(fields.Nested(CaseOutSchema))
     next_cursor = fields.String(allow_none=True)
