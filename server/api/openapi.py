@@ -178,6 +178,14 @@ def error_responses(codes: list[str]) -> dict[str, dict]:
     return responses
 
 
+def _declares_422(operation: dict) -> bool:
+    """Whether the 422 is the view's own (documented with an example), not flask-smorest's."""
+    response = operation.get("responses", {}).get(422) or operation.get("responses", {}).get("422")
+    return isinstance(response, Mapping) and any(
+        "example" in media or "examples" in media
+        for media in response.get("content", {}).values())
+
+
 class ExamplesPlugin(MarshmallowPlugin):
     """The MarshmallowPlugin, plus the examples and error responses of every operation."""
 
@@ -197,10 +205,7 @@ class ExamplesPlugin(MarshmallowPlugin):
     def operation_helper(self, path=None, operations=None, **kwargs):  # noqa: ANN001, ANN206
         operations = operations or {}
         pending = {}
-        own_errors = set()
         for method, operation in operations.items():
-            if operation.pop(X_OWN_ERRORS, False):
-                own_errors.add(method)
             declared = operation.pop(X_CODES, [])
             codes = automatic_codes(method, operation, self._path_params) + declared
             pending[method] = (_parameter_examples(operation), codes)
@@ -215,12 +220,13 @@ class ExamplesPlugin(MarshmallowPlugin):
                 value = examples.get(parameter.get("in"), {}).get(parameter.get("name"))
                 if value is not None:
                     parameter.setdefault("example", value)
-            if method in own_errors:
-                for status in (422, "422"):  # flask-smorest's own, in the other shape
-                    operation.get("responses", {}).pop(status, None)
-                continue
             responses = operation.setdefault("responses", {})
             if operation.get(X_OWN_ERRORS):
+                # The marker stays (the error-code tests skip these); the view's own error
+                # responses stay; flask-smorest's bare 422 (our shape, never answered) goes.
+                if not _declares_422(operation):
+                    for status in (422, "422"):
+                        responses.pop(status, None)
                 continue
             for status in [s for s in responses if str(s)[:1] == "4"]:
                 del responses[status]  # flask-smorest's bare 422: replaced by ours

@@ -21,7 +21,7 @@ from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.open311 import render
 from server.api.open311 import schemas as s
-from server.api.openapi import X_OWN_ERRORS
+from server.api.openapi import own_error_shape
 from server.core.errors import DomainError, Invalid
 from server.core.i18n import _
 from server.errors import request_id, status_for
@@ -114,7 +114,7 @@ ERROR_EXAMPLES = {
 def open311_errors(*statuses: int):  # noqa: ANN201 - a flask-smorest decorator
     """Document the operation's errors in the spec's shape (not the one JSON shape)."""
     def decorate(func):  # noqa: ANN001, ANN202
-        func = blp.doc(**{X_OWN_ERRORS: True})(func)
+        func = own_error_shape("open311")(func)
         for status in (*statuses, 429):
             func = blp.alt_response(
                 status, schema=s.Open311ErrorSchema(many=True),
