@@ -50,7 +50,7 @@ PATH_EXAMPLES: dict[str, Any] = {
     "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "code": "110105001",
     "key_id": "c0a1b2c3-d4e5-4f60-8a7b-9c8d7e6f5a41",
-    "fmt": "xml",
+    "fmt": "json",  # the format of the documented (JSON) examples; .xml answers the same in XML
     "service_request_id": "2026-0000123",
     "token": "5b0e8c1d2a3f4e6b9c7d8e0f1a2b3c4d",
 }

@@ -108,6 +108,19 @@ class UnitSchema(UnitRefSchema):
 class PopulationCheckSchema(ma.Schema):
     """A unit's recorded population against the sum of its children's (万人诉求比's divisor)."""
 
+    EXAMPLE = {
+        "unit": {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9", "code": "110105001",
+                 "name": "望京街道", "kind": "township"},
+        "kind": "township",
+        "population": 120000,
+        "children": 2,
+        "children_with_population": 2,
+        "children_sum": 118500,
+        "difference": 1500,
+        "status": "mismatch",
+        "figure_used": "recorded",
+    }
+
     unit = fields.Nested(UnitRefSchema)
     kind = fields.String(metadata={"description": "district, township, community..."})
     population = fields.Integer(allow_none=True, metadata={"description": "recorded"})
@@ -123,21 +136,29 @@ class PopulationCheckSchema(ma.Schema):
 
 
 class PopulationReportSchema(ma.Schema):
+    EXAMPLE = {"units": [PopulationCheckSchema.EXAMPLE], "problems": 1}
+
     units = fields.List(fields.Nested(PopulationCheckSchema))
     problems = fields.Integer(metadata={
         "description": "Units whose figures do not add up or are missing (reported, not refused)"})
 
 
 class PopulationQuerySchema(StrictSchema):
+    EXAMPLE = {"unit": "110105001"}
+
     unit = fields.String(load_default=None, metadata={
         "description": "Code of the unit to check with its subtree (default: all you see)"})
 
 
 class UnitImportQuerySchema(StrictSchema):
+    EXAMPLE = {"dry_run": True}
+
     dry_run = fields.Boolean(load_default=False, metadata={"description": "Check and count only"})
 
 
 class UnitImportResultSchema(ma.Schema):
+    EXAMPLE = {"created": 2, "unchanged": 1, "dry_run": True}
+
     created = fields.Integer()
     unchanged = fields.Integer(metadata={"description": "Rows identical to a stored unit"})
     dry_run = fields.Boolean()

@@ -60,10 +60,12 @@ def raised_codes(function: types.FunctionType, depth: int = DEPTH) -> frozenset[
         given = {k.value.value for k in node.keywords
                  if k.arg == "code" and isinstance(k.value, ast.Constant)}
         found |= given
+        # code=<a variable> (sheets.rejection's): its callers pass the constant, found there
+        passed_on = any(k.arg == "code" for k in node.keywords)
         name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
         if name == "require":
             found.add("permission_denied")
-        elif name in classes and not given:
+        elif name in classes and not passed_on:
             found.add(classes[name])
         callee = _callee(function, node)
         if (depth > 0 and isinstance(callee, types.FunctionType)

@@ -12,6 +12,8 @@ from geo.crs import CRS, geometry_from_wgs84
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.grids.schemas import (
+    AUDIT_GEOJSON_EXAMPLE,
+    GRID_CSV_EXAMPLE,
     AuditQuerySchema,
     ExportFormat,
     FeatureCollectionOutSchema,
@@ -85,7 +87,8 @@ def get_grid(args, grid_id: uuid.UUID):
 @blp.arguments(GridExportQuerySchema, location="query")
 @blp.response(200, FeatureCollectionOutSchema)
 @blp.doc(responses={200: {"content": {CSV_MIMETYPE: {"schema": {
-    "type": "string", "description": "format=csv: the properties, crs, wkt"}}}}})
+    "type": "string", "description": "format=csv: the properties, crs, wkt"},
+    "example": GRID_CSV_EXAMPLE}}}})
 @may_answer("township_not_found")
 def export_grids(args):
     """Grids by township and kind: GeoJSON in WGS-84, or CSV (crs and WKT columns) in any crs"""
@@ -137,6 +140,7 @@ def import_grids(args, body):
 @blp.route("/grids/imports", methods=["GET"])
 @blp.arguments(GridImportListQuerySchema, location="query")
 @blp.response(200, GridImportRecordSchema(many=True))
+@may_answer("permission_denied")
 def list_grid_imports(args):
     """Grid import records, newest first: who, when, and any tiling override with its reason"""
     ctx.current_actor().require(OVERRIDE_TOPOLOGY | {Role.AUDITOR}, _("read grid import records"))
@@ -158,7 +162,8 @@ def retire_grid(grid_id: uuid.UUID):
 @blp.arguments(AuditQuerySchema, location="query")
 @blp.response(200, TopologyAuditSchema)
 @blp.doc(responses={200: {"content": {GEOJSON_MIMETYPE: {"schema": {
-    "type": "object", "description": "format=geojson: a FeatureCollection of the problems"}}}}})
+    "type": "object", "description": "format=geojson: a FeatureCollection of the problems"},
+    "example": AUDIT_GEOJSON_EXAMPLE}}}})
 @may_answer("permission_denied", "township_not_found")
 def topology_audit(args, code: str):
     """Overlaps, gaps and protrusions of a township's basic grids; special grids' gaps in data"""

@@ -26,6 +26,14 @@ FEATURE_COLLECTION_EXAMPLE = {"type": "FeatureCollection", "features": [{
     "properties": {"code": "110105001-005", "name": "望京西园三区网格", "kind": "basic",
                    "township": "110105001", "community": "110105001-C01"}}]}
 
+# A tiling problem an admin let through with override_topology (FeatureProblem.as_dict()).
+OVERLAP_PROBLEM_EXAMPLE = {
+    "index": 0, "grid_code": "110105001-005", "field": "geometry", "code": "grid_overlap",
+    "reason": "Overlaps basic grid 110105001-006 by 36.4 m² (tolerance 10 m²); an admin may "
+              "pass override_topology with a reason to import it anyway.",
+    "location": [116.4736, 39.9971], "area_m2": 36.4, "other_grid_code": "110105001-006"}
+
+
 class GridSummarySchema(ma.Schema):
     EXAMPLE = {
         "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
@@ -197,7 +205,8 @@ class ExportQuerySchema(CRSQuerySchema):
 
 
 class GridExportQuerySchema(ExportQuerySchema):
-    EXAMPLE = {"crs": "wgs84", "township": "110105001", "kind": "basic", "include_retired": True}
+    EXAMPLE = {"format": "geojson", "crs": "wgs84", "township": "110105001", "kind": "basic",
+               "include_retired": True}
 
     township = fields.String(load_default=None)
     kind = fields.Enum(GridKind, by_value=True, load_default=None)
@@ -205,7 +214,9 @@ class GridExportQuerySchema(ExportQuerySchema):
 
 
 class GridImportQuerySchema(StrictSchema):
-    EXAMPLE = {"crs": "wgs84", "repair": True, "replace_existing": True}
+    EXAMPLE = {"crs": "wgs84", "repair": True, "replace_existing": True,
+               "override_topology": True,
+               "override_reason": "与南湖社区网格的重叠为两社区共管的绿地，经街道核实保留。"}
 
     crs = fields.Enum(CRS, by_value=True, load_default=CRS.WGS84,
                       metadata={"description": "Coordinate system of the file's coordinates"})
@@ -262,6 +273,9 @@ class ImportRepairSchema(ma.Schema):
 
 class ImportResultSchema(ma.Schema):
     EXAMPLE = {
+        "import_id": "e3d5f7b9-2c4e-4a6b-8d0f-3b5c7d9e1f23",
+        "topology_override": True,
+        "overridden": [OVERLAP_PROBLEM_EXAMPLE],
         "imported": 1,
         "replaced_codes": ["0301"],
         "repairs": [{"index": 1, "grid_code": "110105001-005", "changes": ["closed the ring"]}],
@@ -305,6 +319,23 @@ class ImportResultSchema(ma.Schema):
     replaced_codes = fields.List(fields.String())
     repairs = fields.List(fields.Nested(ImportRepairSchema))
     grids = fields.List(fields.Nested(GridSummarySchema))
+
+
+# format=csv of the grid export: the properties, crs and the geometry as WKT (BOM for Excel).
+GRID_CSV_EXAMPLE = (
+    "\ufeffcode,name,kind,township,community,owner_unit,area_m2,created_at,retired_at,crs,wkt\r\n"
+    "110105001-005,望京西园三区网格,basic,110105001,110105001-C01,,214300.5,"
+    "2026-11-05T01:30:00+00:00,,wgs84,"
+    "\"POLYGON ((116.4701 39.9952, 116.4772 39.9952, 116.4772 39.9991, 116.4701 39.9991, "
+    "116.4701 39.9952))\"\r\n")
+# format=geojson of the topology audit: one feature per problem, for QGIS.
+AUDIT_GEOJSON_EXAMPLE = {"type": "FeatureCollection", "name": "topology-audit-110105001",
+                         "features": [{"type": "Feature", "geometry": POLYGON_EXAMPLE,
+                                       "properties": {"problem": "overlap",
+                                                      "township": "110105001",
+                                                      "area_m2": 36.4,
+                                                      "code_a": "110105001-005",
+                                                      "code_b": "110105001-006"}}]}
 
 
 class FeatureCollectionOutSchema(ma.Schema):
@@ -381,6 +412,7 @@ class TopologyAuditSchema(ma.Schema):
                 "reason": "该问题属于市政管理范围，应由城管执法队处置。",
             },
         ],
+        "population": PopulationCheckSchema.EXAMPLE,
     }
 
     township = fields.Nested(UnitRefSchema)
@@ -396,6 +428,8 @@ class TopologyAuditSchema(ma.Schema):
 
 
 class AuditQuerySchema(StrictSchema):
+    EXAMPLE = {"format": "json"}
+
     format = fields.String(
         load_default="json", validate=validate.OneOf(["json", "geojson"]),
         metadata={"description": "json (this schema) or geojson (a FeatureCollection of the "
@@ -404,12 +438,26 @@ class AuditQuerySchema(StrictSchema):
 
 
 class GridImportListQuerySchema(StrictSchema):
+    EXAMPLE = {"overridden": True, "limit": 50}
+
     overridden = fields.Boolean(load_default=None, metadata={
         "description": "true: only imports that overrode the tiling checks"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class GridImportRecordSchema(ma.Schema):
+    EXAMPLE = {
+        "id": "e3d5f7b9-2c4e-4a6b-8d0f-3b5c7d9e1f23",
+        "imported_at": "2026-11-18T06:40:00+00:00",
+        "imported_by_user_id": "2c7f4e1b-0d66-4a1f-9b2d-7c8b3f6e5d41",
+        "source": "api",
+        "feature_count": 12,
+        "replaced_codes": ["110105001-005"],
+        "topology_override": True,
+        "override_reason": "与南湖社区网格的重叠为两社区共管的绿地，经街道核实保留。",
+        "overridden_problems": [OVERLAP_PROBLEM_EXAMPLE],
+    }
+
     id = fields.UUID()
     imported_at = fields.AwareDateTime()
     imported_by_user_id = fields.UUID(allow_none=True)

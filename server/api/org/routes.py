@@ -54,6 +54,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 blp = Blueprint("org", __name__, url_prefix="", description="Units and users")
 
+# The bodies that are not a marshmallow schema: a units list, and the boundaries as CSV.
+UNITS_CSV_EXAMPLE = ("code,name,kind,parent,population,department_kind\r\n"
+                     "110105001,望京街道,township,110105,120000,\r\n"
+                     "110105001-C01,望京西园三区社区,community,110105001,8600,\r\n")
+BOUNDARIES_CSV_EXAMPLE = (
+    "\ufeffcode,name,kind,parent_code,population,crs,wkt\r\n"
+    "110105001,望京街道,township,110105,120000,wgs84,"
+    "\"POLYGON ((116.4701 39.9952, 116.4772 39.9952, 116.4772 39.9991, 116.4701 39.9991, "
+    "116.4701 39.9952))\"\r\n")
+
 
 @blp.route("/units", methods=["GET"])
 @blp.arguments(UnitQuerySchema, location="query")
@@ -66,6 +76,7 @@ def list_units(args):
 @blp.route("/units/population-check", methods=["GET"])
 @blp.arguments(PopulationQuerySchema, location="query")
 @blp.response(200, PopulationReportSchema)
+@may_answer("unit_not_found")
 def population_check(args):
     """Whether each unit's population is the sum of its children's (reported, not refused)"""
     session, actor = ctx.session(), ctx.current_actor()
@@ -77,9 +88,12 @@ def population_check(args):
 @blp.arguments(UnitImportQuerySchema, location="query")
 @blp.response(200, UnitImportResultSchema)
 @blp.doc(requestBody={"content": {
-    CSV: {"schema": {"type": "string", "description": "header: " + ",".join(unit_list.COLUMNS)}},
+    CSV: {"schema": {"type": "string", "description": "header: " + ",".join(unit_list.COLUMNS)},
+          "example": UNITS_CSV_EXAMPLE},
     XLSX: {"schema": {"type": "string", "format": "binary",
                       "description": "An Excel workbook; its first sheet is read like the CSV"}}}})
+@may_answer("duplicate_unit_code", "too_many_units", "unit_import_rejected",
+            "unit_parent_not_allowed", "unknown_unit", "unsupported_media_type")
 def import_units(args):
     """Create units from a CSV or .xlsx list, all or nothing, problems per row (admin)"""
     ctx.current_actor().require(MANAGE_UNITS, _("create units"))
@@ -112,6 +126,8 @@ def create_unit(body):
 @blp.route("/units/<uuid:unit_id>", methods=["PATCH"])
 @blp.arguments(UnitUpdateSchema)
 @blp.response(200, UnitSchema)
+@may_answer("boundary_invalid", "community_has_grids", "unit_parent_cycle",
+            "unit_parent_not_allowed", "unknown_unit")
 def update_unit(body, unit_id: uuid.UUID):
     """Change a unit's name, population, parent or boundary, keeping a revision (admin)"""
     actor = ctx.current_actor()
@@ -126,6 +142,7 @@ def update_unit(body, unit_id: uuid.UUID):
 
 @blp.route("/units/<uuid:unit_id>/revisions", methods=["GET"])
 @blp.response(200, UnitRevisionSchema(many=True))
+@may_answer("permission_denied")
 def unit_revisions(unit_id: uuid.UUID):
     """Every change of a unit, oldest first, with the fields before and after"""
     actor = ctx.current_actor()
@@ -144,6 +161,7 @@ def unit_revisions(unit_id: uuid.UUID):
 @blp.arguments(BoundaryImportQuerySchema, location="query")
 @blp.arguments(FeatureCollectionSchema)
 @blp.response(200, BoundaryImportResultSchema)
+@may_answer("boundary_import_rejected", "geojson_empty", "geojson_invalid", "too_many_features")
 def import_boundaries(args, body):
     """Set unit boundaries from a GeoJSON FeatureCollection (property code), all or nothing"""
     actor = ctx.current_actor()
@@ -159,7 +177,9 @@ def import_boundaries(args, body):
 @blp.response(200, FeatureCollectionOutSchema)
 @blp.doc(responses={200: {"content": {CSV_MIMETYPE: {"schema": {
     "type": "string", "description": "format=csv: code, name, kind, parent_code, population, "
-                                     "crs, wkt"}}}}})
+                                     "crs, wkt"},
+    "example": BOUNDARIES_CSV_EXAMPLE}}}})
+@may_answer("unit_not_found", "unknown_unit:404")
 def export_boundaries(args):
     """Boundaries of districts, townships, communities: GeoJSON (WGS-84) or CSV in any crs"""
     session, actor = ctx.session(), ctx.current_actor()
@@ -234,6 +254,8 @@ def revoke_device(user_id: uuid.UUID, device_id: uuid.UUID):
 
 
 class UserRolesSchema(StrictSchema):
+    EXAMPLE = {"roles": ["grid_leader", "township_dispatcher"], "note": "王芳兼任望京西园网格长。"}
+
     roles = fields.List(fields.Enum(Role, by_value=True), required=True)
     note = fields.String(load_default=None, validate=validate.Length(max=500),
                          metadata={"description": "Why; kept in the trail of changes"})
@@ -242,6 +264,7 @@ class UserRolesSchema(StrictSchema):
 @blp.route("/users/<uuid:user_id>/roles", methods=["PUT"])
 @blp.arguments(UserRolesSchema)
 @blp.response(200, UserSchema)
+@may_answer("own_admin_role", "roles_required")
 def set_roles(body, user_id: uuid.UUID):
     """Give a user exactly these roles (admin); the trail keeps before and after"""
     actor = ctx.current_actor()
