@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from geo.crs import CRS
 from server.auth.actor import Actor
 from server.auth.passwords import Passwords
-from server.cases.rules import AppealType, Channel, Urgency
+from server.cases import decisions, transitions
+from server.cases.models import Case
+from server.cases.rules import AppealType, Channel, Satisfaction, Urgency
 from server.cases.services import IntakeRequest, intake
 from server.catalogue.demo_items import load_demo_catalogue
 from server.core.clock import LOCAL_TZ
@@ -219,4 +221,18 @@ def _load_sample_cases(session: Session, *, now: datetime) -> int:
             category_code=category, urgency=urgency, lon=lon, lat=lat, crs=CRS.WGS84,
             resident_name=name, resident_phone=phone), grid_index=index, tolerance_m=50.0,
             now=now)
+    _handle_to_callback(session, users, title=SAMPLE_CASES[0][4], now=now)
     return len(SAMPLE_CASES)
+
+
+def _handle_to_callback(session: Session, users: dict[str, User], *, title: str,
+                        now: datetime) -> None:
+    """One sample case handled by its lead (the 望京 township) and called back by its
+    supervisor (the district 12345 centre), so this month's evaluation has a rated case."""
+    case = session.scalar(sa.select(Case).where(Case.title == title))
+    lead, supervisor = _actor(users["wj.dispatcher"]), _actor(users["district.dispatcher"])
+    transitions.accept(session, lead, case, version=case.version, now=now)
+    transitions.contact(session, lead, case, version=case.version, note="已电话联系居民", now=now)
+    transitions.complete(session, lead, case, version=case.version, result="杂物已清理", now=now)
+    decisions.callback(session, supervisor, case, version=case.version, resolved=True,
+                       satisfaction=Satisfaction.SATISFIED, comment="居民表示满意", now=now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from server.cases.models import Case
+from server.cases.models import Case, CaseRating
 from server.core.db import Base
 from server.extensions import db
 from server.grids.models import Grid
@@ -56,8 +56,11 @@ def test_the_demo_command_loads_a_township_through_the_import(app, db_session):
     assert db_session.scalar(sa.select(sa.func.count()).select_from(User)) == 11
     cases = db_session.scalars(sa.select(Case)).all()
     assert len(cases) == 5
-    assert sorted(c.status.value for c in cases) == ["dispatched"] * 4 + ["received"]
-    assert all(c.basic_grid_code for c in cases if c.status.value == "dispatched")
+    assert sorted(c.status.value for c in cases) == ["closed"] + ["dispatched"] * 3 + ["received"]
+    assert all(c.basic_grid_code for c in cases if c.status.value != "received")
+    # The closed one was called back by the district centre: a rating the evaluation counts.
+    [rating] = db_session.scalars(sa.select(CaseRating)).all()
+    assert (rating.double_yes, rating.source) == (True, "supervisor")
     [posting] = db_session.scalars(sa.select(Posting)).all()
     assert (posting.mode.value, len(posting.grid_ids)) == ("patrolling", 3)
     [call] = db_session.scalars(sa.select(WhistleCall)).all()
