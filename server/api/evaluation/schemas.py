@@ -11,6 +11,11 @@ from server.reports.access import RankingKind, TargetKind
 from server.reports.periods import BadPeriod, PeriodKind, parse
 from server.reports.scoring import Figure
 
+# November 2026 in Beijing time, as every evaluation answer names its period.
+PERIOD_EXAMPLE = {"kind": "month", "label": "2026-11", "first": "2026-11-01",
+                  "last": "2026-11-30", "start_utc": "2026-10-31T16:00:00+00:00",
+                  "end_utc": "2026-11-30T16:00:00+00:00"}
+
 
 class PeriodArgsSchema(FormatArgsSchema):
     EXAMPLE = {"format": "json", "period_kind": "day", "period": "2026-11"}
@@ -277,14 +282,7 @@ class ScoresSchema(ma.Schema):
             "code": "110105001",
             "name": "望京街道",
         },
-        "period": {
-            "kind": "day",
-            "label": "2026-11",
-            "first": "2026-11-05",
-            "last": "2026-11-05",
-            "start_utc": "2026-11-05T01:30:00+00:00",
-            "end_utc": "2026-11-05T01:30:00+00:00",
-        },
+        "period": PERIOD_EXAMPLE,
         "settings": {
             "response_weight": 0.5,
             "resolution_weight": 0.5,
@@ -348,14 +346,7 @@ class ExplanationSchema(ma.Schema):
             "code": "110105001",
             "name": "望京街道",
         },
-        "period": {
-            "kind": "day",
-            "label": "2026-11",
-            "first": "2026-11-05",
-            "last": "2026-11-05",
-            "start_utc": "2026-11-05T01:30:00+00:00",
-            "end_utc": "2026-11-05T01:30:00+00:00",
-        },
+        "period": PERIOD_EXAMPLE,
         "figure": "response",
         "numerator": 0.5,
         "denominator": 1,
@@ -435,14 +426,7 @@ class RankingSchema(ma.Schema):
             "name": "望京街道",
         },
         "kind": "township",
-        "period": {
-            "kind": "day",
-            "label": "2026-11",
-            "first": "2026-11-05",
-            "last": "2026-11-05",
-            "start_utc": "2026-11-05T01:30:00+00:00",
-            "end_utc": "2026-11-05T01:30:00+00:00",
-        },
+        "period": PERIOD_EXAMPLE,
         "settings": {
             "response_weight": 0.5,
             "resolution_weight": 0.5,
