@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from geo.assign import Assignment, AssignMethod
+from server.core.i18n import _
 
 
 def explain(a: Assignment, tolerance_m: float) -> str:
     if a.method is AssignMethod.INSIDE:
-        return f"Inside basic grid {a.basic_code}."
+        return _("Inside basic grid {code}.").format(code=a.basic_code)
     if a.method is AssignMethod.BOUNDARY:
-        return (
-            f"On the shared border of {', '.join(a.boundary_codes)}: assigned to {a.basic_code}, "
-            "the smallest code, so the answer is the same every time."
-        )
+        return _("On the shared border of {codes}: assigned to {code}, the smallest code, so the "
+                 "answer is the same every time.").format(codes="、".join(a.boundary_codes),
+                                                          code=a.basic_code)
     if a.method is AssignMethod.NEAREST:
-        return (
-            f"In no basic grid; {a.distance_m:.2f} m from {a.basic_code}, within the "
-            f"{tolerance_m:g} m tolerance. Check the location."
-        )
-    return f"No basic grid within {tolerance_m:g} m: send to manual triage."
+        return _("In no basic grid; {distance} m from {code}, within the {tolerance} m "
+                 "tolerance. Check the location.").format(
+            distance=f"{a.distance_m:.2f}", code=a.basic_code, tolerance=f"{tolerance_m:g}")
+    return _("No basic grid within {tolerance} m: send to manual triage.").format(
+        tolerance=f"{tolerance_m:g}")
 
 
 def assignment_as_dict(a: Assignment, lon: float, lat: float, tolerance_m: float) -> dict[str, Any]:

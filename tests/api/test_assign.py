@@ -28,6 +28,7 @@ def test_a_point_inside_gets_its_basic_grid_and_the_special_grids_over_it(
     assert found["basic_grid"]["code"] == "T1-A1"
     assert [g["code"] for g in found["special_grids"]] == ["T1-S1"]
     assert found["needs_triage"] is False
+    assert found["explanation"] == "位于基础网格 T1-A1 内。"
 
 
 @pytest.mark.parametrize("via", VIAS)
@@ -41,6 +42,7 @@ def test_a_point_on_a_shared_edge_gets_the_same_grid_every_time(client, world, l
     vertex = assign(client, headers, 116.31, 39.91, via=via)
     assert vertex["boundary_grid_codes"] == ["T1-A1", "T1-A2", "T1-B1", "T1-B2"]
     assert vertex["basic_grid"]["code"] == "T1-A1"
+    assert vertex["explanation"].startswith("位于 T1-A1、T1-A2、T1-B1、T1-B2 的共有边界上")
 
 
 @pytest.mark.parametrize("crs", [CRS.GCJ02, CRS.BD09, CRS.CGCS2000])
@@ -73,6 +75,7 @@ def test_a_point_far_from_every_grid_needs_manual_triage(client, world, login, v
     assert found["method"] == "none"
     assert found["basic_grid"] is None
     assert found["needs_triage"] is True
+    assert found["explanation"].endswith("米内没有基础网格：转人工分拣。")
 
 
 def test_a_retired_grid_takes_no_new_points(client, world, login):
