@@ -1,0 +1,296 @@
+// The console's page code: Alpine.js components that call the JSON API (/api/v1) with the
+// bearer token of the API's own sign-in (kept in sessionStorage, so it ends with the tab).
+// No rules live here: what is shown and which actions are offered is what the API answers.
+"use strict";
+
+const TOKEN_KEY = "gridops.console.token";
+const USER_KEY = "gridops.console.user";
+
+function text(name, values) {
+  const all = Object.assign({}, window.CONSOLE.texts, window.CONSOLE.pageTexts || {},
+                            window.CONSOLE.mapTexts || {});
+  let message = all[name] || name;
+  for (const [key, value] of Object.entries(values || {})) {
+    message = message.split("{" + key + "}").join(String(value));
+  }
+  return message;
+}
+
+function statusWord(status) { return window.CONSOLE.words.status[status] || status; }
+function actionWord(action) { return window.CONSOLE.words.action[action] || action; }
+
+function localTime(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString("zh-CN", { hour12: false });
+}
+
+// An API error in words: the API's own message, its code and the fields at fault.
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || ("HTTP " + status));
+    this.status = status;
+    this.body = body || {};
+  }
+  get words() {
+    const parts = [this.message];
+    const fields = [];
+    const walk = (prefix, node) => {
+      if (Array.isArray(node)) { fields.push(prefix + ": " + node.join("；")); return; }
+      if (node && typeof node === "object") {
+        for (const [key, value] of Object.entries(node)) walk(prefix ? prefix + "." + key : key, value);
+      }
+    };
+    for (const location of Object.values(this.body.errors || {})) walk("", location);
+    if (fields.length) parts.push(fields.join("；"));
+    if (this.body.code) parts.push("（" + text("error_code") + " " + this.body.code + "）");
+    return parts.join(" ");
+  }
+}
+
+function errorWords(error) {
+  if (error instanceof ApiError) return error.words;
+  return text("network_error", { reason: error && error.message ? error.message : String(error) });
+}
+
+function signIn(next) {
+  location.assign("/console/login?next=" + encodeURIComponent(next || location.pathname + location.search));
+}
+
+const api = {
+  token() { return sessionStorage.getItem(TOKEN_KEY); },
+  user() { try { return JSON.parse(sessionStorage.getItem(USER_KEY)); } catch (e) { return null; } },
+  remember(token, user) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(USER_KEY, JSON.stringify(user));
+  },
+  forget() { sessionStorage.removeItem(TOKEN_KEY); sessionStorage.removeItem(USER_KEY); },
+  async call(method, path, body) {
+    const headers = { "Accept": "application/json" };
+    const token = this.token();
+    if (token) headers["Authorization"] = "Bearer " + token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch("/api/v1" + path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 204) return null;
+    let payload = null;
+    try { payload = await response.json(); } catch (e) { payload = null; }
+    if (response.status === 401 && path !== "/auth/login") {
+      this.forget();
+      signIn();
+      throw new ApiError(401, payload || { message: text("signed_out") });
+    }
+    if (!response.ok) throw new ApiError(response.status, payload);
+    return payload;
+  },
+  get(path) { return this.call("GET", path); },
+  post(path, body) { return this.call("POST", path, body === undefined ? {} : body); },
+  // Every page of a keyset-paginated list (bounded: a console never needs more than this).
+  async all(path, maxPages) {
+    const items = [];
+    let cursor = null;
+    for (let page = 0; page < (maxPages || 20); page++) {
+      const sep = path.includes("?") ? "&" : "?";
+      const answer = await this.get(path + (cursor ? sep + "cursor=" + encodeURIComponent(cursor) : ""));
+      items.push(...answer.items);
+      cursor = answer.next_cursor;
+      if (!cursor) break;
+    }
+    return items;
+  },
+};
+
+function requireSignIn() {
+  if (!api.token()) { signIn(); return false; }
+  return true;
+}
+
+function isOverdue(c, now) {
+  const due = c.completion_due_at;
+  return Boolean(due) && !c.completed_at && !c.closed_at && new Date(due) < (now || new Date());
+}
+
+// --- the header ---------------------------------------------------------------------------
+
+function shell() {
+  return {
+    user: null,
+    init() {
+      if (!requireSignIn()) return;
+      this.user = api.user();
+    },
+    async signOut() {
+      try { await api.post("/auth/logout"); } catch (e) { /* signed out anyway */ }
+      api.forget();
+      location.assign("/console/login");
+    },
+  };
+}
+
+// --- sign-in --------------------------------------------------------------------------------
+
+function loginPage() {
+  return {
+    username: "", password: "", error: "", busy: false,
+    async submit() {
+      this.busy = true;
+      this.error = "";
+      try {
+        const answer = await api.call("POST", "/auth/login",
+                                      { username: this.username, password: this.password });
+        api.remember(answer.token, answer.user);
+        const next = new URLSearchParams(location.search).get("next");
+        location.assign(next && next.startsWith("/console") ? next : "/console/");
+      } catch (error) {
+        this.error = errorWords(error);
+      } finally {
+        this.busy = false;
+      }
+    },
+  };
+}
+
+// --- GCJ-02: shift WGS-84 overlays onto GCJ-02 tiles with the server's offsets -------------
+
+async function gcj02Shifter(bbox) {
+  const response = await fetch("/console/gcj02-offsets?bbox=" + bbox.join(","));
+  if (!response.ok) throw new Error("gcj02-offsets " + response.status);
+  const l = await response.json();
+  const at = (grid, i, j) => grid[Math.max(0, Math.min(l.ny - 1, j))][Math.max(0, Math.min(l.nx - 1, i))];
+  // Bilinear interpolation of the lattice (within ~0.1 m of geo.crs at 0.01°).
+  return (lon, lat) => {
+    const fx = (lon - l.lon0) / l.step_lon, fy = (lat - l.lat0) / l.step_lat;
+    const i = Math.floor(fx), j = Math.floor(fy), tx = fx - i, ty = fy - j;
+    const blend = (g) => (at(g, i, j) * (1 - tx) + at(g, i + 1, j) * tx) * (1 - ty)
+                       + (at(g, i, j + 1) * (1 - tx) + at(g, i + 1, j + 1) * tx) * ty;
+    return [lon + blend(l.dlon), lat + blend(l.dlat)];
+  };
+}
+
+function geometryBbox(features) {
+  let box = [Infinity, Infinity, -Infinity, -Infinity];
+  const visit = (coords) => {
+    if (typeof coords[0] === "number") {
+      box = [Math.min(box[0], coords[0]), Math.min(box[1], coords[1]),
+             Math.max(box[2], coords[0]), Math.max(box[3], coords[1])];
+      return;
+    }
+    coords.forEach(visit);
+  };
+  features.forEach((f) => f.geometry && visit(f.geometry.coordinates));
+  return box;
+}
+
+// --- the map ------------------------------------------------------------------------------
+
+function mapPage(tiles) {
+  return {
+    tiles, problems: [], summary: "", grid: null, gridCases: [], gridPeople: [], gridError: "",
+    cases: [], peopleByGrid: {}, map: null, shift: (lon, lat) => [lon, lat],
+    async init() {
+      if (!requireSignIn()) return;
+      this.map = L.map("map", { preferCanvas: false, attributionControl: Boolean(tiles.url) });
+      if (tiles.url) {
+        L.tileLayer(tiles.url, { attribution: tiles.attribution || "", maxZoom: 19 }).addTo(this.map);
+      }
+      this.map.setView([39.9, 116.4], 11);
+      const counts = { grids: 0, cases: 0, calls: 0, people: 0 };
+      const grids = await this.layer("grids", () => api.get("/grids/export"));
+      if (grids && grids.features.length && tiles.crs === "gcj02") {
+        try { this.shift = await gcj02Shifter(geometryBbox(grids.features)); }
+        catch (error) { this.problems.push(errorWords(error)); }
+      }
+      if (grids) counts.grids = this.drawGrids(grids.features);
+      const cases = await this.layer("cases", () => api.all("/cases?limit=500", 4));
+      if (cases) { this.cases = cases; counts.cases = this.drawCases(cases); }
+      const calls = await this.layer("calls", () => api.all("/whistle-calls?limit=200", 2));
+      if (calls) counts.calls = this.drawCalls(calls);
+      const where = await this.layer("people", () => api.get("/whereabouts"));
+      if (where) {
+        counts.people = this.drawPeople(where.people);
+        for (const g of where.grids) this.peopleByGrid[g.code] = g.people;
+      }
+      this.summary = text("summary", counts);
+    },
+    async layer(name, load) {
+      try { return await load(); }
+      catch (error) {
+        this.problems.push(text("layer_failed", { layer: text(name), reason: errorWords(error) }));
+        return null;
+      }
+    },
+    latlng(lon, lat) { const [x, y] = this.shift(lon, lat); return [y, x]; },
+    ring(coords) { return coords.map(([lon, lat]) => this.latlng(lon, lat)); },
+    drawGrids(features) {
+      const group = L.featureGroup().addTo(this.map);
+      // Special grids above basic ones, so a school inside a basic grid can be clicked.
+      const ordered = [...features].sort((a, b) => (a.properties.kind === "special") - (b.properties.kind === "special"));
+      for (const f of ordered) {
+        const kind = f.properties.kind === "special" ? "special" : "basic";
+        const polygons = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
+        const shape = L.polygon(polygons.map((p) => p.map((r) => this.ring(r))), {
+          className: "grid grid-" + kind,
+          color: kind === "special" ? "#b35900" : "#1f5fa8",
+          weight: kind === "special" ? 2 : 1,
+          dashArray: kind === "special" ? "4 3" : null,
+          fillOpacity: kind === "special" ? 0.15 : 0.06,
+        });
+        shape.bindTooltip(f.properties.code + " " + f.properties.name);
+        shape.on("click", () => this.select(f.properties));
+        shape.addTo(group);
+        shape.getElement && shape.getElement() && shape.getElement().setAttribute("data-grid", f.properties.code);
+      }
+      if (features.length) this.map.fitBounds(group.getBounds(), { padding: [10, 10] });
+      return features.length;
+    },
+    drawCases(cases) {
+      const now = new Date();
+      let drawn = 0;
+      for (const c of cases) {
+        if (!c.location) continue;
+        const done = c.status === "completed" || c.status === "closed";
+        const overdue = isOverdue(c, now);
+        const cls = overdue ? "case-overdue" : done ? "case-done" : "case-open";
+        const colour = overdue ? "#c62828" : done ? "#2e7d32" : "#ef8f00";
+        const marker = L.circleMarker(this.latlng(c.location.lon, c.location.lat), {
+          className: "case-point " + cls, radius: 6, color: "#fff", weight: 1.5,
+          fillColor: colour, fillOpacity: 0.95,
+        }).addTo(this.map);
+        marker.bindTooltip(c.number + " " + c.title + " · " + statusWord(c.status) + (overdue ? " · " + text("overdue") : ""));
+        marker.on("click", () => location.assign("/console/cases/" + c.id));
+        drawn++;
+      }
+      return drawn;
+    },
+    drawCalls(calls) {
+      for (const call of calls) {
+        if (!call.location || call.location.lon == null) continue;
+        L.circleMarker(this.latlng(call.location.lon, call.location.lat), {
+          className: "whistle-point", radius: 9, color: "#6a1b9a", weight: 3, fillOpacity: 0,
+        }).addTo(this.map).bindTooltip((call.address || call.description || "") + " · " + call.status);
+      }
+      return calls.length;
+    },
+    drawPeople(people) {
+      for (const p of people) {
+        L.circleMarker(this.latlng(p.lon, p.lat), {
+          className: "staff-point", radius: 5, color: "#004d40", weight: 1, fillColor: "#26a69a", fillOpacity: 1,
+        }).addTo(this.map).bindTooltip(p.user.display_name + " · " + p.unit.name + " · " + localTime(p.at));
+      }
+      return people.length;
+    },
+    gridKind(g) { return text(g.kind === "special" ? "special" : "basic") + (g.special_kind ? " · " + g.special_kind : ""); },
+    async select(properties) {
+      this.grid = properties;
+      this.gridError = "";
+      this.gridPeople = this.peopleByGrid[properties.code] || [];
+      const local = this.cases.filter((c) => c.basic_grid && c.basic_grid.code === properties.code
+                                          || (c.special_grids || []).includes(properties.code));
+      this.gridCases = local;
+      if (properties.kind !== "special") {
+        try { this.gridCases = await api.all("/cases?limit=200&grid=" + encodeURIComponent(properties.code), 2); }
+        catch (error) { this.gridError = errorWords(error); }
+      }
+    },
+  };
+}
