@@ -17,11 +17,14 @@ function text(name, values) {
 }
 
 function statusWord(status) { return window.CONSOLE.words.status[status] || status; }
-function actionWord(action) { return window.CONSOLE.words.action[action] || action; }
+function actionWord(action) {
+  return window.CONSOLE.words.action[action] || window.CONSOLE.words.status[action] || action;
+}
 
 function localTime(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString("zh-CN", { hour12: false });
+  // Command centres work in Beijing time, whatever the browser's own zone.
+  return new Date(iso).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
 }
 
 // An API error in words: the API's own message, its code and the fields at fault.
@@ -291,6 +294,179 @@ function mapPage(tiles) {
         try { this.gridCases = await api.all("/cases?limit=200&grid=" + encodeURIComponent(properties.code), 2); }
         catch (error) { this.gridError = errorWords(error); }
       }
+    },
+  };
+}
+
+// --- cases: the queue, one case, and the forms of its actions ------------------------------
+
+// Each action the API may allow: its endpoint and the fields of its body (besides version).
+const ACTION_FORMS = {
+  dispatch: { path: "dispatch", fields: [["lead_unit_id", "unit"], ["cooperating_unit_ids", "units"], ["note", "text"]] },
+  accept: { path: "accept", fields: [] },
+  contact: { path: "contact", fields: [["note", "text", true]] },
+  note: { path: "notes", fields: [["note", "text", true]] },
+  complete: { path: "complete", fields: [["result", "text", true]] },
+  request_return: { path: "return-request", fields: [["reason", "text", true]] },
+  approve_return: { path: "return-approval", fields: [["with_fault", "bool"], ["note", "text"]] },
+  refuse_return: { path: "return-refusal", fields: [["note", "text", true]] },
+  escalate: { path: "escalate", fields: [["reason", "text", true]] },
+  hand_down: { path: "hand-down", fields: [["community_unit_id", "unit"], ["reason", "text", true]] },
+  record_review: { path: "review", fields: [["outcome", "choice:mediated,withdrawn,unresolved"], ["note", "text"]] },
+  callback: { path: "callback", fields: [["resolved", "bool"], ["satisfaction", "choice:satisfied,basically_satisfied,dissatisfied"], ["comment", "text"]] },
+  request_extension: { path: "extension-request", fields: [["new_due_at", "datetime"], ["reason", "text", true]] },
+  decide_extension: { path: "extension-decision", fields: [["approve", "bool"], ["note", "text"]] },
+  request_exemption: { path: "exemption-request", fields: [["reason", "text", true]] },
+  decide_exemption: { path: "exemption-decision", fields: [["approve", "bool"], ["note", "text"]] },
+};
+
+// The catalogue item's suggestion for a dispatch, as units the dispatcher can pick from:
+// "territorial" is the case's township, "department:<kind>" the department of that kind,
+// "unit:<code>" that unit. Only a pre-filled choice: the API decides whether it may be sent.
+function suggestedUnit(token, c, units) {
+  if (!token) return null;
+  const [kind, value] = token.split(":");
+  if (kind === "territorial") return c.township ? c.township.id : null;
+  const found = units.find((u) => (kind === "department" && u.department_kind === value)
+                                || (kind === "unit" && u.code === value));
+  return found ? found.id : null;
+}
+
+function actionForm(c, action, units) {
+  const spec = ACTION_FORMS[action];
+  const values = {};
+  for (const [name, type] of spec.fields) {
+    values[name] = type === "units" ? [] : type === "bool" ? false : "";
+  }
+  // The units the case names already are choices too, even outside the units one may list
+  // (a township dispatcher lists its township's units, not the district's departments).
+  const known = new Set(units.map((u) => u.id));
+  const extra = [c.lead_unit, c.township].filter((u) => u && !known.has(u.id) && known.add(u.id));
+  return { action, spec, values, units: extra.concat(units), error: "", busy: false, open: false };
+}
+
+async function prefillDispatch(form, c) {
+  if (!c.category_code) return;
+  try {
+    const item = await api.get("/catalogue/" + encodeURIComponent(c.category_code));
+    form.values.lead_unit_id = suggestedUnit(item.lead, c, form.units) || c.lead_unit && c.lead_unit.id || "";
+    form.values.cooperating_unit_ids = (item.cooperating || []).map((t) => suggestedUnit(t, c, form.units))
+      .filter((id) => id && id !== form.values.lead_unit_id);
+  } catch (error) {
+    form.error = errorWords(error);
+  }
+}
+
+function actionBody(form, c) {
+  const body = { version: c.version };
+  for (const [name, type] of form.spec.fields) {
+    let value = form.values[name];
+    if (type === "datetime") value = value ? new Date(value).toISOString() : null;
+    if (value !== null && value !== "") body[name] = value;
+  }
+  return body;
+}
+
+async function sendAction(form, c) {
+  form.busy = true;
+  form.error = "";
+  try {
+    return await api.post("/cases/" + c.id + "/" + form.spec.path, actionBody(form, c));
+  } catch (error) {
+    form.error = errorWords(error);
+    return null;
+  } finally {
+    form.busy = false;
+  }
+}
+
+async function loadUnits() {
+  try { return await api.get("/units"); } catch (error) { return []; }
+}
+
+function queuePage() {
+  return {
+    filters: { status: "", needs_triage: "", overdue: "", grid: "", category: "" },
+    cases: [], units: [], forms: {}, error: "", notice: "", loading: false, next: null,
+    async init() {
+      if (!requireSignIn()) return;
+      const query = new URLSearchParams(location.search);
+      for (const key of Object.keys(this.filters)) this.filters[key] = query.get(key) || "";
+      this.units = await loadUnits();
+      await this.load();
+    },
+    query() {
+      const q = new URLSearchParams({ limit: "100" });
+      for (const [key, value] of Object.entries(this.filters)) if (value !== "") q.set(key, value);
+      return q.toString();
+    },
+    async load(more) {
+      this.loading = true;
+      this.error = "";
+      try {
+        const page = await api.get("/cases?" + this.query() + (more && this.next ? "&cursor=" + encodeURIComponent(this.next) : ""));
+        this.cases = more ? this.cases.concat(page.items) : page.items;
+        this.next = page.next_cursor;
+        history.replaceState(null, "", "?" + this.query().replace(/(^|&)limit=100/, ""));
+      } catch (error) {
+        this.error = errorWords(error);
+      } finally {
+        this.loading = false;
+      }
+    },
+    overdue(c) { return isOverdue(c); },
+    async openDispatch(c) {
+      const form = actionForm(c, "dispatch", this.units);
+      form.open = true;
+      this.forms[c.id] = form;
+      await prefillDispatch(this.forms[c.id], c);
+    },
+    async dispatch(c) {
+      const updated = await sendAction(this.forms[c.id], c);
+      if (!updated) return;
+      this.cases = this.cases.map((x) => (x.id === c.id ? updated : x));
+      delete this.forms[c.id];
+      this.notice = text("saved") + " " + updated.number + " → " + (updated.lead_unit ? updated.lead_unit.name : "");
+    },
+  };
+}
+
+function casePage(caseId) {
+  return {
+    c: null, events: [], units: [], forms: [], error: "", notice: "",
+    async init() {
+      if (!requireSignIn()) return;
+      this.units = await loadUnits();
+      await this.load();
+    },
+    async load() {
+      try {
+        this.c = await api.get("/cases/" + caseId);
+        this.events = await api.get("/cases/" + caseId + "/timeline");
+        this.forms = this.c.allowed_actions.filter((a) => ACTION_FORMS[a])
+          .map((a) => actionForm(this.c, a, this.units));
+      } catch (error) {
+        this.c = null;
+        this.error = errorWords(error);
+      }
+    },
+    async toggle(form) {
+      form.open = !form.open;
+      if (form.open && form.action === "dispatch") await prefillDispatch(form, this.c);
+    },
+    async send(form) {
+      const updated = await sendAction(form, this.c);
+      if (!updated) return;
+      this.notice = text("saved") + " " + actionWord(form.action);
+      await this.load();
+    },
+    overdue() { return this.c && isOverdue(this.c); },
+    unitName(id) { const u = this.units.find((x) => x.id === id); return u ? u.name : id; },
+    eventUnits(e) {
+      const names = [];
+      if (e.lead_unit) names.push(e.lead_unit.name);
+      for (const u of e.cooperating_units || []) if (u) names.push(u.name);
+      return names.join("、");
     },
   };
 }
