@@ -470,3 +470,91 @@ function casePage(caseId) {
     },
   };
 }
+
+// --- ranking: the month's 三率 and composite, bottom N flagged, trend, drill-down, XLSX ----
+
+function thisMonth() {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit" })
+    .formatToParts(new Date());
+  return parts.find((p) => p.type === "year").value + "-" + parts.find((p) => p.type === "month").value;
+}
+
+async function download(path, filename) {
+  const response = await fetch("/api/v1" + path, { headers: { Authorization: "Bearer " + api.token() } });
+  if (!response.ok) {
+    let body = null;
+    try { body = await response.json(); } catch (e) { body = null; }
+    throw new ApiError(response.status, body);
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = filename;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
+function rankingPage() {
+  return {
+    period: thisMonth(), kind: "township", district: null, ranking: null, error: "",
+    unit: null, trendError: "", explanation: null, figure: null, chart: null,
+    async init() {
+      if (!requireSignIn()) return;
+      try {
+        const units = await api.get("/units");
+        this.district = units.find((u) => u.kind === "district") || null;
+      } catch (error) { this.error = errorWords(error); return; }
+      await this.load();
+    },
+    query(format) {
+      return "/evaluation/rankings?" + new URLSearchParams({
+        district_id: this.district ? this.district.id : "", kind: this.kind, period: this.period,
+        ...(format ? { format } : {}),
+      });
+    },
+    async load() {
+      this.error = "";
+      this.ranking = null;
+      try {
+        this.ranking = await api.get(this.query());
+        const first = this.ranking.flagged[this.ranking.flagged.length - 1] || this.ranking.rows[0];
+        if (first) await this.select(first);
+      } catch (error) { this.error = errorWords(error); }
+    },
+    rate(value) { return value === null || value === undefined ? "—" : value.toFixed(1); },
+    async xlsx() {
+      try { await download(this.query("xlsx"), "ranking-" + this.kind + "-" + this.period + ".xlsx"); }
+      catch (error) { this.error = errorWords(error); }
+    },
+    async select(row) {
+      this.unit = row;
+      this.explanation = null;
+      this.trendError = "";
+      try {
+        const trend = await api.get("/evaluation/trend?" + new URLSearchParams(
+          { unit_id: row.unit_id, last: this.period, months: "12" }));
+        this.draw(trend.rows);
+      } catch (error) { this.trendError = errorWords(error); }
+    },
+    draw(rows) {
+      if (!this.chart) this.chart = echarts.init(document.getElementById("trend"));
+      const series = ["response_rate", "resolution_rate", "satisfaction_rate", "composite"].map((key) => ({
+        name: text(key), type: "line", connectNulls: false, data: rows.map((r) => r[key]),
+      }));
+      this.chart.setOption({
+        animation: false, tooltip: { trigger: "axis" }, legend: { top: 0 },
+        grid: { left: 40, right: 20, top: 40, bottom: 30 },
+        xAxis: { type: "category", data: rows.map((r) => r.period) },
+        yAxis: { type: "value", min: 0, max: 100 }, series,
+      }, true);
+    },
+    async explain(row, figure) {
+      this.figure = figure;
+      this.explanation = null;
+      try {
+        this.explanation = await api.get("/evaluation/scores/cases?" + new URLSearchParams(
+          { unit_id: row.unit_id, period: this.period, figure, limit: "100" }));
+      } catch (error) { this.trendError = errorWords(error); }
+    },
+  };
+}
