@@ -558,3 +558,50 @@ function rankingPage() {
     },
   };
 }
+
+// --- whistle calls board and who is where --------------------------------------------------
+
+function whistlePage() {
+  return {
+    status: "", calls: [], error: "",
+    async init() { if (requireSignIn()) await this.load(); },
+    async load() {
+      this.error = "";
+      try {
+        this.calls = await api.all("/whistle-calls?limit=100" + (this.status ? "&status=" + this.status : ""), 5);
+      } catch (error) { this.error = errorWords(error); }
+    },
+    count(call, state) { return call.departments.filter((d) => d.arrival_state === state).length; },
+    names(call, state) {
+      return call.departments.filter((d) => state === null ? d.arrival_state === null : d.arrival_state === state)
+        .map((d) => d.department.name).join("、");
+    },
+    rated(call) { return call.departments.filter((d) => d.rating).length + " / " + call.departments.length; },
+  };
+}
+
+function localMonthRange() {
+  const month = thisMonth();
+  const [y, m] = month.split("-").map(Number);
+  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return [month + "-01", month + "-" + String(last).padStart(2, "0")];
+}
+
+function whereaboutsPage() {
+  const [start, end] = localMonthRange();
+  return {
+    where: null, report: null, start, end, error: "", reportError: "",
+    async init() {
+      if (!requireSignIn()) return;
+      try { this.where = await api.get("/whereabouts"); } catch (error) { this.error = errorWords(error); }
+      await this.loadReport();
+    },
+    async loadReport() {
+      this.reportError = "";
+      try {
+        this.report = await api.get("/compliance?" + new URLSearchParams({ start: this.start, end: this.end }));
+      } catch (error) { this.reportError = errorWords(error); }
+    },
+    pct(value) { return value === null || value === undefined ? "—" : (value * 100).toFixed(0) + "%"; },
+  };
+}
