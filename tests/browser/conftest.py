@@ -92,7 +92,10 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
         cleanup.append(lambda: shutil.rmtree(folder, ignore_errors=True))
     _load_demo(application)
     port = PORTS[request.param]
-    httpd = make_server("127.0.0.1", port, application, threaded=True)
+    # SQLite: one request at a time. Two at once (the page's fetches and the test's own calls)
+    # can fail with "database is locked": a request reads (a deferred BEGIN), then writes the
+    # token's last use, after another request committed (SQLITE_BUSY_SNAPSHOT, no wait).
+    httpd = make_server("127.0.0.1", port, application, threaded=request.param == "postgis")
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

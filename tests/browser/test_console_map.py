@@ -55,3 +55,18 @@ def test_the_api_docs_page_renders_with_nothing_from_outside(browser, server):
     outside = [u for u in urls
                if not (u.startswith("data:") or urlsplit(u).hostname == "127.0.0.1")]
     assert outside == []
+
+
+def test_the_pages_gcj02_shift_is_the_projects_transform(browser, server):
+    from geo.crs import CRS, from_wgs84
+
+    sign_in(browser, server, "wj.dispatcher")
+    shifted = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        gcj02Shifter([116.38, 39.97, 116.45, 40.01]).then((shift) => done(
+            [shift(116.405, 39.984), shift(116.428, 39.997)]));""")
+    for (lon, lat), got in zip([(116.405, 39.984), (116.428, 39.997)], shifted, strict=True):
+        expected = from_wgs84(lon, lat, CRS.GCJ02)
+        assert abs(got[0] - expected[0]) < 1e-6  # about 0.1 m
+        assert abs(got[1] - expected[1]) < 1e-6
+        assert abs(got[0] - lon) > 1e-3  # and it did move the point (hundreds of metres)
