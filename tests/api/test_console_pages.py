@@ -7,6 +7,7 @@ import re
 import pytest
 
 from server.console import assets
+from tests.conftest import under_ci
 
 
 def test_the_root_leads_to_the_console(client):
@@ -59,7 +60,10 @@ def test_the_gcj02_offsets_answer_a_box_and_refuse_nonsense(client):
 
 def test_copying_the_assets_from_the_npm_packages(tmp_path):
     if not (assets.DEFAULT_NODE_MODULES / "leaflet").is_dir():
-        pytest.skip("clients/console/node_modules is not installed (npm ci there)")
+        message = "clients/console/node_modules is not installed (npm ci there)"
+        if under_ci():
+            pytest.fail(message + " (CI is set: .ci/run installs it)")
+        pytest.skip(message)
     versions = assets.copy_assets(assets.DEFAULT_NODE_MODULES, tmp_path / "vendor")
     assert set(versions) == {"leaflet", "alpinejs", "echarts", "swagger-ui-dist"}
     assert assets.missing(tmp_path / "vendor") == []

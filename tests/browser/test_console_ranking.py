@@ -33,3 +33,12 @@ def test_the_months_township_ranking_with_flags_trend_and_the_cases_behind_a_fig
     wait(browser).until(lambda d: rated in d.find_element(
         By.CSS_SELECTOR, ".explanation").text)
     screenshot(browser, server, "ranking")
+
+    # The download is the API's own XLSX of the table shown (a zip: "PK").
+    head = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const page = Alpine.$data(document.querySelector('[x-data="rankingPage()"]'));
+        fetch('/api/v1' + page.query('xlsx'), {headers: {Authorization: 'Bearer ' + api.token()}})
+          .then((r) => r.arrayBuffer())
+          .then((b) => done(Array.from(new Uint8Array(b).slice(0, 2))));""")
+    assert head == [0x50, 0x4B]
