@@ -69,3 +69,13 @@ def test_copying_the_assets_from_the_npm_packages(tmp_path):
     assert assets.missing(tmp_path / "vendor") == []
     with pytest.raises(FileNotFoundError, match="npm ci"):
         assets.copy_assets(tmp_path / "nothing", tmp_path / "other")
+
+
+def test_a_tile_crs_the_console_cannot_shift_to_is_refused_at_start_up():
+    from config import TestConfig
+
+    class Baidu(TestConfig):
+        MAP_TILES_CRS = "bd09"
+
+    with pytest.raises(RuntimeError, match="GRID_MAP_TILES_CRS"):
+        Baidu.check()
