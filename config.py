@@ -54,7 +54,13 @@ KNOWN_GRID_VARIABLES = {
     "GRID_OPEN311_RATE_LIMIT",
     "GRID_OPEN311_RETRY_WINDOW_HOURS",
     "GRID_OPEN311_CONTACT",
+    "GRID_MAP_TILES",
+    "GRID_MAP_TILES_CRS",
+    "GRID_MAP_TILES_ATTRIBUTION",
 }
+
+# The coordinate systems a console base map's tiles may be drawn in (docs/console.md).
+MAP_TILES_CRS_CHOICES = ("wgs84", "gcj02")
 
 # The photo types the server can recognise by their bytes (sync/photo_rules.py: PhotoType).
 PHOTO_TYPE_CHOICES = ("image/jpeg", "image/png", "image/webp", "image/heic")
@@ -193,6 +199,14 @@ class Config:
     OPEN311_RETRY_WINDOW_HOURS = _env_float("GRID_OPEN311_RETRY_WINDOW_HOURS", 24.0)
     OPEN311_CONTACT = os.environ.get("GRID_OPEN311_CONTACT") or "12345"
 
+    # The console's base map (docs/console.md): none by default, so the map works on a closed
+    # network; a Leaflet URL template ({z}/{x}/{y}) of a tile server, the system its tiles are
+    # drawn in (Chinese services draw GCJ-02: the overlays are then shifted to sit on the
+    # streets), and the attribution the tile server asks for.
+    MAP_TILES = os.environ.get("GRID_MAP_TILES") or ""
+    MAP_TILES_CRS = (os.environ.get("GRID_MAP_TILES_CRS") or "wgs84").lower()
+    MAP_TILES_ATTRIBUTION = os.environ.get("GRID_MAP_TILES_ATTRIBUTION") or ""
+
     TOKEN_LIFETIME = timedelta(hours=_env_float("GRID_TOKEN_HOURS", 12))
     DEVICE_TOKEN_LIFETIME = timedelta(days=_env_float("GRID_DEVICE_TOKEN_DAYS", 30))
     # argon2id cost; tests lower it because a real hash takes ~50 ms by design.
@@ -205,7 +219,10 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Swagger UI from our own pinned copy (clients/console, copied by `gridops assets`), never a
+    # CDN: the docs page works on a closed network. No validator badge: it would call out.
+    OPENAPI_SWAGGER_UI_URL = "/console/static/vendor/swagger-ui/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}
     API_SPEC_OPTIONS = {
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -223,6 +240,9 @@ class Config:
                 f"GRID_PHOTO_TYPES must list some of {', '.join(PHOTO_TYPE_CHOICES)}; "
                 f"got {', '.join(cls.PHOTO_TYPES) or 'none'}"
             )
+        if cls.MAP_TILES_CRS not in MAP_TILES_CRS_CHOICES:
+            raise RuntimeError(f"GRID_MAP_TILES_CRS must be one of "
+                               f"{', '.join(MAP_TILES_CRS_CHOICES)}; got {cls.MAP_TILES_CRS!r}")
         unknown = sorted(
             name
             for name in os.environ

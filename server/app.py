@@ -11,6 +11,7 @@ from config import Config
 from server.api import register_blueprints
 from server.auth.passwords import Passwords
 from server.auth.services import TOKENS_REVOKED, TokenCache
+from server.console import init_console
 from server.core import i18n
 from server.errors import register_error_handlers
 from server.extensions import Api, db, limiter, migrate
@@ -45,6 +46,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     install_change_capture()  # every ORM session records changes of synced rows
     _install_transaction_boundary(app)
     app.add_url_rule("/health", "health", _health)
+    init_console(app)  # the command centre's pages at /console (after the API's docs page)
 
     from server.cli import register_commands
 

@@ -292,8 +292,27 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         def load(self) -> Flask:
             return create_app()
 
-    click.echo(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    click.echo(f"serving on http://{host}:{port}  (console: http://{host}:{port}/console/, "
+               f"API docs: http://{host}:{port}/api/v1/docs)")
     _Gunicorn().run()
+
+
+@click.command("assets")
+@click.option("--from", "node_modules", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="node_modules holding the pinned packages "
+                                 "(default: clients/console/node_modules of this checkout).")
+def assets_command(node_modules: Path | None) -> None:
+    """Copy the console's pinned browser assets (Leaflet, Alpine.js, ECharts, Swagger UI) from
+    clients/console/node_modules (after `npm ci` there) into server/console/static/vendor/."""
+    from server.console import assets
+
+    try:
+        versions = assets.copy_assets(node_modules or assets.DEFAULT_NODE_MODULES)
+    except FileNotFoundError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    click.echo(f"copied into {assets.VENDOR_DIR}: "
+               + ", ".join(f"{name} {version}" for name, version in versions.items()))
 
 
 @click.command("scheduler")
@@ -400,7 +419,7 @@ def register_commands(app: Flask) -> None:
     for command in (init_db, load_demo, import_grids_command, import_boundaries_command,
                     import_catalogue_command, import_units_command, create_unit_command,
                     create_user_command, audit_command, serve, scheduler_command,
-                    report_command, open311_key):
+                    report_command, open311_key, assets_command):
         app.cli.add_command(command)
 
 

@@ -15,12 +15,16 @@ from server.core import i18n
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# As babel.cfg: Python code, and the console's Jinja templates (their {{ _("…") }} calls).
+METHOD_MAP = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
+
+
 def _extracted() -> dict[str, str]:
     """msgid → where, from every _(), gettext() and N_() in server/ and sync/ (as pybabel)."""
     found: dict[str, str] = {}
     for package in ("server", "sync"):
         for filename, lineno, message, _comments, _context in extract_from_dir(
-                ROOT / package, method_map=[("**.py", "python")]):
+                ROOT / package, method_map=METHOD_MAP):
             assert isinstance(message, str), (filename, lineno)
             found.setdefault(message, f"{package}/{filename}:{lineno}")
     return found
