@@ -99,10 +99,16 @@ ArgsParser = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 @dataclass
 class _Claim:
-    row: SyncOperation | None  # None: the id belongs to another user's operation
+    # None: inserted by this push and not read back yet (its chunk reads it), or ``taken``.
+    row: SyncOperation | None
     fresh: bool  # this push applies it (claimed now, or left pending by a cut push)
+    taken: bool = False  # the id belongs to another user's operation
     unanswered: bool = False  # applied by an earlier push that was cut before it answered
     answered: bool = False
+
+    @property
+    def pending(self) -> bool:
+        return self.fresh and (self.row is None or self.row.status is OpStatus.PENDING)
 
 
 @dataclass
@@ -140,8 +146,7 @@ def push(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
     batch_flags = clocks.push_flags(skew_s, max_skew_s=settings.max_skew_s)
     first: dict[uuid.UUID, IncomingOp] = {}  # each id once, where it was first sent
     for op in operations:  # (a reused number is rejected as it is claimed)
-        claim = claims[op.id]
-        if claim.fresh and claim.row.status is OpStatus.PENDING:
+        if claims[op.id].pending:
             first.setdefault(op.id, op)
     todo = _by_case(session, actor, list(first.values()))
     size = max(1, settings.chunk_size)
@@ -157,7 +162,7 @@ def push(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
     results = []
     for op in operations:
         claim = claims[op.id]
-        if claim.row is None:
+        if claim.taken:
             results.append(_taken(op))
         elif (claim.fresh or claim.unanswered) and not claim.answered:
             results.append(_outcome(claim.row))
@@ -181,7 +186,7 @@ def _claim(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
     for row in session.scalars(sa.select(SyncOperation).where(SyncOperation.id.in_(ids))):
         # The same user on a new device (a reinstalled app) resending its queue: a replay.
         mine = row.user_id == actor.user_id
-        claims[row.id] = _Claim(row if mine else None,
+        claims[row.id] = _Claim(row if mine else None, taken=not mine,
                                 fresh=mine and row.status is OpStatus.PENDING)
     seq_owner = dict(session.execute(
         sa.select(SyncOperation.device_seq, SyncOperation.id).where(
@@ -192,18 +197,26 @@ def _claim(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
             seq_owner.setdefault(op.seq, op.id)
     fresh = {op.id: op for op in operations if op.id not in claims}
     ordered = [fresh[op_id] for op_id in sorted(fresh)]
-    rows = [_new_row(actor, op, owner=seq_owner[op.seq], skew_s=skew_s, now=now)
-            for op in ordered]
+    # A reused number is rejected as it is claimed (an ORM row: rejected rows go to the
+    # feed); the rest in one bulk INSERT of plain values (no objects: each chunk reads its
+    # rows back, locked, when it applies them).
+    reused = [_new_row(actor, op, owner=seq_owner[op.seq], skew_s=skew_s, now=now)
+              for op in ordered if seq_owner[op.seq] != op.id]
+    values = [_pending_values(actor, op, skew_s=skew_s, now=now)
+              for op in ordered if seq_owner[op.seq] == op.id]
     try:  # all at once; one by one only if a concurrent push got there first
         with session.begin_nested():
-            session.add_all(rows)
+            if values:
+                session.execute(sa.insert(SyncOperation), values)
+            session.add_all(reused)
             session.flush()
     except sa.exc.IntegrityError:
         for op in ordered:
             claims[op.id] = _insert_claim(session, actor, op, owner=seq_owner[op.seq],
                                           skew_s=skew_s, now=now)
     else:
-        claims.update((row.id, _Claim(row, fresh=True)) for row in rows)
+        claims.update((v["id"], _Claim(None, fresh=True)) for v in values)
+        claims.update((row.id, _Claim(row, fresh=True)) for row in reused)
     _mark_unanswered(session, actor, claims)
     return claims
 
@@ -224,15 +237,21 @@ def _mark_unanswered(session: Session, actor: Actor, claims: dict[uuid.UUID, _Cl
             claim.unanswered = True
 
 
+def _pending_values(actor: Actor, op: IncomingOp, *, skew_s: float, now: datetime,
+                    seq: int | None = -1) -> dict[str, Any]:
+    return {"id": op.id, "user_id": actor.user_id, "device_id": actor.device_id,
+            "device_seq": op.seq if seq == -1 else seq, "name": op.name, "args": op.args,
+            "base_version": op.base_version, "device_time": op.device_time,
+            "acted_at": clocks.acted_at(op.device_time, skew_s, now), "received_at": now,
+            "clock_skew_s": skew_s, "status": OpStatus.PENDING, "code": None,
+            "message": None, "case_id": None, "result": {}, "flags": []}
+
+
 def _new_row(actor: Actor, op: IncomingOp, *, owner: uuid.UUID, skew_s: float,
              now: datetime) -> SyncOperation:
     reused = owner != op.id
-    row = SyncOperation(
-        id=op.id, user_id=actor.user_id, device_id=actor.device_id,
-        device_seq=None if reused else op.seq, name=op.name, args=op.args,
-        base_version=op.base_version, device_time=op.device_time,
-        acted_at=clocks.acted_at(op.device_time, skew_s, now), received_at=now,
-        clock_skew_s=skew_s, status=OpStatus.PENDING, result={}, flags=[])
+    row = SyncOperation(**_pending_values(actor, op, skew_s=skew_s, now=now,
+                                          seq=None if reused else op.seq))
     if reused:
         _reject(row, SequenceReused(
             _("This phone already sent another operation numbered {seq}; this one was "
@@ -253,7 +272,7 @@ def _insert_claim(session: Session, actor: Actor, op: IncomingOp, *, owner: uuid
         found = session.get(SyncOperation, op.id)
         if found is not None:
             mine = found.user_id == actor.user_id
-            return _Claim(found if mine else None,
+            return _Claim(found if mine else None, taken=not mine,
                           fresh=mine and found.status is OpStatus.PENDING)
         if owner != op.id:
             raise
@@ -301,7 +320,11 @@ def _fresh_in_chunk(session: Session, chunk: Sequence[IncomingOp],
              .order_by(SyncOperation.id).execution_options(populate_existing=True))
     if is_postgres(session):
         query = query.with_for_update()
-    pending = {row.id for row in session.scalars(query) if row.status is OpStatus.PENDING}
+    pending = set()
+    for row in session.scalars(query):
+        claims[row.id].row = row
+        if row.status is OpStatus.PENDING:
+            pending.add(row.id)
     for op in chunk:
         if op.id not in pending:
             claims[op.id].fresh = False
