@@ -274,7 +274,8 @@ def test_a_worker_killed_mid_push_and_mid_intake_loses_nothing_and_doubles_nothi
     pending = _count(app, sa.select(sa.func.count()).select_from(SyncOperation).where(
         SyncOperation.status == OpStatus.PENDING))
     # Whole chunks only: the chunk in flight when the worker died was rolled back.
-    assert kept % CHUNK == 0 and 2 * CHUNK <= kept < len(ops), kept
+    assert kept % CHUNK == 0, kept
+    assert 2 * CHUNK <= kept < len(ops), kept
     assert kept + pending == len(ops)
 
     print(f"intake: {len(bodies)} requests, {sum(cut.values())} cut and sent again; push: "
