@@ -39,9 +39,10 @@ from server.cases.models import Case
 from server.cases.queries import visible_cases
 from server.cases.services import deferred_case_flushes
 from server.core.db import is_postgres
-from server.core.errors import Conflict, DomainError, PermissionDenied, TooLarge
+from server.core.errors import DomainError, PermissionDenied, TooLarge
 from server.core.i18n import _
 from sync import clocks
+from sync.claims import Claim, IncomingOp, claim_all, reject
 from sync.ledger import OpStatus, SyncOperation
 from sync.operations import Limits, OpContext, operation_named
 
@@ -50,20 +51,6 @@ log = logging.getLogger(__name__)
 
 class DeviceTokenRequired(PermissionDenied):
     code = "device_token_required"
-
-
-class SequenceReused(Conflict):
-    code = "sequence_reused"
-
-
-@dataclass(frozen=True)
-class IncomingOp:
-    id: uuid.UUID
-    seq: int
-    name: str
-    args: dict[str, Any]
-    base_version: int | None
-    device_time: datetime
 
 
 @dataclass(frozen=True)
@@ -98,20 +85,6 @@ ArgsParser = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass
-class _Claim:
-    # None: inserted by this push and not read back yet (its chunk reads it), or ``taken``.
-    row: SyncOperation | None
-    fresh: bool  # this push applies it (claimed now, or left pending by a cut push)
-    taken: bool = False  # the id belongs to another user's operation
-    unanswered: bool = False  # applied by an earlier push that was cut before it answered
-    answered: bool = False
-
-    @property
-    def pending(self) -> bool:
-        return self.fresh and (self.row is None or self.row.status is OpStatus.PENDING)
-
-
-@dataclass
 class _Chunk:
     """What the operations of one chunk share: the locked cases, which the actor sees."""
 
@@ -142,7 +115,7 @@ def push(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
                        code="too_many_operations")
     skew_s = clocks.estimate_skew_s(sent_at, now)
     _remember_skew(session, actor, skew_s, now)
-    claims = _claim(session, actor, operations, skew_s=skew_s, now=now)
+    claims = claim_all(session, actor, operations, skew_s=skew_s, now=now)
     batch_flags = clocks.push_flags(skew_s, max_skew_s=settings.max_skew_s)
     first: dict[uuid.UUID, IncomingOp] = {}  # each id once, where it was first sent
     for op in operations:  # (a reused number is rejected as it is claimed)
@@ -179,110 +152,6 @@ def _remember_skew(session: Session, actor: Actor, skew_s: float, now: datetime)
         session.flush()
 
 
-def _claim(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
-           skew_s: float, now: datetime) -> dict[uuid.UUID, _Claim]:
-    ids = list(dict.fromkeys(op.id for op in operations))
-    claims: dict[uuid.UUID, _Claim] = {}
-    for row in session.scalars(sa.select(SyncOperation).where(SyncOperation.id.in_(ids))):
-        # The same user on a new device (a reinstalled app) resending its queue: a replay.
-        mine = row.user_id == actor.user_id
-        claims[row.id] = _Claim(row if mine else None, taken=not mine,
-                                fresh=mine and row.status is OpStatus.PENDING)
-    seq_owner = dict(session.execute(
-        sa.select(SyncOperation.device_seq, SyncOperation.id).where(
-            SyncOperation.user_id == actor.user_id, SyncOperation.device_id == actor.device_id,
-            SyncOperation.device_seq.in_({op.seq for op in operations}))).all())
-    for op in operations:  # within the batch, the first operation sent keeps its number
-        if op.id not in claims:
-            seq_owner.setdefault(op.seq, op.id)
-    fresh = {op.id: op for op in operations if op.id not in claims}
-    ordered = [fresh[op_id] for op_id in sorted(fresh)]
-    # A reused number is rejected as it is claimed (an ORM row: rejected rows go to the
-    # feed); the rest in one bulk INSERT of plain values (no objects: each chunk reads its
-    # rows back, locked, when it applies them).
-    reused = [_new_row(actor, op, owner=seq_owner[op.seq], skew_s=skew_s, now=now)
-              for op in ordered if seq_owner[op.seq] != op.id]
-    values = [_pending_values(actor, op, skew_s=skew_s, now=now)
-              for op in ordered if seq_owner[op.seq] == op.id]
-    try:  # all at once; one by one only if a concurrent push got there first
-        with session.begin_nested():
-            if values:
-                session.execute(sa.insert(SyncOperation), values)
-            session.add_all(reused)
-            session.flush()
-    except sa.exc.IntegrityError:
-        for op in ordered:
-            claims[op.id] = _insert_claim(session, actor, op, owner=seq_owner[op.seq],
-                                          skew_s=skew_s, now=now)
-    else:
-        claims.update((v["id"], _Claim(None, fresh=True)) for v in values)
-        claims.update((row.id, _Claim(row, fresh=True)) for row in reused)
-    _mark_unanswered(session, actor, claims)
-    return claims
-
-
-def _mark_unanswered(session: Session, actor: Actor, claims: dict[uuid.UUID, _Claim]) -> None:
-    """Stored operations of a push that was cut: it left some of its operations pending, so
-    it never answered (a push answers once all its chunks are committed). They are answered
-    now with their outcome. A push's operations share its reception time."""
-    done = {c.row.received_at for c in claims.values()
-            if c.row is not None and not c.fresh}
-    if not done:
-        return
-    cut = set(session.scalars(sa.select(SyncOperation.received_at).distinct().where(
-        SyncOperation.user_id == actor.user_id, SyncOperation.status == OpStatus.PENDING,
-        SyncOperation.received_at.in_(done))))
-    for claim in claims.values():
-        if claim.row is not None and not claim.fresh and claim.row.received_at in cut:
-            claim.unanswered = True
-
-
-def _pending_values(actor: Actor, op: IncomingOp, *, skew_s: float, now: datetime,
-                    seq: int | None = -1) -> dict[str, Any]:
-    return {"id": op.id, "user_id": actor.user_id, "device_id": actor.device_id,
-            "device_seq": op.seq if seq == -1 else seq, "name": op.name, "args": op.args,
-            "base_version": op.base_version, "device_time": op.device_time,
-            "acted_at": clocks.acted_at(op.device_time, skew_s, now), "received_at": now,
-            "clock_skew_s": skew_s, "status": OpStatus.PENDING, "code": None,
-            "message": None, "case_id": None, "result": {}, "flags": []}
-
-
-def _new_row(actor: Actor, op: IncomingOp, *, owner: uuid.UUID, skew_s: float,
-             now: datetime) -> SyncOperation:
-    reused = owner != op.id
-    row = SyncOperation(**_pending_values(actor, op, skew_s=skew_s, now=now,
-                                          seq=None if reused else op.seq))
-    if reused:
-        _reject(row, SequenceReused(
-            _("This phone already sent another operation numbered {seq}; this one was "
-              "not applied.").format(seq=op.seq),
-            details=[{"device_seq": op.seq, "used_by": str(owner)}]))
-    return row
-
-
-def _insert_claim(session: Session, actor: Actor, op: IncomingOp, *, owner: uuid.UUID,
-                  skew_s: float, now: datetime) -> _Claim:
-    row = _new_row(actor, op, owner=owner, skew_s=skew_s, now=now)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except sa.exc.IntegrityError:
-        # A concurrent push committed this id (a replay) or this number first.
-        found = session.get(SyncOperation, op.id)
-        if found is not None:
-            mine = found.user_id == actor.user_id
-            return _Claim(found if mine else None, taken=not mine,
-                          fresh=mine and found.status is OpStatus.PENDING)
-        if owner != op.id:
-            raise
-        taken_by = session.scalar(sa.select(SyncOperation.id).where(
-            SyncOperation.user_id == actor.user_id, SyncOperation.device_id == actor.device_id,
-            SyncOperation.device_seq == op.seq))
-        return _insert_claim(session, actor, op, owner=taken_by, skew_s=skew_s, now=now)
-    return _Claim(row, fresh=True)
-
-
 def _case_named(op: IncomingOp) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(op.args.get("case_id")))
@@ -313,7 +182,7 @@ def _by_case(session: Session, actor: Actor, operations: list[IncomingOp]) -> li
 
 
 def _fresh_in_chunk(session: Session, chunk: Sequence[IncomingOp],
-                    claims: dict[uuid.UUID, _Claim]) -> list[IncomingOp]:
+                    claims: dict[uuid.UUID, Claim]) -> list[IncomingOp]:
     """Lock the chunk's ledger rows (id order) and keep the operations still pending: one
     that a concurrent push (the same queue sent again) applied meanwhile is its duplicate."""
     query = (sa.select(SyncOperation).where(SyncOperation.id.in_([op.id for op in chunk]))
@@ -360,7 +229,7 @@ def _chunk_of(session: Session, actor: Actor, operations: Sequence[IncomingOp]) 
 
 
 def _apply_chunk(session: Session, actor: Actor, chunk: Sequence[IncomingOp],
-                 claims: dict[uuid.UUID, _Claim], *, parse_args: ArgsParser, limits: Limits,
+                 claims: dict[uuid.UUID, Claim], *, parse_args: ArgsParser, limits: Limits,
                  flags: dict[uuid.UUID, list[str]], now: datetime) -> None:
     """Apply one chunk: batched operations without savepoints and one flush; on a bug in
     one of them, undo the chunk and apply it again one savepoint per operation."""
@@ -446,7 +315,7 @@ def _store(row: SyncOperation, done: _Done) -> None:
     """The outcome into the ledger row; the case's version as it now is (a batched chunk
     flushes its cases once, after its operations)."""
     if done.error is not None:
-        _reject(row, done.error)
+        reject(row, done.error)
     else:
         result = done.result
         if done.case is not None and "version" in result:
@@ -455,11 +324,6 @@ def _store(row: SyncOperation, done: _Done) -> None:
     if done.case is not None:
         row.case_id = done.case.id
     row.flags = done.flags
-
-
-def _reject(row: SyncOperation, error: DomainError) -> None:
-    row.status, row.code, row.message = OpStatus.REJECTED, error.code, error.message
-    row.result = {k: v for k, v in (("errors", error.errors), ("details", error.details)) if v}
 
 
 def _outcome(row: SyncOperation, *, duplicate: bool = False) -> OpOutcome:
