@@ -83,7 +83,7 @@ def _kill_workers(master: int) -> int:
     return killed
 
 
-def _wait_healthy(base: str, master: subprocess.Popen, timeout_s: float = 30) -> None:
+def _wait_healthy(base: str, master: subprocess.Popen, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
