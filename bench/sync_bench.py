@@ -493,12 +493,12 @@ def main() -> None:
     rng = random.Random(7)
     with contextlib.ExitStack() as servers:
         servers.enter_context(gunicorn("server.app:create_app()", PORT, workers=args.workers,
-                                       env=env))
+                                       env=env, wait_s=120))
         before = None
         if args.before:
             before = servers.enter_context(gunicorn(
                 "server.app:create_app()", PORT + 1, workers=args.workers,
-                env={**env, "PYTHONPATH": args.before}, cwd=Path(args.before)))
+                env={**env, "PYTHONPATH": args.before}, cwd=Path(args.before), wait_s=120))
         if args.only != "push":
             run(args, url)
         push_stage(args, url, rng, env, before)
