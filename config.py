@@ -31,6 +31,8 @@ KNOWN_GRID_VARIABLES = {
     "GRID_HAND_DOWN_REVIEW_DAYS",
     "GRID_SYNC_MAX_SKEW_S",
     "GRID_SYNC_MAX_PUSH_OPERATIONS",
+    "GRID_SYNC_PUSH_CHUNK",
+    "GRID_SYNC_PUSH_CHUNK_PAUSE_S",
     "GRID_SYNC_ARRIVE_NEAR_M",
     "GRID_SYNC_HISTORY_DAYS",
     "GRID_SYNC_RECONCILE_HOURS",
@@ -154,6 +156,12 @@ class Config:
     SYNC_MAX_SKEW_S = _env_float("GRID_SYNC_MAX_SKEW_S", 300.0)
     SYNC_MAX_PUSH_OPERATIONS = _env_int("GRID_SYNC_MAX_PUSH_OPERATIONS", 500)
     SYNC_ARRIVE_NEAR_M = _env_float("GRID_SYNC_ARRIVE_NEAR_M", 200.0)
+    # A push commits every SYNC_PUSH_CHUNK operations, so a request cut in the middle loses
+    # at most one chunk's work (the ledger keeps exactly-once; docs/sync.md, Chunks).
+    # SYNC_PUSH_CHUNK_PAUSE_S sleeps after each chunk's commit: for the fault test only, so
+    # a kill lands in the middle of a push; leave it 0.
+    SYNC_PUSH_CHUNK = max(1, _env_int("GRID_SYNC_PUSH_CHUNK", 100))
+    SYNC_PUSH_CHUNK_PAUSE_S = _env_float("GRID_SYNC_PUSH_CHUNK_PAUSE_S", 0.0)
     # Sync pull: grid workers' phones keep cases closed (and notifications received) in the
     # last SYNC_HISTORY_DAYS days; every device re-checks its whole scope at least every
     # SYNC_RECONCILE_HOURS (so aged records leave); the change feed keeps tombstones

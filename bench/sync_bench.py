@@ -19,25 +19,34 @@ each) and 500 elsewhere, starts the real app under gunicorn, and prints, over HT
     device) are copied from the bench device in SQL, so the tables reach city size without
     5,000 first syncs over HTTP; as a ratio to ``/auth/me`` and to the pull before (all of
     them devices of the one demo worker: what grows is the tables, which is the point);
-(d) one push of 1,000 operations (notes, contacts with residents, arrivals on the worker's
-    open cases; ``GRID_SYNC_MAX_PUSH_OPERATIONS=1000`` for this server) and the same push
-    replayed (every operation answered ``duplicate``, nothing applied again): ms and ops/s.
+(d) push throughput: pushes of ``--ops`` (500) operations (notes, contacts with residents,
+    arrivals) over ``--push-cases`` (50) of the worker's open cases, committed in chunks of
+    ``GRID_SYNC_PUSH_CHUNK`` (100): ops/s (median of ``--pushes``), and the same push
+    replayed (every operation answered ``duplicate``, nothing applied again). Baselines in
+    the same run: a bare multi-row INSERT of the same event rows through psycopg (rolled
+    back), and with ``--before DIR`` the same pushes against a server run from another
+    checkout (e.g. ``/work/main``: the per-operation path) on the same database. Statements
+    per operation are counted in-process (the same app, code and database, one push; an
+    ``executemany`` counts once).
 
 Rates are closed-loop: ``--threads`` clients for ``--seconds`` per endpoint and round, each
 request on a new connection (as bench/cases_bench.py). Run:
 ``.venv/bin/python bench/sync_bench.py`` (3-5 minutes, most of it loading the million cases);
-``--quick`` (100,000 cases, shorter rounds, about a minute); ``--cases 0`` skips the big load.
+``--quick`` (100,000 cases, shorter rounds, about a minute); ``--cases 0`` skips the big load;
+``--only push`` runs stage (d) alone (about a minute), e.g.
+``.venv/bin/python bench/sync_bench.py --only push --before /work/main``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -46,16 +55,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from _support import (
+    BENCH_PASSWORD,
+    ROOT,
+    fresh_database,
+    gunicorn,
+    machine_line,
+    psycopg_dsn,
+)
+from _support import postgis_url as bench_url
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.cases_bench import PASSWORD, _serve, prepare_database  # noqa: E402
+PASSWORD = BENCH_PASSWORD
 
 WORKER = "wj.worker1"  # the demo's grid worker of WJ-001..WJ-003 (community 110199001001)
 WORKER_GRIDS = ("WJ-001", "WJ-002", "WJ-003")
 SCOPE_CASES = 500
-PORT = 18095
+PORT = 18801  # this helper's range; --before serves the other checkout on PORT + 1
+BASE = f"http://127.0.0.1:{PORT}"
 
 # One statement loads a range of cases into the basic grids inside (or outside) a set: a point
 # in a random grid of the set, led by its township. Inside: open work received in the last 5
@@ -120,9 +136,22 @@ WHERE c.number BETWEEN :low AND :high
 """
 
 
-def postgis_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench_sync")
+def prepare_database(url: str) -> bool:
+    """A fresh database with the schema and the demo district; False if PostGIS is absent."""
+    if not fresh_database(url):
+        return False
+    from sqlalchemy.orm import Session
+
+    from server.auth.passwords import Passwords
+    from server.demo import load_demo_district
+
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        load_demo_district(session, Passwords(time_cost=1, memory_kib=64), password=PASSWORD,
+                           now=datetime.now(UTC))
+        session.commit()
+    engine.dispose()
+    return True
 
 
 def load(url: str, *, first: int, last: int, inside: bool, bulk: bool = False) -> float:
@@ -191,21 +220,22 @@ def clone_devices(url: str, device_id: uuid.UUID, n: int) -> tuple[float, int]:
 
 
 def call(method: str, path: str, token: str, body: dict | None = None,
-         timeout: float = 120) -> tuple[int, dict]:
+         timeout: float = 120, base: str | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310
-        f"http://127.0.0.1:{PORT}{path}", data=data, method=method,
+        f"{base or BASE}{path}", data=data, method=method,
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         return response.status, json.loads(response.read() or b"{}")
 
 
-def sign_in(device: bool = True, device_id: uuid.UUID | None = None) -> str:
+def sign_in(device: bool = True, device_id: uuid.UUID | None = None,
+            base: str | None = None) -> str:
     body = {"username": WORKER, "password": PASSWORD}
     if device:
         body |= {"device_id": str(device_id or uuid.uuid4()), "device_name": "bench phone"}
     request = urllib.request.Request(  # noqa: S310
-        f"http://127.0.0.1:{PORT}/api/v1/auth/login", data=json.dumps(body).encode(),
+        f"{base or BASE}/api/v1/auth/login", data=json.dumps(body).encode(),
         method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return json.loads(response.read())["token"]
@@ -264,16 +294,21 @@ def no_change_pull(token: str, cursor: int, seconds: float, threads: int,
     return statistics.median(me), statistics.median(pull)
 
 
-def operations(token: str, n: int, rng: random.Random) -> list[dict]:
-    """``n`` operations on the worker's open cases that allow them (accepted, in progress)."""
+def push_cases(token: str, n: int, rng: random.Random) -> list[dict]:
+    """``n`` of the worker's open cases that allow notes (accepted, in progress)."""
     status, page = call("GET", "/api/v1/cases?status=accepted&status=in_progress&limit=500",
                         token)
     assert status == 200, page
-    cases = page["items"]
+    return rng.sample(page["items"], min(n, len(page["items"])))
+
+
+def operations(cases: list[dict], n: int, rng: random.Random, first_seq: int) -> list[dict]:
+    """``n`` notes, contacts with residents and arrivals (6:2:2), spread over ``cases``."""
     now = datetime.now(UTC)
     ops = []
-    for seq in range(1, n + 1):
-        case = rng.choice(cases)
+    for i in range(n):
+        seq = first_seq + i
+        case = cases[i % len(cases)]
         kind = rng.random()
         if kind < 0.6:
             name, args = "add_note", {"note": f"巡查记录 {seq}"}
@@ -285,14 +320,15 @@ def operations(token: str, n: int, rng: random.Random) -> list[dict]:
                                             "accuracy_m": 10.0}
         ops.append({"id": str(uuid.uuid4()), "seq": seq, "name": name,
                     "args": {"case_id": case["id"], **args}, "base_version": case["version"],
-                    "device_time": (now - timedelta(seconds=n - seq)).isoformat()})
+                    "device_time": (now - timedelta(seconds=n - i)).isoformat()})
     return ops
 
 
-def push(token: str, ops: list[dict]) -> tuple[float, dict]:
+def push(token: str, ops: list[dict], base: str | None = None) -> tuple[float, dict]:
     start = time.perf_counter()
     status, answer = call("POST", "/api/v1/sync/push", token,
-                          {"sent_at": datetime.now(UTC).isoformat(), "operations": ops})
+                          {"sent_at": datetime.now(UTC).isoformat(), "operations": ops},
+                          base=base)
     elapsed = (time.perf_counter() - start) * 1000
     assert status == 200, answer
     counts: dict[str, int] = {}
@@ -301,17 +337,140 @@ def push(token: str, ops: list[dict]) -> tuple[float, dict]:
     return elapsed, counts
 
 
+# Counts the statements of one push in-process (same app, same database), in a child process
+# whose sys.path starts at the checkout measured. An executemany counts once (one batch).
+_COUNT_STATEMENTS = r"""
+import collections, json, sys
+import sqlalchemy as sa
+from config import Config
+from server.app import create_app
+from server.extensions import db
+body = json.load(sys.stdin)
+app = create_app(Config)
+kinds = collections.Counter()
+def count(conn, cursor, statement, *args):
+    words = statement.split()
+    table = words[2] if words[0] in ("INSERT", "UPDATE", "DELETE") and len(words) > 2 else ""
+    if words[0] == "UPDATE":
+        table = words[1]
+    kinds[f"{words[0]} {table}".strip()] += 1
+with app.app_context():
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    answer = app.test_client().post("/api/v1/sync/push", json=body["push"],
+                                    headers={"Authorization": "Bearer " + body["token"]})
+    assert answer.status_code == 200, answer.get_json()
+print(json.dumps(kinds.most_common()))
+"""
+
+
+def count_statements(root: Path, url: str, token: str, ops: list[dict],
+                     env: dict) -> list[tuple[str, int]]:
+    body = {"token": token, "push": {"sent_at": datetime.now(UTC).isoformat(),
+                                     "operations": ops}}
+    run = subprocess.run([sys.executable, "-c", _COUNT_STATEMENTS], input=json.dumps(body),
+                         capture_output=True, text=True, cwd=root, check=True,
+                         env={**env, "PYTHONPATH": str(root), "DATABASE_URL": url})
+    return [tuple(kind) for kind in json.loads(run.stdout.strip().splitlines()[-1])]
+
+
+def raw_insert_ms(url: str, cases: list[dict], n: int) -> float:
+    """A bare multi-row INSERT of ``n`` event rows like the push's (notes on ``cases``) in one
+    statement through psycopg, rolled back: the floor of writing them."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    ids = [uuid.UUID(c["id"]) for c in cases]
+    with psycopg.connect(psycopg_dsn(url)) as conn, conn.cursor() as cur:
+        seqs = dict(cur.execute("SELECT case_id, max(seq) FROM case_events "
+                                "WHERE case_id = ANY(%s) GROUP BY case_id", (ids,)).fetchall())
+        now = datetime.now(UTC)
+        rows = []
+        for i in range(n):
+            case_id = ids[i % len(ids)]
+            seqs[case_id] += 1
+            rows += [uuid.uuid4(), case_id, seqs[case_id], now, "note", "in_progress",
+                     "in_progress", None, WORKER, Jsonb(["grid_worker"]), None,
+                     Jsonb({"note": f"巡查记录 {i}"})]
+        sql = ("INSERT INTO case_events (id, case_id, seq, at, action, from_status, to_status, "
+               "actor_user_id, actor_username, actor_roles, actor_unit_id, data) VALUES "
+               + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * n))
+        start = time.perf_counter()
+        cur.execute(sql, rows)
+        elapsed = (time.perf_counter() - start) * 1000
+        conn.rollback()
+    return elapsed
+
+
+def push_stage(args: argparse.Namespace, url: str, rng: random.Random, env: dict,
+               before: str | None) -> None:
+    """(d): pushes of ``args.ops`` operations over ``args.push_cases`` cases, per server."""
+    servers = {"this checkout": BASE}
+    if before:
+        servers[f"before ({args.before})"] = before
+    token = sign_in()
+    cases = push_cases(token, args.push_cases, rng)
+    seq = 1
+    tokens = {label: sign_in(base=base) for label, base in servers.items()}
+    times: dict[str, list[float]] = {label: [] for label in servers}
+    last: dict[str, list[dict]] = {}
+    for _ in range(args.pushes):  # alternating, so a load that comes and goes hits both
+        for label, base in servers.items():
+            ops = last[label] = operations(cases, args.ops, rng, seq)
+            seq += args.ops
+            ms, counts = push(tokens[label], ops, base)
+            assert counts == {"applied": len(ops)}, counts
+            times[label].append(ms)
+    rates: dict[str, float] = {}
+    for label, base in servers.items():
+        ms = statistics.median(times[label])
+        rates[label] = args.ops / ms * 1000
+        replay_ms, counts = push(tokens[label], last[label], base)
+        assert counts == {"duplicate": args.ops}, counts
+        print(f"(d) {label}: push of {args.ops} operations over {len(cases)} cases: "
+              f"{ms:,.0f} ms, {rates[label]:,.0f} ops/s (median of {args.pushes}, "
+              f"alternating); replayed {replay_ms:,.0f} ms, all duplicate")
+    raw = statistics.median(raw_insert_ms(url, cases, args.ops) for _ in range(3))
+    print(f"    baseline: a bare {args.ops}-row INSERT of the event rows through psycopg: "
+          f"{raw:,.0f} ms ({args.ops / raw * 1000:,.0f} rows/s); the push is "
+          f"{rates['this checkout'] / (args.ops / raw * 1000):.2f}x it")
+    if before:
+        label = f"before ({args.before})"
+        print(f"    this checkout / before: {rates['this checkout'] / rates[label]:.2f}x")
+    roots = {"this checkout": ROOT} | ({f"before ({args.before})": Path(args.before)}
+                                       if before else {})
+    for label, root in roots.items():
+        ops = operations(cases, args.ops, rng, seq)
+        seq += args.ops
+        kinds = count_statements(root, url, sign_in(), ops, env)
+        total = sum(n for _, n in kinds)
+        detail = ", ".join(f"{n / args.ops:.2f} {kind}" for kind, n in kinds[:8])
+        print(f"    {label}: {total / args.ops:.2f} statements per operation ({detail})")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        notes, distinct = conn.execute(sa.text(
+            "SELECT count(*), count(DISTINCT (case_id, seq)) FROM case_events "
+            "WHERE action IN ('note', 'contact', 'arrive')")).one()
+    engine.dispose()
+    assert notes == distinct, (notes, distinct)
+    print(f"    events written by the pushes: {notes:,}, each once, no seq taken twice")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000,
                         help="cases in the database for the last stage (0: skip it)")
     parser.add_argument("--quick", action="store_true",
                         help="100,000 cases, 2 s rounds: a smoke run")
+    parser.add_argument("--only", choices=("push",), help="run one stage alone")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=4.0, help="per endpoint and round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ops", type=int, default=1000)
+    parser.add_argument("--ops", type=int, default=500, help="operations per push (d)")
+    parser.add_argument("--push-cases", type=int, default=50, help="cases they name (d)")
+    parser.add_argument("--pushes", type=int, default=3, help="pushes measured (d)")
+    parser.add_argument("--before", metavar="DIR",
+                        help="also push to a server run from this checkout (d), e.g. /work/main")
     parser.add_argument("--devices", type=int, default=5000,
                         help="synthetic devices holding the scope for stage (e) (0: skip it)")
     args = parser.parse_args()
@@ -320,32 +479,34 @@ def main() -> None:
         args.seconds, args.rounds = 2.0, 2
         args.devices = min(args.devices, 500)
 
-    url = postgis_url()
+    print(machine_line())
+    url = bench_url("gridops_bench_sync")
     began = time.perf_counter()
     if not prepare_database(url):
         return
-    loaded = load(url, first=1, last=SCOPE_CASES, inside=True)
-    loaded += load(url, first=SCOPE_CASES + 1, last=2 * SCOPE_CASES, inside=False)
+    load(url, first=1, last=SCOPE_CASES, inside=True)
+    load(url, first=SCOPE_CASES + 1, last=2 * SCOPE_CASES, inside=False)
     print(f"database {sa.engine.make_url(url).database}: demo district, {SCOPE_CASES} cases in "
           f"{WORKER}'s grids and {SCOPE_CASES} elsewhere ({time.perf_counter() - began:.0f} s)")
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
            "GRID_SYNC_MAX_PUSH_OPERATIONS": str(max(args.ops, 500))}
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp, "gunicorn.log")
-        server = _serve("server.app:create_app()", PORT, args.workers, env, ROOT, log)
-        try:
-            run(args, url, rng)
-        except Exception:
-            print(log.read_text()[-3000:], file=sys.stderr)
-            raise
-        finally:
-            server.terminate()
-            server.wait()
+    with contextlib.ExitStack() as servers:
+        servers.enter_context(gunicorn("server.app:create_app()", PORT, workers=args.workers,
+                                       env=env, wait_s=120))
+        before = None
+        if args.before:
+            before = servers.enter_context(gunicorn(
+                "server.app:create_app()", PORT + 1, workers=args.workers,
+                env={**env, "PYTHONPATH": args.before}, cwd=Path(args.before), wait_s=120))
+        if args.only != "push":
+            run(args, url)
+        push_stage(args, url, rng, env, before)
+    print(machine_line())
     print(f"total {time.perf_counter() - began:.0f} s")
 
 
-def run(args: argparse.Namespace, url: str, rng: random.Random) -> None:
+def run(args: argparse.Namespace, url: str) -> None:
     print(f"gunicorn -w {args.workers}, {args.threads} client threads, 127.0.0.1; rates are "
           f"medians of {args.rounds} alternating rounds of {args.seconds:.0f} s")
     # (c) first syncs of the scope, each by a fresh device.
@@ -382,21 +543,6 @@ def run(args: argparse.Namespace, url: str, rng: random.Random) -> None:
         print(f"(e) {args.devices + 1:,} devices ({rows:,} held records): {me / pull:.2f}x "
               f"/auth/me (me {me:,.0f}, pull {pull:,.0f} req/s), {me / pull / before:.2f}x the "
               f"pull with one device ({before:.2f}x); cloned in {seconds:.0f} s")
-
-    # (d) one big push, then the same push again (a lost answer).
-    ops = operations(token, args.ops, rng)
-    ms, counts = push(token, ops)
-    print(f"(d) push of {len(ops):,} operations: {ms:,.0f} ms, {len(ops) / ms * 1000:,.0f} ops/s "
-          f"{counts}")
-    ms, counts = push(token, ops)
-    print(f"    the same push replayed: {ms:,.0f} ms, {len(ops) / ms * 1000:,.0f} ops/s {counts}")
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        notes = conn.execute(sa.text("SELECT count(*) FROM case_events WHERE action IN "
-                                     "('note', 'contact', 'arrive')")).scalar()
-    engine.dispose()
-    assert counts == {"duplicate": len(ops)}, counts
-    print(f"    events written by the pushes: {notes:,} (once each)")
 
 
 if __name__ == "__main__":

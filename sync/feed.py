@@ -118,6 +118,8 @@ def _entry(obj: Any, deleted: bool) -> tuple[str, uuid.UUID | None, bool] | None
     cls = type(obj)
     name = tables.synced(cls)
     if name is not None:
+        if not deleted and not tables.feeds(cls, obj):
+            return None
         return name, obj.id, deleted
     watched = tables.watched(cls)
     if watched is not None:

@@ -168,5 +168,11 @@ def _device_records(session: Session, ctx: SyncContext,
             for r in rows]
 
 
+def _reaches_phones(row: SyncOperation) -> bool:
+    # Only rejected operations are sent (a rejected row never changes again); pending and
+    # applied rows are the push's own bookkeeping.
+    return row.status is OpStatus.REJECTED
+
+
 register(SyncedTable(name="rejected_operations", model=SyncOperation, scope=_device_rejected,
-                     records=_device_records, rank=90))
+                     records=_device_records, rank=90, feeds=_reaches_phones))

@@ -102,6 +102,10 @@ class Operation:
     name: str
     kind: OpKind
     handler: Handler
+    # The handler raises its DomainError before it changes anything and changes only the
+    # (locked) case it names: the push applies it without a savepoint of its own, with the
+    # case's flush left to the end of the chunk (sync.push).
+    batched: bool = False
 
 
 # --- cases: find, judge as of when the worker acted, record late facts ----------------------
@@ -194,15 +198,16 @@ def _fact(ctx: OpContext, case: Case, action: Action, what: str,
     when the worker acted, write it on the timeline as a late fact (status unchanged)."""
     if conflicts.entitled(_state(case), action, unit_path=ctx.actor.unit_path,
                           roles=ctx.actor.roles):
-        apply(case.version)  # the usual case, without a savepoint of its own
+        apply(case.version)  # the usual case
         return
-    try:  # expected to be refused; the domain says why
-        with ctx.session.begin_nested():
-            apply(case.version)
-        return
+    try:  # expected to be refused; the domain's own check says why, and writes nothing
+        transitions.begin(ctx.session, ctx.actor, case, action, case.version)
     except (IllegalTransition, PermissionDenied) as refused:
         if not _entitled_then(ctx, case, action):
             raise _refusal(ctx, case, what, refused) from refused
+    else:
+        apply(case.version)
+        return
     how = _now_moved(ctx, case)
     ctx.flags.append(conflicts.flag(how) if how else "case_changed_since")
     record_event(ctx.session, case, ctx.actor, action.value, case.status, case.status, ctx.now,
@@ -320,14 +325,14 @@ def request_extension(ctx: OpContext, *, case_id: uuid.UUID, new_due_at: datetim
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in (
     Operation("report_incident", OpKind.CREATE, report_incident),
-    Operation("add_note", OpKind.FACT, add_note),
-    Operation("record_contact", OpKind.FACT, record_contact),
-    Operation("arrive_on_site", OpKind.FACT, arrive_on_site),
+    Operation("add_note", OpKind.FACT, add_note, batched=True),
+    Operation("record_contact", OpKind.FACT, record_contact, batched=True),
+    Operation("arrive_on_site", OpKind.FACT, arrive_on_site, batched=True),
     Operation("attach_photo", OpKind.FACT, attach_photo),
-    Operation("accept_case", OpKind.CHANGE, accept_case),
-    Operation("complete_task", OpKind.CHANGE, complete_task),
-    Operation("request_return", OpKind.CHANGE, request_return),
-    Operation("request_extension", OpKind.CHANGE, request_extension),
+    Operation("accept_case", OpKind.CHANGE, accept_case, batched=True),
+    Operation("complete_task", OpKind.CHANGE, complete_task, batched=True),
+    Operation("request_return", OpKind.CHANGE, request_return, batched=True),
+    Operation("request_extension", OpKind.CHANGE, request_extension, batched=True),
     Operation("check_in", OpKind.FACT, staff_operations.check_in),
     Operation("check_out", OpKind.FACT, staff_operations.check_out),
     Operation("upload_track", OpKind.FACT, staff_operations.upload_track),

@@ -1,17 +1,24 @@
 """The push service: a batch of operations made offline, each applied exactly once.
 
-One push is one transaction, in four steps whose order keeps concurrent pushes (a phone
-retrying while its first request is still running, two phones on one case) from
-deadlocking: every push takes its locks in the same order.
+A push claims every operation up front and then applies them in chunks: the entry point
+commits after each chunk (``checkpoint``), so a request cut in the middle (a killed worker,
+a lost connection) loses at most the chunk it was applying. The ledger row of an operation
+is written in the same transaction as its effects, so the operations of committed chunks
+are applied and the others are not; the phone's retry applies the rest (docs/sync.md,
+Chunks). Every transaction takes its locks in the same order, so concurrent pushes (a phone
+retrying while its first request still runs, two phones on one case) never deadlock:
 
-1. Estimate the phone's clock skew and keep it on its device row (which also makes two
-   pushes of one phone run one after the other).
-2. Claim each new operation id by inserting its ledger row, in id order. A concurrent push
-   of the same id waits here, then finds the row and answers ``duplicate``.
-3. Load the cases the batch names and lock them, in id order (PostgreSQL; SQLite runs one
-   writer at a time).
-4. Apply the operations in the order sent, each in its own savepoint. The outcome goes in
-   the ledger row, in the same transaction as the effects: both commit or neither does.
+1. (first chunk) Estimate the phone's clock skew and keep it on its device row.
+2. (first chunk) Claim each new operation id by inserting its ledger row, ``pending``, in id
+   order. A concurrent push of the same id waits here, then finds the row.
+3. Lock the chunk's ledger rows (id order): one still pending is this push's to apply; one
+   a concurrent push applied meanwhile is answered ``duplicate``.
+4. Lock the cases the chunk names (id order; PostgreSQL, SQLite runs one writer at a time).
+5. Apply the chunk's operations in the order sent. Those whose handler checks before it
+   writes (``Operation.batched``) run without a savepoint each and the chunk is flushed
+   once, so a case gets one UPDATE (one version) and one change-feed row per chunk; the
+   others run in a savepoint each. A bug in a batched operation undoes the chunk and
+   replays it one savepoint per operation, so that only the faulty one is rejected.
 """
 
 from __future__ import annotations
@@ -29,10 +36,13 @@ from sqlalchemy.orm import Session
 from server.auth.actor import Actor
 from server.auth.models import Device
 from server.cases.models import Case
+from server.cases.queries import visible_cases
+from server.cases.services import deferred_case_flushes
 from server.core.db import is_postgres
-from server.core.errors import Conflict, DomainError, PermissionDenied, TooLarge
+from server.core.errors import DomainError, PermissionDenied, TooLarge
 from server.core.i18n import _
 from sync import clocks
+from sync.claims import Claim, IncomingOp, claim_all, reject
 from sync.ledger import OpStatus, SyncOperation
 from sync.operations import Limits, OpContext, operation_named
 
@@ -43,25 +53,12 @@ class DeviceTokenRequired(PermissionDenied):
     code = "device_token_required"
 
 
-class SequenceReused(Conflict):
-    code = "sequence_reused"
-
-
-@dataclass(frozen=True)
-class IncomingOp:
-    id: uuid.UUID
-    seq: int
-    name: str
-    args: dict[str, Any]
-    base_version: int | None
-    device_time: datetime
-
-
 @dataclass(frozen=True)
 class PushSettings:
     limits: Limits
     max_skew_s: float
     max_operations: int
+    chunk_size: int = 100  # operations per commit (GRID_SYNC_PUSH_CHUNK)
 
 
 @dataclass(frozen=True)
@@ -88,20 +85,28 @@ ArgsParser = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass
-class _Claim:
-    row: SyncOperation | None  # None: the id belongs to another user's operation
-    fresh: bool  # inserted by this push
-    answered: bool = False
+class _Chunk:
+    """What the operations of one chunk share: the locked cases, which the actor sees."""
+
+    cases: dict[uuid.UUID, Case]
+    visible: dict[uuid.UUID, bool]
+
+
+class _ReplayChunk(Exception):
+    """A batched operation failed unexpectedly: the chunk is undone and replayed."""
 
 
 def push(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
          sent_at: datetime, parse_args: ArgsParser, settings: PushSettings,
-         now: datetime) -> PushResult:
+         now: datetime, checkpoint: Callable[[], None] | None = None) -> PushResult:
     """Apply a phone's operations in the order sent; answer one outcome per operation.
 
     Each is applied, rejected (and kept, with a code and a message for the worker), or
     recognised as a duplicate of one already stored, whose original outcome is returned
-    unchanged. One rejected operation never stops the others.
+    unchanged. One rejected operation never stops the others. ``checkpoint`` (the entry
+    point's commit) is called between chunks of ``settings.chunk_size`` operations; an
+    operation that an earlier, cut push stored but never answered is answered with its
+    outcome, not as a duplicate.
     """
     if actor.device_id is None:
         raise DeviceTokenRequired("Sync needs the app's sign-in (with its device id).")
@@ -110,26 +115,29 @@ def push(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
                        code="too_many_operations")
     skew_s = clocks.estimate_skew_s(sent_at, now)
     _remember_skew(session, actor, skew_s, now)
-    claims = _claim(session, actor, operations, skew_s=skew_s, now=now)
-    # Held for the whole push: the session's identity map keeps only referenced objects,
-    # and a batch of notes on a few cases should not load them once per note.
-    cases = {c.id: c for c in _load_cases(session, actor, [op for op in operations
-                                                             if claims[op.id].fresh])}
-    visible: dict[uuid.UUID, bool] = {}
+    claims = claim_all(session, actor, operations, skew_s=skew_s, now=now)
     batch_flags = clocks.push_flags(skew_s, max_skew_s=settings.max_skew_s)
+    first: dict[uuid.UUID, IncomingOp] = {}  # each id once, where it was first sent
+    for op in operations:  # (a reused number is rejected as it is claimed)
+        if claims[op.id].pending:
+            first.setdefault(op.id, op)
+    todo = _by_case(session, actor, list(first.values()))
+    size = max(1, settings.chunk_size)
+    for start in range(0, len(todo), size):
+        if start and checkpoint is not None:
+            checkpoint()
+        chunk = _fresh_in_chunk(session, todo[start:start + size], claims)
+        flags = {op.id: batch_flags + clocks.operation_flags(op.device_time, sent_at)
+                 for op in chunk}
+        _apply_chunk(session, actor, chunk, claims, parse_args=parse_args,
+                     limits=settings.limits, flags=flags, now=now)
 
     results = []
     for op in operations:
         claim = claims[op.id]
-        if claim.row is None:
+        if claim.taken:
             results.append(_taken(op))
-            continue
-        if claim.fresh and not claim.answered:
-            if claim.row.status is OpStatus.PENDING:
-                flags = batch_flags + clocks.operation_flags(op.device_time, sent_at)
-                _apply(session, actor, op, claim.row, parse_args=parse_args,
-                       limits=settings.limits, flags=flags, cases=cases,
-                       visible=visible, now=now)
+        elif (claim.fresh or claim.unanswered) and not claim.answered:
             results.append(_outcome(claim.row))
         else:
             results.append(_outcome(claim.row, duplicate=True))
@@ -144,134 +152,178 @@ def _remember_skew(session: Session, actor: Actor, skew_s: float, now: datetime)
         session.flush()
 
 
-def _claim(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
-           skew_s: float, now: datetime) -> dict[uuid.UUID, _Claim]:
-    ids = list(dict.fromkeys(op.id for op in operations))
-    claims: dict[uuid.UUID, _Claim] = {}
-    for row in session.scalars(sa.select(SyncOperation).where(SyncOperation.id.in_(ids))):
-        # The same user on a new device (a reinstalled app) resending its queue: a replay.
-        claims[row.id] = _Claim(row if row.user_id == actor.user_id else None, fresh=False)
-    seq_owner = dict(session.execute(
-        sa.select(SyncOperation.device_seq, SyncOperation.id).where(
-            SyncOperation.user_id == actor.user_id, SyncOperation.device_id == actor.device_id,
-            SyncOperation.device_seq.in_({op.seq for op in operations}))).all())
-    for op in operations:  # within the batch, the first operation sent keeps its number
-        if op.id not in claims:
-            seq_owner.setdefault(op.seq, op.id)
-    fresh = {op.id: op for op in operations if op.id not in claims}
-    ordered = [fresh[op_id] for op_id in sorted(fresh)]
-    rows = [_new_row(actor, op, owner=seq_owner[op.seq], skew_s=skew_s, now=now)
-            for op in ordered]
-    try:  # all at once; one by one only if a concurrent push got there first
-        with session.begin_nested():
-            session.add_all(rows)
-            session.flush()
-    except sa.exc.IntegrityError:
-        for op in ordered:
-            claims[op.id] = _insert_claim(session, actor, op, owner=seq_owner[op.seq],
-                                          skew_s=skew_s, now=now)
-    else:
-        claims.update((row.id, _Claim(row, fresh=True)) for row in rows)
-    return claims
-
-
-def _new_row(actor: Actor, op: IncomingOp, *, owner: uuid.UUID, skew_s: float,
-             now: datetime) -> SyncOperation:
-    reused = owner != op.id
-    row = SyncOperation(
-        id=op.id, user_id=actor.user_id, device_id=actor.device_id,
-        device_seq=None if reused else op.seq, name=op.name, args=op.args,
-        base_version=op.base_version, device_time=op.device_time,
-        acted_at=clocks.acted_at(op.device_time, skew_s, now), received_at=now,
-        clock_skew_s=skew_s, status=OpStatus.PENDING, result={}, flags=[])
-    if reused:
-        _reject(row, SequenceReused(
-            _("This phone already sent another operation numbered {seq}; this one was "
-              "not applied.").format(seq=op.seq),
-            details=[{"device_seq": op.seq, "used_by": str(owner)}]))
-    return row
-
-
-def _insert_claim(session: Session, actor: Actor, op: IncomingOp, *, owner: uuid.UUID,
-                  skew_s: float, now: datetime) -> _Claim:
-    row = _new_row(actor, op, owner=owner, skew_s=skew_s, now=now)
+def _case_named(op: IncomingOp) -> uuid.UUID | None:
     try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except sa.exc.IntegrityError:
-        # A concurrent push committed this id (a replay) or this number first.
-        found = session.get(SyncOperation, op.id)
-        if found is not None:
-            return _Claim(found if found.user_id == actor.user_id else None, fresh=False)
-        if owner != op.id:
-            raise
-        taken_by = session.scalar(sa.select(SyncOperation.id).where(
-            SyncOperation.user_id == actor.user_id, SyncOperation.device_id == actor.device_id,
-            SyncOperation.device_seq == op.seq))
-        return _insert_claim(session, actor, op, owner=taken_by, skew_s=skew_s, now=now)
-    return _Claim(row, fresh=True)
+        return uuid.UUID(str(op.args.get("case_id")))
+    except ValueError:
+        return None  # no case, or not an id: the operation's own checks reject it
+
+
+def _by_case(session: Session, actor: Actor, operations: list[IncomingOp]) -> list[IncomingOp]:
+    """The operations grouped by case, cases in the order first named, each case's in the
+    order sent (operations naming no case form one group, in the order sent).
+
+    Operations on different cases do not depend on each other and all carry the push's
+    time, so this order has the same effects as the order sent, and a chunk then touches
+    each case once per push: one UPDATE, one version and one change-feed row for it. A case
+    reported offline is named by its ``report_incident`` operation's id until the phone
+    pulls it: both names are one case.
+    """
+    named = {case_id for op in operations if (case_id := _case_named(op)) is not None}
+    reported = dict(session.execute(sa.select(SyncOperation.id, SyncOperation.case_id).where(
+        SyncOperation.id.in_(named), SyncOperation.user_id == actor.user_id,
+        SyncOperation.name == "report_incident", SyncOperation.case_id.is_not(None)
+    )).all()) if named else {}
+    groups: dict[uuid.UUID | None, list[IncomingOp]] = {}
+    for op in operations:
+        key = op.id if op.name == "report_incident" else _case_named(op)
+        groups.setdefault(reported.get(key, key), []).append(op)
+    return [op for group in groups.values() for op in group]
+
+
+def _fresh_in_chunk(session: Session, chunk: Sequence[IncomingOp],
+                    claims: dict[uuid.UUID, Claim]) -> list[IncomingOp]:
+    """Lock the chunk's ledger rows (id order) and keep the operations still pending: one
+    that a concurrent push (the same queue sent again) applied meanwhile is its duplicate."""
+    query = (sa.select(SyncOperation).where(SyncOperation.id.in_([op.id for op in chunk]))
+             .order_by(SyncOperation.id).execution_options(populate_existing=True))
+    if is_postgres(session):
+        query = query.with_for_update()
+    pending = set()
+    for row in session.scalars(query):
+        claims[row.id].row = row
+        if row.status is OpStatus.PENDING:
+            pending.add(row.id)
+    for op in chunk:
+        if op.id not in pending:
+            claims[op.id].fresh = False
+    return [op for op in chunk if op.id in pending]
 
 
 def _load_cases(session: Session, actor: Actor, operations: Sequence[IncomingOp]
                 ) -> list[Case]:
-    """The cases the batch names, locked in id order on PostgreSQL (SQLite has one writer).
+    """The cases the chunk names, locked in id order on PostgreSQL (SQLite has one writer),
+    and read again: an earlier chunk's commit let other writers in.
 
     A case the phone reported offline is named by its ``report_incident`` operation's id:
     it is locked here too, in order, or a push holding it would deadlock with one waiting.
     """
-    ids = set()
-    for op in operations:
-        try:
-            ids.add(uuid.UUID(str(op.args.get("case_id"))))
-        except ValueError:
-            continue  # no case, or not an id: the operation's own checks reject it
+    ids = {case_id for op in operations if (case_id := _case_named(op)) is not None}
     if not ids:
         return []
     ids |= set(session.scalars(sa.select(SyncOperation.case_id).where(
         SyncOperation.id.in_(ids), SyncOperation.user_id == actor.user_id,
         SyncOperation.name == "report_incident", SyncOperation.case_id.is_not(None))))
-    query = sa.select(Case).where(Case.id.in_(ids)).order_by(Case.id)
+    query = (sa.select(Case).where(Case.id.in_(ids)).order_by(Case.id)
+             .execution_options(populate_existing=True))
     if is_postgres(session):
         query = query.with_for_update(of=Case)
     return list(session.scalars(query).unique())
 
 
+def _chunk_of(session: Session, actor: Actor, operations: Sequence[IncomingOp]) -> _Chunk:
+    cases = {c.id: c for c in _load_cases(session, actor, operations)}
+    seen = set(session.scalars(sa.select(Case.id).where(
+        Case.id.in_(cases), visible_cases(session, actor)))) if cases else set()
+    return _Chunk(cases, {case_id: case_id in seen for case_id in cases})
+
+
+def _apply_chunk(session: Session, actor: Actor, chunk: Sequence[IncomingOp],
+                 claims: dict[uuid.UUID, Claim], *, parse_args: ArgsParser, limits: Limits,
+                 flags: dict[uuid.UUID, list[str]], now: datetime) -> None:
+    """Apply one chunk: batched operations without savepoints and one flush; on a bug in
+    one of them, undo the chunk and apply it again one savepoint per operation."""
+    if not chunk:
+        return
+    shared = _chunk_of(session, actor, chunk)
+    try:
+        with session.begin_nested():
+            done = [_apply(session, actor, op, claims[op.id].row, parse_args=parse_args,
+                           limits=limits, flags=flags[op.id], shared=shared, batched=True,
+                           now=now) for op in chunk]
+            try:
+                session.flush()  # the cases and their events: one UPDATE per case
+            except (sa.exc.OperationalError, sa.exc.InternalError):
+                raise
+            except Exception as exc:
+                raise _ReplayChunk from exc
+            for row, outcome in done:
+                _store(row, outcome)
+            session.flush()
+    except _ReplayChunk:
+        # Rolled back to the chunk's start; what was added or changed in memory since the
+        # last flush is dropped with it.
+        for obj in list(session.new):
+            session.expunge(obj)
+        for obj in list(session.dirty):
+            session.expire(obj)
+        shared = _chunk_of(session, actor, chunk)
+        for op in chunk:
+            row = claims[op.id].row
+            _store(row, _apply(session, actor, op, row, parse_args=parse_args, limits=limits,
+                               flags=flags[op.id], shared=shared, batched=False, now=now)[1])
+            session.flush()
+
+
+@dataclass
+class _Done:
+    error: DomainError | None
+    result: dict[str, Any]
+    flags: list[str]
+    case: Case | None
+
+
 def _apply(session: Session, actor: Actor, op: IncomingOp, row: SyncOperation, *,
-           parse_args: ArgsParser, limits: Limits, flags: list[str],
-           cases: dict[uuid.UUID, Case], visible: dict[uuid.UUID, bool],
-           now: datetime) -> None:
-    ctx = OpContext(session, actor, op.id, row.acted_at, now, limits, cases=cases,
-                    visible=visible)
+           parse_args: ArgsParser, limits: Limits, flags: list[str], shared: _Chunk,
+           batched: bool, now: datetime) -> tuple[SyncOperation, _Done]:
+    ctx = OpContext(session, actor, op.id, row.acted_at, now, limits, cases=shared.cases,
+                    visible=shared.visible)
+    result: dict[str, Any] = {}
+    error: DomainError | None = None
     try:
         operation = operation_named(op.name)
         args = parse_args(op.name, op.args)
-        with session.begin_nested():
-            result = operation.handler(ctx, **args)
-    except DomainError as error:
-        _reject(row, error)
-    except (sa.exc.OperationalError, sa.exc.InternalError):
-        # Lock timeouts, deadlocks, a lost connection: nothing of this push is kept and the
-        # phone sends it again, which is safe.
+        if batched and operation.batched:
+            try:
+                with deferred_case_flushes(session):
+                    result = operation.handler(ctx, **args)
+            except DomainError:
+                raise
+            except Exception as exc:
+                raise _ReplayChunk from exc
+        else:
+            with session.begin_nested():
+                result = operation.handler(ctx, **args)
+    except DomainError as refused:
+        error = refused
+    except (sa.exc.OperationalError, sa.exc.InternalError, _ReplayChunk):
+        # Lock timeouts, deadlocks, a lost connection: nothing of this chunk is kept and
+        # the phone sends it again, which is safe. (_ReplayChunk: see _apply_chunk.)
         raise
     except Exception:
         # A bug must not block the phone's queue forever: the operation is rejected and
         # kept, so a dispatcher sees it, and the traceback goes to the log.
         log.exception("sync operation %s (%s) failed", op.id, op.name)
-        _reject(row, DomainError(_("Something went wrong on our side with this operation. "
-                                   "It was kept and will be looked at."), code="internal_error"))
-    else:
-        row.status, row.result = OpStatus.APPLIED, result
+        error = DomainError(_("Something went wrong on our side with this operation. "
+                              "It was kept and will be looked at."), code="internal_error")
     # A case created in a savepoint that was rolled back is gone again.
-    if ctx.case is not None and sa.inspect(ctx.case).persistent:
-        row.case_id = ctx.case.id
-    row.flags = list(dict.fromkeys([*flags, *ctx.flags]))
-    session.flush()
+    case = ctx.case if ctx.case is not None and sa.inspect(ctx.case).persistent else None
+    return row, _Done(error, result, list(dict.fromkeys([*flags, *ctx.flags])), case)
 
 
-def _reject(row: SyncOperation, error: DomainError) -> None:
-    row.status, row.code, row.message = OpStatus.REJECTED, error.code, error.message
-    row.result = {k: v for k, v in (("errors", error.errors), ("details", error.details)) if v}
+def _store(row: SyncOperation, done: _Done) -> None:
+    """The outcome into the ledger row; the case's version as it now is (a batched chunk
+    flushes its cases once, after its operations)."""
+    if done.error is not None:
+        reject(row, done.error)
+    else:
+        result = done.result
+        if done.case is not None and "version" in result:
+            result = {**result, "version": done.case.version}
+        row.status, row.result = OpStatus.APPLIED, result
+    if done.case is not None:
+        row.case_id = done.case.id
+    row.flags = done.flags
 
 
 def _outcome(row: SyncOperation, *, duplicate: bool = False) -> OpOutcome:

@@ -46,6 +46,10 @@ Contract of a ``SyncedTable``:
   WatermelonDB adapter uses it to refuse pushed edits.
 - ``scope_trigger``: a change to any row may change what other tables' scopes hold (the
   unit tree): every device then reconciles its whole scope on its next pull.
+- ``feeds(row)``: whether an insert or update of this row can matter to a phone (None:
+  every change does). A row that no device can hold in its current state need not be in
+  the feed: the ledger of pushed operations reaches phones only when rejected, so its rows
+  enter the feed only then (a push writes one ledger row per operation, twice).
 
 ``watch(model, name=..., user_key="user_id")`` registers a model that is not sent to phones
 but whose changes change what a user's devices should hold (grid membership, roles): after a
@@ -71,6 +75,7 @@ __all__ = [
     "SyncContext",
     "SyncedTable",
     "Tier",
+    "feeds",
     "register",
     "registered",
     "synced",
@@ -103,6 +108,7 @@ class SyncedTable:
     parent: str | None = None
     read_only: bool = True
     scope_trigger: bool = False
+    feeds: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,13 @@ def registered() -> tuple[SyncedTable, ...]:
 
 def table_named(name: str) -> SyncedTable | None:
     return _TABLES.get(name)
+
+
+def feeds(model: type, row: Any) -> bool:
+    """Whether this insert or update of a synced row goes to the change feed."""
+    name = _BY_MODEL.get(model)
+    check = _TABLES[name].feeds if name is not None else None
+    return check is None or check(row)
 
 
 def synced(model: type) -> str | None:

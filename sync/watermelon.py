@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -319,9 +319,10 @@ def pull(session: Session, actor: Actor, *, last_pulled_at: int | None,
 
 def push(session: Session, actor: Actor, *, changes: Mapping[str, Any], sent_at: datetime | None,
          parse_args: push_service.ArgsParser, settings: push_service.PushSettings,
-         now: datetime) -> dict[str, Any]:
+         now: datetime, checkpoint: Callable[[], None] | None = None) -> dict[str, Any]:
     """``pushChanges``: the phone's new ``operations`` records applied exactly once through
-    the push service; changes to server-owned tables ignored and healed by the next pull."""
+    the push service (committed in chunks at ``checkpoint``, as ``sync.push``); changes to
+    server-owned tables ignored and healed by the next pull."""
     tables = registered()
     plan = plan_push(changes, read_only=[t.name for t in tables if t.read_only],
                      known=[t.name for t in tables])
@@ -332,7 +333,8 @@ def push(session: Session, actor: Actor, *, changes: Mapping[str, Any], sent_at:
     batch, deferred = split_push(plan.operations, settings.max_operations)
     if batch or actor.device_id is None:
         answer = push_service.push(session, actor, batch, sent_at=sent_at or now,
-                                   parse_args=parse_args, settings=settings, now=now)
+                                   parse_args=parse_args, settings=settings, now=now,
+                                   checkpoint=checkpoint)
         results, skew_s, server_time = answer.results, answer.clock_skew_s, answer.server_time
     ignored = plan.ignored + _heal(session, actor, plan.read_only)
     rejected = sorted({p.id for p in plan.problems} | set(deferred))

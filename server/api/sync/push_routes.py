@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +28,18 @@ def _settings() -> PushSettings:
                       staff=field_limits(),
                       urgent_completion=timedelta(hours=ctx.setting("URGENT_COMPLETION_HOURS"))),
         max_skew_s=ctx.setting("SYNC_MAX_SKEW_S"),
-        max_operations=ctx.setting("SYNC_MAX_PUSH_OPERATIONS"))
+        max_operations=ctx.setting("SYNC_MAX_PUSH_OPERATIONS"),
+        chunk_size=ctx.setting("SYNC_PUSH_CHUNK"))
+
+
+def commit_chunk() -> None:
+    """The push's checkpoint: commit the chunk just applied, so a cut request loses at most
+    the one after it (docs/sync.md, Chunks). The pause exists for the fault test only, to
+    land a kill between two chunks; it is 0 in production."""
+    ctx.session().commit()
+    pause = ctx.setting("SYNC_PUSH_CHUNK_PAUSE_S")
+    if pause > 0:
+        time.sleep(pause)
 
 
 @blp.route("/push", methods=["POST"])
@@ -38,7 +50,8 @@ def push_operations(body):
     """Apply a phone's offline operations, each exactly once; one outcome per operation"""
     operations = [IncomingOp(**op) for op in body["operations"]]
     return push(ctx.session(), ctx.current_actor(), operations, sent_at=body["sent_at"],
-                parse_args=s.parse_args, settings=_settings(), now=ctx.request_now())
+                parse_args=s.parse_args, settings=_settings(), now=ctx.request_now(),
+                checkpoint=commit_chunk)
 
 
 def _rejected_view(item: RejectedOperation, actor: Actor) -> dict[str, Any]:

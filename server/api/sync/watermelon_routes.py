@@ -10,6 +10,7 @@ from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.openapi import may_answer
 from server.api.sync import watermelon_schemas as s
+from server.api.sync.push_routes import commit_chunk
 from server.api.sync.push_schemas import parse_args
 from server.core.errors import Invalid
 from sync import watermelon
@@ -28,7 +29,8 @@ def _push_settings() -> PushSettings:  # as POST /sync/push
                       arrive_near_m=ctx.setting("SYNC_ARRIVE_NEAR_M"),
                       urgent_completion=timedelta(hours=ctx.setting("URGENT_COMPLETION_HOURS"))),
         max_skew_s=ctx.setting("SYNC_MAX_SKEW_S"),
-        max_operations=ctx.setting("SYNC_MAX_PUSH_OPERATIONS"))
+        max_operations=ctx.setting("SYNC_MAX_PUSH_OPERATIONS"),
+        chunk_size=ctx.setting("SYNC_PUSH_CHUNK"))
 
 
 def _pull(last_pulled_at, migration, limit):  # noqa: ANN001, ANN202
@@ -70,4 +72,5 @@ def push_changes(body):
     """pushChanges: new operations records applied once each; read-only tables ignored"""
     return watermelon.push(ctx.session(), ctx.current_actor(), changes=body["changes"],
                            sent_at=body["sentAt"], parse_args=parse_args,
-                           settings=_push_settings(), now=ctx.request_now())
+                           settings=_push_settings(), now=ctx.request_now(),
+                           checkpoint=commit_chunk)
