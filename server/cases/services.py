@@ -411,6 +411,11 @@ def flush_case(session: Session, case: Case) -> None:
 
 
 def cancel_case_deadlines(session: Session, case: Case, now: datetime) -> None:
+    """The case's limits no longer apply (re-dispatched, returned, escalated, handed down).
+
+    Settled, not just cancelled: an overdue escalation whose time came before the
+    scheduler's next run still goes out (as with whistle calls), so a limit missed just
+    before the case moved on is not lost."""
     for kind in (DeadlineKind.RESPONSE, DeadlineKind.COMPLETION, DeadlineKind.REVIEW):
-        supervision.cancel_deadline(session, subject_type=SUBJECT, subject_id=case.id, kind=kind,
-                                    now=now)
+        supervision.settle_deadline(session, subject_type=SUBJECT, subject_id=case.id,
+                                    kind=kind, met_at=None, now=now)

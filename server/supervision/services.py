@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from server.auth.actor import Actor
 from server.core.db import is_postgres
-from server.core.ids import new_id
 from server.core.errors import Conflict, Invalid, NotFound, PermissionDenied
+from server.core.ids import new_id
 from server.supervision import queries
 from server.supervision.models import Deadline, Notification, Reminder
 from server.supervision.rules import (
