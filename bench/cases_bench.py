@@ -10,70 +10,81 @@ townships' grids, and prints:
    call (the page's SQL and ORM loading), not the JSON rendering. p50/p95/max over ``--runs``
    runs each (target p95 <= 100 ms). The last three filters are narrow on purpose: fewer
    than 51 matches make PostgreSQL walk far back through history unless an index helps;
-2. SQL statements per intake (counted with a ``before_cursor_execute`` listener);
+2. SQL statements per intake (counted with a ``before_cursor_execute`` listener), by kind;
 3. case intake over HTTP under gunicorn (POST /api/v1/cases: assignment, auto-dispatch, two
-   supervised deadlines, the nearby-duplicate check) against the 1M-case table, as a ratio to
-   a bare Flask JSON endpoint (target >= 0.5) and to a bare Flask endpoint that INSERTs one
-   row into PostgreSQL per request, all under the same gunicorn settings in the same run.
+   supervised deadlines with their reminders, the lead's notification, the change feed, the
+   nearby-duplicate check) against the 1M-case table, as a ratio to a bare Flask endpoint
+   that INSERTs one full ``cases`` row (every column, into the real table with all its
+   indexes) per request through psycopg (target >= 0.5), and to a bare Flask JSON endpoint;
+   all under the same gunicorn settings in the same run.
 
-Run: ``.venv/bin/python bench/cases_bench.py`` (about 2 minutes; ``--cases 0`` skips the
-bulk load; ``--skip-list``, ``--skip-http``; ``--workers 2``, ``--seconds 8``, ``--runs 30``;
-``--show-statements`` prints one intake's SQL).
+Run: ``.venv/bin/python bench/cases_bench.py`` (about 4 minutes; ``--reuse`` keeps a
+database already loaded with at least ``--cases`` cases, upgrading its schema, instead of
+building it again; ``--cases 0`` skips the bulk load; ``--skip-list``, ``--skip-http``;
+``--workers 2``, ``--seconds 8``, ``--runs 30``; ``--show-statements`` prints one intake's
+SQL).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from _support import (
+    BENCH_PASSWORD,
+    ROOT,
+    closed_loop,
+    fresh_database,
+    gunicorn,
+    machine_line,
+    postgis_url,
+    psycopg_dsn,
+    upgrade_schema,
+)
 from sqlalchemy.orm import Session
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-PASSWORD = "bench-pass-123"  # noqa: S105 - a throwaway database
+PASSWORD = BENCH_PASSWORD
 DISPATCHER = "wj.dispatcher"  # the demo's township dispatcher of 望京示范街道
 # Where intake points fall: the demo townships' grid lattices, kept 1 m inside the edges.
 TOWNSHIP_BOXES = ((116.40001, 39.98001, 116.45999, 40.01999),
                   (116.46001, 39.98001, 116.49999, 40.01199))
 INTAKE_CATEGORIES = ("01.01", "01.02", "01.04", "02.02", "04.01", "04.02", "06.03", "07.01")
+PORTS = {"bare": 18901, "insert": 18902, "intake": 18903}
+# Each server first takes WARM_S seconds of the same load, not measured: every worker has
+# built its grid index, prepared its statements and filled its caches before the count.
+WARM_S = 3.0
 
 
-def postgis_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench_cases")
+def prepare_database(url: str, *, reuse_with: int | None = None) -> bool:
+    """A fresh database with the schema and the demo district; False if PostGIS is absent.
 
-
-def prepare_database(url: str) -> bool:
-    """A fresh database with the schema and the demo district; False if PostGIS is absent."""
-    db_name = sa.engine.make_url(url).database
-    try:
-        admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"),
-                                 isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-            conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
-        admin.dispose()
-    except Exception as exc:  # noqa: BLE001
-        print(f"PostGIS not reachable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    ``reuse_with``: keep the database if it already holds that many cases (its schema is
+    upgraded to head; intakes of earlier runs stay)."""
+    if reuse_with is not None:
+        try:
+            engine = sa.create_engine(url)
+            with engine.connect() as conn:
+                held = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar()
+            engine.dispose()
+        except sa.exc.SQLAlchemyError:
+            held = -1
+        if held >= reuse_with:
+            upgrade_schema(url)
+            print(f"reusing {sa.engine.make_url(url).database}: {held:,} cases")
+            return True
+    if not fresh_database(url):
         return False
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
     from server.auth.passwords import Passwords
     from server.demo import load_demo_district
 
@@ -346,7 +357,8 @@ def intake_body(rng: random.Random) -> dict:
 
 
 def count_statements(url: str, n: int, show: bool) -> float:
-    """Average SQL statements per intake, through the real app in this process."""
+    """Average SQL statements per intake, through the real app in this process; prints them
+    by kind (the first words of each statement)."""
     from config import Config
     from server.app import create_app
     from server.extensions import db
@@ -366,6 +378,7 @@ def count_statements(url: str, n: int, show: bool) -> float:
     for _ in range(3):  # warm: grid index, token cache
         client.post("/api/v1/cases", json=intake_body(rng), headers=headers)
     sa.event.listen(engine, "before_cursor_execute", count)
+    start = time.perf_counter()
     try:
         for i in range(n):
             before = len(seen)
@@ -377,21 +390,45 @@ def count_statements(url: str, n: int, show: bool) -> float:
                     print("   ", " ".join(statement.split())[:160])
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
+    elapsed = time.perf_counter() - start
     with app.app_context():
         db.engine.dispose()
+    kinds = collections.Counter(_statement_kind(s) for s in seen)
+    print(f"SQL statements per intake (POST /api/v1/cases, in-process, {n} intakes, "
+          f"{elapsed / n * 1000:.1f} ms each): {len(seen) / n:.1f}")
+    for kind, k in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {k / n:5.2f}  {kind}")
     return len(seen) / n
+
+
+def _statement_kind(statement: str) -> str:
+    words = statement.split()
+    verb = words[0].upper()
+    if verb == "INSERT":
+        return f"INSERT {words[2]}"
+    if verb in ("UPDATE", "DELETE"):
+        return f"{verb} {words[1] if verb == 'UPDATE' else words[2]}"
+    upper = [w.upper() for w in words]
+    table = words[upper.index("FROM") + 1] if "FROM" in upper else "-"
+    return f"{verb} … FROM {table}"
 
 
 BARE_APP = textwrap.dedent("""
     import json
     import os
     import uuid
+    from datetime import datetime, timezone
 
     import psycopg
     from flask import Flask, request
 
     app = Flask(__name__)
     _conn = None
+    TEMPLATE = json.loads(os.environ["BARE_CASE_ROW"])  # {column: [pg type, value]}
+    COLUMNS = list(TEMPLATE)
+    INSERT = "INSERT INTO cases ({}) VALUES ({})".format(
+        ", ".join(COLUMNS), ", ".join("%s::" + TEMPLATE[c][0] for c in COLUMNS))
+    COUNTER = [0]
 
     def conn():
         global _conn  # one connection per gunicorn worker, opened after the fork
@@ -411,114 +448,105 @@ BARE_APP = textwrap.dedent("""
 
     @app.post("/insert")
     def insert():
+        # One INSERT of a whole cases row (every column, the real table and its indexes),
+        # from the request's own fields where it has them, in its own transaction.
         body = request.get_json()
         case_id = uuid.uuid4()
+        COUNTER[0] += 1
+        row = {c: v for c, (_t, v) in TEMPLATE.items()}
+        now = datetime.now(timezone.utc)
+        row.update(id=case_id, number=f"B{os.getpid() % 100000:05d}-{COUNTER[0]:07d}",
+                   client_request_id=body["client_request_id"], title=body["title"],
+                   description=body["description"], category_code=body["category_code"],
+                   lon=body["lon"], lat=body["lat"], input_lon=body["lon"],
+                   input_lat=body["lat"], address=body["address"],
+                   resident_name=body["resident_name"], resident_phone=body["resident_phone"],
+                   received_at=now, dispatched_at=now, updated_at=now)
+        row["location"] = "SRID=4326;POINT({} {})".format(body["lon"], body["lat"])
+        for key in ("attachments",):
+            row[key] = json.dumps(row[key])
         with conn().transaction():
-            conn().execute(
-                "INSERT INTO bench_rows (id, client_request_id, body) VALUES (%s, %s, %s)",
-                (case_id, body["client_request_id"], json.dumps(body)))
+            conn().execute(INSERT, [row[c] for c in COLUMNS])
         return {"id": str(case_id), "client_request_id": body["client_request_id"],
-                "status": "received"}, 201
+                "status": "dispatched"}, 201
 """)
 
 
-def _serve(app_spec: str, port: int, workers: int, env: dict, cwd: Path,
-           log: Path) -> subprocess.Popen:
-    with log.open("wb") as stderr:  # a file, not a pipe nobody reads: a chatty server never blocks
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-             "--log-level", "warning", app_spec],
-            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-        )
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)  # noqa: S310
-            return proc
-        except Exception:  # noqa: BLE001
-            time.sleep(0.1)
-    proc.terminate()
-    proc.wait()
-    raise RuntimeError(f"{app_spec} did not start: {log.read_text()[-2000:]}")
-
-
-def _load(url: str, headers: dict, seconds: float, threads: int) -> float:
-    """Requests/s of ``threads`` clients posting distinct intakes for ``seconds``."""
-    deadline = time.perf_counter() + seconds
-
-    def worker(seed: int) -> int:
-        rng = random.Random(seed)
-        done = 0
-        while time.perf_counter() < deadline:
-            data = json.dumps(intake_body(rng)).encode()
-            request = urllib.request.Request(  # noqa: S310
-                url, data=data, method="POST",
-                headers={"Content-Type": "application/json", **headers})
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                response.read()
-                assert response.status == 201, response.status
-            done += 1
-        return done
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        total = sum(pool.map(worker, range(threads)))
-    return total / (time.perf_counter() - start)
-
-
-def _run_server(app_spec: str, port: int, workers: int, env: dict, cwd: Path, path: str,
-                headers: dict, seconds: float) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp, "gunicorn.log")
-        server = _serve(app_spec, port, workers, env, cwd, log)
-        try:
-            return _load(f"http://127.0.0.1:{port}{path}", headers, seconds, threads=8)
-        except Exception:
-            print(log.read_text()[-3000:], file=sys.stderr)
-            raise
-        finally:
-            server.terminate()
-            server.wait()
+def case_row_template(url: str) -> str:
+    """A real dispatched intake's row as {column: [type, value]} (JSON) for the bare INSERT."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        types = dict(conn.exec_driver_sql(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = 'cases'::regclass AND attnum > 0 AND NOT attisdropped").all())
+        row = conn.exec_driver_sql(
+            "SELECT row_to_json(c) FROM cases c WHERE title = '门口占道摆摊' "
+            "AND status = 'dispatched' ORDER BY received_at DESC LIMIT 1").scalar_one()
+    engine.dispose()
+    types = {c: ("geometry" if t.startswith("geometry") else t) for c, t in types.items()}
+    return json.dumps({c: [types[c], v] for c, v in row.items()})
 
 
 def bench_http(url: str, workers: int, seconds: float) -> None:
     """Three servers, one after another: same gunicorn, workers and client; only the app differs."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS bench_rows")
-        conn.exec_driver_sql("CREATE TABLE bench_rows (id uuid PRIMARY KEY, client_request_id "
-                             "text UNIQUE, body jsonb, created_at timestamptz DEFAULT now())")
         before = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar()
-    dsn = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        deadlines_before = conn.exec_driver_sql("SELECT count(*) FROM deadlines").scalar()
+        reminders_before = conn.exec_driver_sql("SELECT count(*) FROM reminders").scalar()
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    rngs: dict[int, random.Random] = {}
+
+    def body(thread: int, _n: int) -> dict:
+        return intake_body(rngs.setdefault(thread, random.Random(1000 + thread)))
+
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "bare_app.py").write_text(BARE_APP)
-        bare_env = {**env, "PYTHONPATH": tmp, "BARE_PG_DSN": dsn}
-        bare = _run_server("bare_app:app", 18091, workers, bare_env, Path(tmp), "/bare", {},
-                           seconds)
-        insert = _run_server("bare_app:app", 18092, workers, bare_env, Path(tmp), "/insert", {},
-                             seconds)
+        bare_env = {**env, "PYTHONPATH": tmp, "BARE_PG_DSN": psycopg_dsn(url),
+                    "BARE_CASE_ROW": case_row_template(url)}
+        with gunicorn("bare_app:app", PORTS["bare"], workers=workers, env=bare_env,
+                      cwd=Path(tmp)) as base:
+            closed_loop(base + "/bare", body, seconds=WARM_S, expect=201)
+            bare = closed_loop(base + "/bare", body, seconds=seconds, expect=201)
+        with gunicorn("bare_app:app", PORTS["insert"], workers=workers, env=bare_env,
+                      cwd=Path(tmp)) as base:
+            closed_loop(base + "/insert", body, seconds=WARM_S, expect=201)
+            insert = closed_loop(base + "/insert", body, seconds=seconds, expect=201)
     token = sign_in(url)
-    ours = _run_server("server.app:create_app()", 18093, workers, env, ROOT, "/api/v1/cases",
-                       {"Authorization": f"Bearer {token}"}, seconds)
+    with gunicorn("server.app:create_app()", PORTS["intake"], workers=workers, env=env,
+                  ) as base:
+        auth = {"Authorization": f"Bearer {token}"}
+        closed_loop(base + "/api/v1/cases", body, seconds=WARM_S, expect=201, headers=auth)
+        ours = closed_loop(base + "/api/v1/cases", body, seconds=seconds, expect=201,
+                           headers=auth)
     with engine.begin() as conn:
-        added = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() - before
+        added = conn.exec_driver_sql(
+            "SELECT count(*) FROM cases WHERE left(number, 1) <> 'B'").scalar() - before
         undispatched = conn.exec_driver_sql(
             "SELECT count(*) FROM cases WHERE title = '门口占道摆摊' "
-            "AND status <> 'dispatched'").scalar()
+            "AND status <> 'dispatched' AND left(number, 1) <> 'B'").scalar()
         deadlines = conn.exec_driver_sql("SELECT count(*) FROM deadlines").scalar()
+        reminders = conn.exec_driver_sql("SELECT count(*) FROM reminders").scalar()
+        # The baseline's rows are not cases anyone handles: remove them.
+        conn.exec_driver_sql("DELETE FROM cases WHERE left(number, 1) = 'B'")
     engine.dispose()
-    print(f"gunicorn -w {workers}, 8 client threads, {seconds:.0f} s each, 127.0.0.1:")
-    print(f"  bare Flask JSON (no database)       : {bare:8,.0f} req/s")
-    print(f"  bare Flask + one INSERT (psycopg)   : {insert:8,.0f} req/s")
-    print(f"  POST /api/v1/cases (intake)         : {ours:8,.0f} req/s  "
-          f"({added:,} cases, {undispatched} not dispatched, {deadlines:,} deadlines)")
-    print(f"  ratio to bare JSON                  : {ours / bare:8.2f}   (target >= 0.5)")
-    print(f"  ratio to bare INSERT                : {ours / insert:8.2f}")
+    print(f"gunicorn -w {workers}, 8 client threads, {seconds:.0f} s each after {WARM_S:.0f} s "
+          "of warm-up, 127.0.0.1:")
+    print("  " + bare.line("bare Flask JSON (no database)"))
+    print("  " + insert.line("bare Flask + one full cases-row INSERT"))
+    print("  " + ours.line("POST /api/v1/cases (intake)"))
+    print(f"  intake wrote {added:,} cases ({undispatched} not dispatched), "
+          f"{deadlines - deadlines_before:,} deadlines, {reminders - reminders_before:,} "
+          f"reminders (with the warm-up)")
+    print(f"  ratio to the full-row INSERT        : {ours.rate / insert.rate:8.2f}"
+          f"   (target >= 0.5)")
+    print(f"  ratio to bare JSON                  : {ours.rate / bare.rate:8.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -527,20 +555,21 @@ def main() -> None:
     parser.add_argument("--show-statements", action="store_true")
     args = parser.parse_args()
 
-    url = postgis_url()
+    print(machine_line())
+    url = postgis_url("gridops_bench_cases")
     start = time.perf_counter()
-    if not prepare_database(url):
+    if not prepare_database(url, reuse_with=args.cases if args.reuse else None):
         return
-    print(f"database {sa.engine.make_url(url).database}: schema + demo district "
+    print(f"database {sa.engine.make_url(url).database}: ready "
           f"({time.perf_counter() - start:.1f} s)")
-    if args.cases:
+    if args.cases and not args.reuse:
         load_cases(url, args.cases)
     if not args.skip_list:
         bench_list(url, args.runs)
-    per_intake = count_statements(url, 20, args.show_statements)
-    print(f"SQL statements per intake (POST /api/v1/cases, in-process): {per_intake:.1f}")
+    count_statements(url, 20, args.show_statements)
     if not args.skip_http:
         bench_http(url, args.workers, args.seconds)
+    print(machine_line())
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from shapely.geometry import Point
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import CRS
@@ -161,6 +162,8 @@ def intake(
         rehandle_count=0,
         event_count=0,
     )
+    if item is not None:
+        set_committed_value(case, "category", item)  # the view names it: no second read
     _locate(session, case, request, grid_index=grid_index, tolerance_m=tolerance_m)
     # Auto-dispatch needs both a rule and a grid; otherwise a dispatcher judges the case.
     plan = (plan_dispatch(session, case.category_code, case.township_id, item=item,
@@ -180,9 +183,8 @@ def intake(
             case.needs_triage = True
             case.triage_reason = _triage_reason(case)
         else:
-            dispatched_by = supervisor_for(session, case,
-                                           session.get_one(Unit, plan.lead_unit_id),
-                                           dispatcher_path=None)
+            lead = plan.lead_unit or session.get_one(Unit, plan.lead_unit_id)
+            dispatched_by = supervisor_for(session, case, lead, dispatcher_path=None)
             _hand_to_lead(session, case, plan.lead_unit_id, plan.cooperating_unit_ids, plan,
                           dispatched_by=dispatched_by, urgent_completion=urgent_completion,
                           now=now)
@@ -431,6 +433,11 @@ def flush_case(session: Session, case: Case) -> None:
 
 
 def cancel_case_deadlines(session: Session, case: Case, now: datetime) -> None:
+    """The case's limits no longer apply (re-dispatched, returned, escalated, handed down).
+
+    Settled, not just cancelled: an overdue escalation whose time came before the
+    scheduler's next run still goes out (as with whistle calls), so a limit missed just
+    before the case moved on is not lost."""
     for kind in (DeadlineKind.RESPONSE, DeadlineKind.COMPLETION, DeadlineKind.REVIEW):
-        supervision.cancel_deadline(session, subject_type=SUBJECT, subject_id=case.id, kind=kind,
-                                    now=now)
+        supervision.settle_deadline(session, subject_type=SUBJECT, subject_id=case.id,
+                                    kind=kind, met_at=None, now=now)

@@ -111,8 +111,8 @@ def contact(session: Session, actor: Actor, case: Case, *, version: int, note: s
     before = begin(session, actor, case, Action.CONTACT, version)
     if case.responded_at is None:
         case.responded_at = now
-        supervision.close_deadline(session, subject_type=SUBJECT, subject_id=case.id,
-                                   kind=DeadlineKind.RESPONSE, met_at=now)
+        supervision.settle_deadline(session, subject_type=SUBJECT, subject_id=case.id,
+                                    kind=DeadlineKind.RESPONSE, met_at=now, now=now)
     return move(
         session,
         actor,
@@ -137,8 +137,8 @@ def complete(session: Session, actor: Actor, case: Case, *, version: int, result
     before = begin(session, actor, case, Action.COMPLETE, version)
     case.result, case.completed_at = result, now
     for kind in (DeadlineKind.RESPONSE, DeadlineKind.COMPLETION):
-        supervision.close_deadline(session, subject_type=SUBJECT, subject_id=case.id, kind=kind,
-                                   met_at=now)
+        supervision.settle_deadline(session, subject_type=SUBJECT, subject_id=case.id,
+                                    kind=kind, met_at=now, now=now)
     on_time = case.completion_due_at is None or now <= case.completion_due_at
     return move(session, actor, case, Action.COMPLETE, before, CaseStatus.COMPLETED, now,
                 {"result": result, "on_time": on_time})
@@ -223,8 +223,8 @@ def record_review(session: Session, actor: Actor, case: Case, *, version: int,
     before = begin(session, actor, case, Action.RECORD_REVIEW, version)
     case.review_outcome, case.review_note, case.reviewed_at = outcome, note or None, now
     case.closed_at = now
-    supervision.close_deadline(session, subject_type=SUBJECT, subject_id=case.id,
-                               kind=DeadlineKind.REVIEW, met_at=now)
+    supervision.settle_deadline(session, subject_type=SUBJECT, subject_id=case.id,
+                                kind=DeadlineKind.REVIEW, met_at=now, now=now)
     move(session, actor, case, Action.RECORD_REVIEW, before, CaseStatus.CLOSED, now,
          {"outcome": outcome.value, "note": note,
           "on_time": case.review_due_at is None or now <= case.review_due_at})

@@ -7,7 +7,7 @@ import binascii
 import logging
 import uuid
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -102,6 +102,9 @@ class DispatchPlan:
     response_limit: timedelta
     completion_limit: timedelta
     returnable: bool
+    # The lead unit when the plan's query loaded it (a department or a named unit): held
+    # here so the session still has it when the caller needs it (its identity map is weak).
+    lead_unit: Unit | None = field(default=None, compare=False, repr=False)
 
 
 def plan_dispatch(
@@ -130,7 +133,7 @@ def plan_dispatch(
     if township_id is None and lead.kind in (LeadKind.TERRITORIAL, LeadKind.DEPARTMENT):
         return None  # territorial and department leads both need the township
     cooperating = [parse_responsibility(t) for t in item.cooperating]
-    units = _resolve(session, [lead, *cooperating], township_id)
+    units, loaded = _resolve(session, [lead, *cooperating], township_id)
     units.update(_special_grid_owners(session, [lead, *cooperating], special_grid_ids))
     lead_id = units.get(lead)
     if lead_id is None:
@@ -153,6 +156,7 @@ def plan_dispatch(
         response_limit=timedelta(minutes=item.response_limit_minutes),
         completion_limit=timedelta(minutes=item.completion_limit_minutes),
         returnable=item.returnable,
+        lead_unit=loaded.get(lead_id),
     )
 
 
@@ -182,8 +186,8 @@ def _special_grid_owners(
 
 def _resolve(
     session: Session, wanted: Iterable[Responsibility], township_id: uuid.UUID | None
-) -> dict[Responsibility, uuid.UUID]:
-    """Units for responsibility tokens, in one query.
+) -> tuple[dict[Responsibility, uuid.UUID], dict[uuid.UUID, Unit]]:
+    """Units for responsibility tokens, in one query; and the units that query loaded.
 
     A department kind resolves to the department of that kind under the township itself
     (an outpost, 派驻机构) if there is one, else under the township's district; several
@@ -206,12 +210,10 @@ def _resolve(
             sa.or_(Unit.parent_id == township_id, Unit.parent_id == district_id),
         ))
     if not conditions:
-        return resolved
-    rows = session.execute(
-        sa.select(Unit.id, Unit.code, Unit.kind, Unit.department_kind, Unit.parent_id)
-        .where(sa.or_(*conditions))
-        .order_by(Unit.code)
-    ).all()
+        return resolved, {}
+    # Whole units, not just their ids: the caller's next step (intake's supervisor and the
+    # case's lead unit) finds the lead in the session instead of loading it again.
+    rows = session.scalars(sa.select(Unit).where(sa.or_(*conditions)).order_by(Unit.code)).all()
     for row in rows:
         if row.code in unit_codes:
             resolved[Responsibility(LeadKind.UNIT, row.code)] = row.id
@@ -222,4 +224,4 @@ def _resolve(
     )
     for row in departments:
         resolved.setdefault(Responsibility(LeadKind.DEPARTMENT, row.department_kind), row.id)
-    return resolved
+    return resolved, {row.id: row for row in rows}

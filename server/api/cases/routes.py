@@ -19,9 +19,16 @@ from server.cases import decisions, queries, transitions
 from server.cases.access_log import access_log
 from server.cases.models import Case, CaseEvent
 from server.cases.reports import return_counts
-from server.cases.rules import Action, PersonalDataView, mask_name, mask_phone
+from server.cases.rules import (
+    Action,
+    PersonalDataView,
+    Standing,
+    allowed_actions,
+    mask_name,
+    mask_phone,
+)
 from server.cases.services import SUBJECT, IntakeRequest, intake
-from server.cases.standing import actions_for
+from server.cases.standing import actions_for, standings_of
 from server.org.models import Unit
 from server.reports.periods import PeriodKind, containing
 from server.supervision.queries import supervision_plan
@@ -35,8 +42,11 @@ def _ref(unit: Unit | None) -> dict[str, str] | None:
     return {"id": str(unit.id), "code": unit.code, "name": unit.name} if unit else None
 
 
-def case_view(case: Case, actor: Actor) -> dict[str, Any]:
-    """The case as this actor may see it; an unmasked view of personal data is logged."""
+def case_view(case: Case, actor: Actor, standing: Standing | None = None) -> dict[str, Any]:
+    """The case as this actor may see it; an unmasked view of personal data is logged.
+
+    ``standing``: the caller's standing to the case when a list gathered it for the whole
+    page (``standings_of``); otherwise it is looked up for this case."""
     session = ctx.session()
     view = queries.personal_data_view_for(session, actor, case)
     resident: dict[str, Any] = {"view": view.value, "name": None, "phone": None}
@@ -78,7 +88,9 @@ def case_view(case: Case, actor: Actor) -> dict[str, Any]:
         "lead_unit": _ref(case.lead_unit),
         "cooperating_unit_ids": [str(c.unit_id) for c in case.cooperators],
         "resident": resident,
-        "allowed_actions": [a.value for a in actions_for(session, actor, case)],
+        "allowed_actions": [a.value for a in (
+            actions_for(session, actor, case) if standing is None
+            else allowed_actions(standing))],
     }
 
 
@@ -134,7 +146,10 @@ def list_cases(args):
         received_to=args["received_to"], bbox=tuple(args["bbox"]) if args["bbox"] else None)
     page = queries.list_cases(ctx.session(), actor, filters, now=ctx.request_now(),
                               limit=args["limit"], cursor=args["cursor"])
-    return {"items": [case_view(c, actor) for c in page.cases], "next_cursor": page.next_cursor}
+    # The page's lead units and pending returns in two queries, not two per case.
+    standings = standings_of(ctx.session(), actor, page.cases)
+    return {"items": [case_view(c, actor, standings[c.id]) for c in page.cases],
+            "next_cursor": page.next_cursor}
 
 
 @blp.route("/<uuid:case_id>", methods=["GET"])
