@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import random
 import subprocess
 import sys
 import tempfile
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,8 +63,8 @@ def seed_cases(url: str, n: int, rng: random.Random) -> None:
     from geo.crs import CRS
     from server.app import create_app
     from server.auth.actor import Actor
-    from server.cases.rules import AppealType, Channel
     from server.cases import transitions
+    from server.cases.rules import AppealType, Channel
     from server.cases.services import IntakeRequest, intake
     from server.extensions import db
     from server.grids.assignment import GridIndexCache
@@ -93,8 +95,46 @@ def seed_cases(url: str, n: int, rng: random.Random) -> None:
         db.engine.dispose()
 
 
+def issue_tokens(url: str, per_user: int) -> dict[str, list[str]]:
+    """``per_user`` tokens for each simulated account, as its sign-in would make them (a
+    device of its own for the phones), written straight to the tables: the run measures
+    the work, not a burst of argon2 sign-ins."""
+    os.environ["DATABASE_URL"] = url
+    import sqlalchemy as sa
+
+    from server.app import create_app
+    from server.auth.models import AuthToken, Device
+    from server.auth.services import hash_token
+    from server.core.ids import new_secret
+    from server.extensions import db
+    from server.org.models import User
+
+    accounts = {"wj.dispatcher": False, "wj.worker1": True, "cgzf.staff": True}
+    app = create_app()
+    tokens: dict[str, list[str]] = {}
+    now = datetime.now(UTC)
+    with app.app_context():
+        for username, phone in accounts.items():
+            user = db.session.scalar(sa.select(User).where(User.username == username))
+            lifetime = app.config["DEVICE_TOKEN_LIFETIME" if phone else "TOKEN_LIFETIME"]
+            for _ in range(per_user):
+                device_id = uuid.uuid4() if phone else None
+                if device_id:
+                    db.session.add(Device(user_id=user.id, id=device_id, name="load phone",
+                                          registered_at=now, last_sign_in_at=now))
+                raw = new_secret()
+                db.session.add(AuthToken(token_hash=hash_token(raw), user_id=user.id,
+                                         device_id=device_id, device_name="load phone",
+                                         created_at=now, expires_at=now + lifetime,
+                                         last_used_at=now))
+                tokens.setdefault(username, []).append(raw)
+        db.session.commit()
+        db.engine.dispose()
+    return tokens
+
+
 def run_locust(base: str, *, users: int, spawn_rate: float, seconds: int,
-               prefix: Path) -> None:
+               prefix: Path, tokens: Path) -> None:
     """Locust headless; its statistics restart once every user is up (``--reset-stats``), so
     the sign-ins and first syncs of the ramp-up are not counted in the mix."""
     log = Path(f"{prefix}_locust.log")
@@ -104,7 +144,8 @@ def run_locust(base: str, *, users: int, spawn_rate: float, seconds: int,
              "--host", base, "-u", str(users), "-r", str(spawn_rate),
              "--run-time", f"{seconds}s", "--reset-stats", "--stop-timeout", "10",
              "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
-            cwd=ROOT, env={**os.environ, "LOAD_PASSWORD": BENCH_PASSWORD},
+            cwd=ROOT, env={**os.environ, "LOAD_PASSWORD": BENCH_PASSWORD,
+                           "LOAD_TOKENS": str(tokens)},
             stdout=out, stderr=subprocess.STDOUT, check=False)
     if not Path(f"{prefix}_stats.csv").exists():
         print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
@@ -155,6 +196,7 @@ def main() -> int:
         return 2
     load_demo(url)
     seed_cases(url, args.cases, random.Random(14))
+    tokens = issue_tokens(url, args.users)
     print(f"database: the demo district + {args.cases} cases; gunicorn {args.workers} "
           f"workers; locust {args.users} users for {args.seconds} s (loopback), counted "
           f"from the last user's start (about {args.users / args.spawn_rate:.0f} s in)")
@@ -164,8 +206,10 @@ def main() -> int:
         # A shared machine under load can take half a minute to boot four workers.
         with gunicorn("server.app:create_app()", args.port, workers=args.workers,
                       env=env, wait_s=180) as base:
+            token_file = Path(tmp, "tokens.json")
+            token_file.write_text(json.dumps(tokens), encoding="utf-8")
             run_locust(base, users=args.users, spawn_rate=args.spawn_rate,
-                       seconds=args.seconds, prefix=Path(tmp, "load"))
+                       seconds=args.seconds, prefix=Path(tmp, "load"), tokens=token_file)
         failures = report(Path(tmp, "load"))
     print(machine_line())
     return 1 if failures else 0

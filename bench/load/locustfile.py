@@ -12,6 +12,11 @@ Three kinds of user, on the demo district (``gridops demo``; every demo user's p
   in inside a grid and uploads GPS tracks (a batch of 30 fixes, 10 s apart, each phone on a
   timeline of its own so nothing is refused as a duplicate).
 
+Each simulated user takes a token from ``LOAD_TOKENS`` (a JSON file ``{username: [token,
+...]}`` that ``bench/load_test.py`` issues before the run: a city's phones sign in once a
+month, not once per sync, and a burst of argon2 sign-ins would be a different test); without
+one it signs in (``POST /auth/login``, its own device for a phone).
+
 ``GET /auth/me`` (the cheapest signed-in request) runs in the same mix as the baseline that
 ``bench/load_test.py`` divides by. A request counts as failed when its status is not the one
 the API documents, or when a push has an operation rejected.
@@ -25,10 +30,12 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import json
 import os
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from locust import FastHttpUser, between, events, task
@@ -42,6 +49,9 @@ TOWNSHIP = (116.400, 39.980, 116.460, 40.020)
 CATEGORIES = ("01.02", "01.04", "01.05", "02.02", "04.01", "04.03")  # led by the township
 TITLES = ("楼道堆放杂物", "垃圾清运不及时", "共享单车乱停放", "商铺噪声扰民", "物业服务差",
           "小区停车混乱")
+_TOKENS: dict[str, list[str]] = (
+    json.loads(Path(os.environ["LOAD_TOKENS"]).read_text(encoding="utf-8"))
+    if os.environ.get("LOAD_TOKENS") else {})
 _phone_numbers = itertools.count(13_800_000_000)
 _timelines = itertools.count(1)
 
@@ -73,6 +83,10 @@ class _Signed(FastHttpUser):
 
     def on_start(self) -> None:
         self.rng = random.Random()
+        pool = _TOKENS.get(self.username)
+        if pool:
+            self.auth = {"Authorization": f"Bearer {pool.pop()}"}
+            return
         self.device_id = str(uuid.uuid4()) if self.with_device else None
         body = {"username": self.username, "password": PASSWORD}
         if self.device_id:
