@@ -180,3 +180,30 @@ def test_retention_zero_keeps_everything(app, db_session, monkeypatch):
     assert "--days" in refused.output
     with pytest.raises(ValueError, match="positive"):
         erase_resident_data(db_session, None, now=now_utc(), retention_days=0)
+
+
+def test_a_repeat_by_phone_stays_one_group_while_its_cases_are_erased_one_by_one(
+        client, clock_login, world, clock, catalogue, db_session):
+    c = build_month(client, clock_login, clock)  # c1 closed 3 November, c2 on 6 November
+    t1 = str(world.units["T1"].id)
+
+    def phone_groups() -> list[tuple[str, int]]:
+        body = get(client, clock_login("t1.dispatcher"), "evaluation/repeat-complaints",
+                   unit_id=t1, period=NOV)
+        return [(g["key"], g["cases"]) for g in body["items"] if g["by"] == "phone"]
+
+    clock.now = utc(2026, 12, 1, 1)
+    assert phone_groups() == [("13900000001", 2)]
+    first = utc(2026, 11, 5) + timedelta(days=DAYS)  # past c1's retention, not c2's
+    erase_resident_data(db_session, None, now=first, retention_days=DAYS)
+    one, two = (db_session.get(Case, uuid.UUID(c[k]["id"])) for k in (1, 2))
+    assert (one.resident_phone, two.resident_phone) == (None, "13900000001")
+    assert one.resident_ref == two.resident_ref
+    clock.now = first
+    assert phone_groups() == [("13900000001", 2)]  # c2 still has the phone
+    second = utc(2026, 11, 7) + timedelta(days=DAYS)
+    erase_resident_data(db_session, None, now=second, retention_days=DAYS)
+    db_session.expire_all()
+    assert db_session.get(Case, uuid.UUID(c[2]["id"])).resident_phone is None
+    clock.now = second
+    assert phone_groups() == [(ERASED_KEY, 2)]
