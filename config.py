@@ -59,6 +59,8 @@ KNOWN_GRID_VARIABLES = {
     "GRID_MAP_TILES",
     "GRID_MAP_TILES_CRS",
     "GRID_MAP_TILES_ATTRIBUTION",
+    "GRID_RESIDENT_DATA_RETENTION_DAYS",
+    "GRID_RESIDENT_DATA_ERASURE_INTERVAL_S",
 }
 
 # The coordinate systems a console base map's tiles may be drawn in (docs/console.md).
@@ -174,6 +176,14 @@ class Config:
     # and resumable photo uploads untouched for PHOTO_UPLOAD_KEEP_HOURS (with their bytes).
     SYNC_HOUSEKEEPING_INTERVAL_S = _env_float("GRID_SYNC_HOUSEKEEPING_INTERVAL_S", 3600.0)
     PHOTO_UPLOAD_KEEP_HOURS = _env_float("GRID_PHOTO_UPLOAD_KEEP_HOURS", 72.0)
+    # Residents' contact data (server/retention.py, docs/deploy.md): the name and phone of the
+    # reporting resident, and the Open311 contact fields, are erased from a case closed more
+    # than RESIDENT_DATA_RETENTION_DAYS ago (0: never), by the scheduler every
+    # RESIDENT_DATA_ERASURE_INTERVAL_S. 180 days outlasts the callback, the spot-check
+    # re-calls and the half-year evaluation that need the contact; the figures need none.
+    RESIDENT_DATA_RETENTION_DAYS = _env_float("GRID_RESIDENT_DATA_RETENTION_DAYS", 180.0)
+    RESIDENT_DATA_ERASURE_INTERVAL_S = _env_float("GRID_RESIDENT_DATA_ERASURE_INTERVAL_S",
+                                                  3600.0)
     # Department staff in grids (docs/staff.md). A check-in counts as inside its grid within
     # max(reported accuracy, CHECKIN_BUFFER_M) metres, never more than CHECKIN_MAX_TOLERANCE_M.
     # Track fixes less accurate than FIX_MAX_ACCURACY_M, or reached faster than
@@ -251,6 +261,9 @@ class Config:
         if cls.MAP_TILES_CRS not in MAP_TILES_CRS_CHOICES:
             raise RuntimeError(f"GRID_MAP_TILES_CRS must be one of "
                                f"{', '.join(MAP_TILES_CRS_CHOICES)}; got {cls.MAP_TILES_CRS!r}")
+        if cls.RESIDENT_DATA_RETENTION_DAYS < 0:
+            raise RuntimeError("GRID_RESIDENT_DATA_RETENTION_DAYS must be 0 (never erase) or "
+                               f"more days, not {cls.RESIDENT_DATA_RETENTION_DAYS:g}")
         unknown = sorted(
             name
             for name in os.environ

@@ -42,22 +42,16 @@ times an existing database; ``--cases 200000`` for a quicker build; ``--month 20
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
+from _support import fresh_database, machine_line, postgis_url, psycopg_dsn, upgrade_schema
 from shapely.geometry import box, mapping
 from sqlalchemy.orm import Session
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 DISTRICT = "110199"  # the demo catalogue names units of this code
 TOWNSHIP_COLUMNS, TOWNSHIP_ROWS = 5, 4  # 20 townships
@@ -103,37 +97,17 @@ HOUR = 3600.0
 CHUNK = 100_000
 
 
-def postgis_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench_eval")
-
-
 # --- the district ----------------------------------------------------------------------------
 
 def prepare_database(url: str) -> None:
-    """Drop and create the database, upgrade it, load the district, grids and catalogue."""
-    db_name = sa.engine.make_url(url).database
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
-    admin.dispose()
+    """A fresh database at the schema's head, with the district, grids and catalogue."""
+    if not fresh_database(url):
+        raise SystemExit("this bench needs PostGIS")
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-    upgrade_schema(url)
     with Session(engine) as session:
         load_district(session, now=YEAR_START)
         session.commit()
     engine.dispose()
-
-
-def upgrade_schema(url: str) -> None:
-    """``gridops db upgrade``: a new database from zero, or --reuse after new migrations."""
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def load_district(session: Session, *, now: datetime) -> None:
@@ -448,7 +422,7 @@ def load_facts(url: str, total: int, seed: int = 2026) -> None:
     grid_p /= grid_p.sum()
     start = time.perf_counter()
     counts = dict.fromkeys(LOADED_TABLES, 0)
-    dsn = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(False)
+    dsn = psycopg_dsn(url)
     with psycopg.connect(dsn) as conn:
         indexes = conn.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) AND indexname "
@@ -615,7 +589,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="time the existing database")
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
-    url = postgis_url()
+    print(machine_line())
+    url = postgis_url("gridops_bench_eval")
     if not args.reuse:
         start = time.perf_counter()
         prepare_database(url)

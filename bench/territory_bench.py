@@ -23,23 +23,17 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import statistics
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
+from _support import fresh_database, machine_line, postgis_url
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 WEST, SOUTH = 111.80, 31.60  # roughly where Yicheng (宜城市, Hubei) lies
@@ -47,28 +41,6 @@ EAST, NORTH = WEST + 0.47, SOUTH + 0.27  # ~44 km x 30 km
 TOWNSHIPS = 12
 BASIC, SPECIAL = 438, 118
 TARGET_S = 10.0
-
-
-def postgis_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench_territory")
-
-
-def prepare_database(url: str) -> None:
-    db_name = sa.engine.make_url(url).database
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
-    admin.dispose()
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-    engine.dispose()
-    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
-                   cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True,
-                   capture_output=True)
 
 
 def township_boundaries(rng: np.random.Generator) -> list[shapely.Polygon]:
@@ -173,8 +145,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    url = postgis_url()
-    prepare_database(url)
+    print(machine_line())
+    url = postgis_url("gridops_bench_territory")
+    if not fresh_database(url):
+        raise SystemExit("this bench needs PostGIS")
     rng = np.random.default_rng(11)
     townships = township_boundaries(rng)
     features = grid_features(rng, townships)

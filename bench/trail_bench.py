@@ -17,48 +17,20 @@ Run: ``.venv/bin/python bench/trail_bench.py`` (``--runs 5 --items 5000 --rows 2
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
+from _support import fresh_database, machine_line, postgis_url
 from shapely.geometry import box, mapping
 from sqlalchemy.orm import Session
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 WEST, SOUTH, CELL = 116.30, 39.90, 0.004
 HOOKED = ("server.grids.services", "server.catalogue.services")
-
-
-def postgis_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench_trail")
-
-
-def prepare_database(url: str) -> None:
-    db_name = sa.engine.make_url(url).database
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
-    admin.dispose()
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-    engine.dispose()
-    subprocess.run([sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
-                   cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True,
-                   capture_output=True)
 
 
 def load_district(session: Session) -> None:
@@ -165,8 +137,10 @@ def main() -> None:
     from server.grids.services import import_grids
     from server.org.rules import Role
 
-    url = postgis_url()
-    prepare_database(url)
+    print(machine_line())
+    url = postgis_url("gridops_bench_trail")
+    if not fresh_database(url):
+        raise SystemExit("this bench needs PostGIS")
     engine = sa.create_engine(url)
     with Session(engine) as session:
         load_district(session)

@@ -324,13 +324,45 @@ def scheduler_command() -> None:
 
     app = current_app._get_current_object()  # the job opens its own app context per run
     scheduler = build_scheduler(app)
+    days = app.config["RESIDENT_DATA_RETENTION_DAYS"]
+    erasure = (f"residents' contact data erased {days:g} days after close, checked every "
+               f"{app.config['RESIDENT_DATA_ERASURE_INTERVAL_S']:g} s" if days > 0
+               else "residents' contact data kept (GRID_RESIDENT_DATA_RETENTION_DAYS=0)")
     click.echo(f"scheduler: deadline reminders every {app.config['REMINDER_INTERVAL_S']:g} s, "
                f"sync housekeeping every {app.config['SYNC_HOUSEKEEPING_INTERVAL_S']:g} s, "
+               f"{erasure}, "
                f"on {db.engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         click.echo("scheduler stopped")
+
+
+@click.command("erase-resident-data")
+@click.option("--days", type=float, default=None,
+              help="Retention in days after close [default: GRID_RESIDENT_DATA_RETENTION_DAYS].")
+@click.option("--dry-run", is_flag=True, help="Count what would be erased; write nothing.")
+@with_appcontext
+def erase_resident_data_command(days: float | None, dry_run: bool) -> None:
+    """Erase residents' names, phones and Open311 contact data from cases closed longer than
+    the retention period (the scheduler does it too); figures and timelines stay."""
+    from server.jobs import resident_data_job
+    from server.retention import count_due
+
+    app = current_app._get_current_object()
+    days = app.config["RESIDENT_DATA_RETENTION_DAYS"] if days is None else days
+    if days <= 0:
+        raise click.UsageError("Retention is 0 (never erase): give --days N to erase anyway.")
+    if dry_run:
+        due = count_due(db.session, now=now_utc(), retention_days=days)
+        click.echo(f"would erase the resident data of {due.cases} cases closed before "
+                   f"{due.closed_before.isoformat()} ({due.open311_requests} Open311 requests)")
+        return
+    done = resident_data_job(app, note="command line", retention_days=days)
+    if done.skipped:
+        click.echo("another process is erasing now; what it leaves, the next run erases")
+    click.echo(f"erased the resident data of {done.cases} cases closed before "
+               f"{done.closed_before.isoformat()} ({done.open311_requests} Open311 requests)")
 
 
 @click.command("report")
@@ -419,7 +451,7 @@ def register_commands(app: Flask) -> None:
     for command in (init_db, load_demo, import_grids_command, import_boundaries_command,
                     import_catalogue_command, import_units_command, create_unit_command,
                     create_user_command, audit_command, serve, scheduler_command,
-                    report_command, open311_key, assets_command):
+                    erase_resident_data_command, report_command, open311_key, assets_command):
         app.cli.add_command(command)
 
 

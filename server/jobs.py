@@ -6,7 +6,10 @@ several: each reminder is claimed in the database (``FOR UPDATE SKIP LOCKED`` on
 so two schedulers never send the same one, and nothing is kept in memory, so a restart
 loses nothing: what fell due while no scheduler ran goes out on the first run. The sync
 housekeeping (old change-feed rows, abandoned photo uploads) runs under a PostgreSQL advisory
-lock: when several schedulers start it at once, one does the work and the others skip.
+lock: when several schedulers start it at once, one does the work and the others skip. The
+erasure of residents' contact data from cases closed longer than the retention period
+(``server.retention``) runs the same way, a batch per transaction, each under its own
+advisory lock.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from sqlalchemy.orm import Session
 from server.cli import session_scope
 from server.core.clock import now_utc
 from server.core.db import is_postgres
+from server.retention import BATCH as ERASURE_BATCH
+from server.retention import Erasure, erase_resident_data
 from server.supervision.services import fire_due_reminders
 from sync.feed import prune as prune_changes
 from sync.photos import prune_uploads
@@ -32,6 +37,7 @@ from sync.storage import LocalDiskStore
 
 REMINDER_JOB_ID = "fire_due_reminders"
 SYNC_HOUSEKEEPING_JOB_ID = "sync_housekeeping"
+RESIDENT_DATA_JOB_ID = "erase_resident_data"
 # pg_try_advisory_xact_lock key of the housekeeping run (any constant bigint of our own).
 HOUSEKEEPING_LOCK_KEY = 0x6772_6964_7379_6E63  # "gridsync"
 logger = logging.getLogger(__name__)
@@ -94,13 +100,45 @@ def sync_housekeeping_job(app: Flask) -> Housekeeping:
     return Housekeeping(changes, uploads)
 
 
+def resident_data_job(app: Flask, *, note: str = "scheduler", batch: int = ERASURE_BATCH,
+                      retention_days: float | None = None) -> Erasure:
+    """One run: erase the contact data of cases closed more than RESIDENT_DATA_RETENTION_DAYS
+    ago, a batch per transaction, until a batch comes back short or another process holds
+    the lock (it is doing the same work). Returns the totals; nothing when retention is 0.
+    ``retention_days`` overrides the setting (``gridops erase-resident-data --days``)."""
+    days = (app.config["RESIDENT_DATA_RETENTION_DAYS"] if retention_days is None
+            else retention_days)
+    cases = requests = 0
+    closed_before = None
+    skipped = False
+    with app.app_context():
+        now = now_utc()
+        while days > 0:
+            with session_scope() as session:
+                run = erase_resident_data(session, None, now=now, retention_days=days,
+                                          limit=batch, note=note)
+            closed_before = run.closed_before
+            cases += run.cases
+            requests += run.open311_requests
+            if run.skipped:
+                skipped = True
+                logger.info("resident data erasure: another process is running it")
+            if run.skipped or run.cases < batch:
+                break
+    if cases:
+        logger.info("resident data erased from %d closed cases (%d Open311 requests)",
+                    cases, requests)
+    return Erasure(closed_before or now, cases, requests, skipped=skipped)
+
+
 def build_scheduler(
     app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
-    """A scheduler (UTC) with the reminder job, every REMINDER_INTERVAL_S seconds, and the sync
-    housekeeping, every SYNC_HOUSEKEEPING_INTERVAL_S: each first run at once (to catch up
-    after a restart), never two runs of a job at a time in this process, and missed runs
-    folded into one."""
+    """A scheduler (UTC) with the reminder job, every REMINDER_INTERVAL_S seconds, the sync
+    housekeeping, every SYNC_HOUSEKEEPING_INTERVAL_S, and the erasure of residents' contact
+    data, every RESIDENT_DATA_ERASURE_INTERVAL_S (unless retention is 0): each first run at
+    once (to catch up after a restart), never two runs of a job at a time in this process,
+    and missed runs folded into one."""
     scheduler = scheduler_class(timezone=UTC)
     scheduler.add_job(
         fire_reminders_job,
@@ -125,4 +163,17 @@ def build_scheduler(
         misfire_grace_time=None,
         next_run_time=now_utc(),
     )
+    if app.config["RESIDENT_DATA_RETENTION_DAYS"] > 0:
+        scheduler.add_job(
+            resident_data_job,
+            IntervalTrigger(seconds=app.config["RESIDENT_DATA_ERASURE_INTERVAL_S"],
+                            timezone=UTC),
+            args=(app,),
+            id=RESIDENT_DATA_JOB_ID,
+            name="erase residents' contact data of cases closed past the retention period",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=now_utc(),
+        )
     return scheduler

@@ -63,6 +63,11 @@ class Case(Base):
 
     resident_name: Mapped[str | None] = mapped_column(sa.String(60))
     resident_phone: Mapped[str | None] = mapped_column(sa.String(30))
+    # Erased GRID_RESIDENT_DATA_RETENTION_DAYS after close (server/retention.py): then the
+    # name and phone are NULL, this says when, and ``resident_ref`` (an opaque token shared
+    # by the cases that had the same phone) keeps the repeat complaints by phone countable.
+    resident_data_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resident_ref: Mapped[str | None] = mapped_column(sa.String(32))
     confidential: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
@@ -135,6 +140,7 @@ class Case(Base):
         sa.Index("ix_cases_lon_lat", "lon", "lat"),
         sa.Index("uq_cases_city_order_number", "city_order_number", unique=True),
         sa.Index("ix_cases_resident_phone", "resident_phone"),
+        sa.Index("ix_cases_closed_at", "closed_at"),
     )
 
 

@@ -42,7 +42,7 @@ class ActorLike(Protocol):
 
 # Every kind of object the trail records; an action is "<one of these>.<verb>".
 OBJECT_TYPES = ("grid", "unit", "user", "catalogue_item", "posting", "token", "device",
-                "evaluation_settings")
+                "evaluation_settings", "resident_data")
 
 
 def actor_columns(actor: ActorLike | None) -> dict[str, Any]:

@@ -5,7 +5,9 @@ community or grid those received in the period in its territory; for a departmen
 dispatched to it (or its outposts) in the period. Two groupings:
 
 - by phone: two or more of those cases with the same resident phone as recorded.
-  Confidential cases are left out: grouping them would tell who else called.
+  Confidential cases are left out: grouping them would tell who else called. Once a case's
+  contact data is erased (``server.retention``), its opaque ``resident_ref``, shared by
+  every case that had the phone, stands for the phone: a past period counts the same.
 - by place: two or more cases of the same category each within ``REPEAT_RADIUS_M`` of
   another of the group (DBSCAN with min 2 points: chains of close cases).
 
@@ -37,6 +39,10 @@ from server.supervision.models import Deadline
 from server.supervision.rules import DeadlineKind
 
 REPEAT_RADIUS_M = 50.0
+ERASED_KEY = "(号码已按保存期限删除)"
+# Who called: the phone, or its opaque reference once some case of it was erased (every
+# case that still had the phone then got the reference too, so they stay one group).
+CALLER = sa.func.coalesce(Case.resident_ref, Case.resident_phone)
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,9 @@ def _member(row) -> Member:  # noqa: ANN001
 
 
 def _repeat_phones(appeals: sa.ColumnElement[bool]) -> sa.Select:
-    return (sa.select(Case.resident_phone)
-            .where(appeals, Case.resident_phone.is_not(None), Case.confidential.is_(False))
-            .group_by(Case.resident_phone).having(sa.func.count() > 1))
+    return (sa.select(CALLER)
+            .where(appeals, CALLER.is_not(None), Case.confidential.is_(False))
+            .group_by(CALLER).having(sa.func.count() > 1))
 
 
 def _place_clusters(session: Session, appeals: sa.ColumnElement[bool]
@@ -110,17 +116,18 @@ def repeat_groups(session: Session, target: Target, period: Period
     appeals = appeals_clause(session, target, period)
     cols = (Case.id, Case.number, Case.received_at, Case.category_code, Case.resident_phone)
     by_phone: dict[str, list[Member]] = defaultdict(list)
-    for row in session.execute(sa.select(*cols).where(
-            appeals, Case.confidential.is_(False),
-            Case.resident_phone.in_(_repeat_phones(appeals)))
+    for row in session.execute(sa.select(*cols, CALLER.label("caller")).where(
+            appeals, Case.confidential.is_(False), CALLER.in_(_repeat_phones(appeals)))
             .order_by(Case.received_at, Case.number)):
-        by_phone[row.resident_phone].append(_member(row))
+        by_phone[row.caller].append(_member(row))
     places = _place_clusters(session, appeals)
     members = {row.id: _member(row) for row in session.execute(
         sa.select(*cols).where(Case.id.in_([i for _, ids in places for i in ids])))}
     place_groups = [Group("place", category, [members[i] for i in ids])
                     for category, ids in places]
-    phone_groups = [Group("phone", phone, found) for phone, found in by_phone.items()]
+    # The key is the phone while a member still has it, else it was erased from them all.
+    phone_groups = [Group("phone", next((m.phone for m in found if m.phone), ERASED_KEY), found)
+                    for found in by_phone.values()]
 
     def order(g: Group) -> tuple:
         return (-len(g.members), g.members[0].number)
@@ -146,7 +153,7 @@ def repeat_table(session: Session, actor: Actor, target: Target, period: Period
     shown: list[Case] = []
     for group in [*phone_groups, *place_groups]:
         key = group.key
-        if group.by == "phone":
+        if group.by == "phone" and key != ERASED_KEY:
             cases = shown_cases(session, actor, group)
             if cases is None:
                 key = mask_phone(key)

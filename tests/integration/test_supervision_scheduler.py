@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from server.core.clock import now_utc
 from server.jobs import (
     REMINDER_JOB_ID,
+    RESIDENT_DATA_JOB_ID,
     SYNC_HOUSEKEEPING_JOB_ID,
     build_scheduler,
     fire_reminders_job,
@@ -71,6 +72,19 @@ def test_gridops_scheduler_starts_the_blocking_scheduler(app, db_session, monkey
     monkeypatch.setattr(BlockingScheduler, "start", fake_start)
     result = app.test_cli_runner().invoke(args=["scheduler"])
     assert result.exit_code == 0, result.output
-    assert started == [[REMINDER_JOB_ID, SYNC_HOUSEKEEPING_JOB_ID]]
+    assert started == [[REMINDER_JOB_ID, SYNC_HOUSEKEEPING_JOB_ID, RESIDENT_DATA_JOB_ID]]
     assert "every 30 s" in result.output
     assert "scheduler stopped" in result.output
+    assert "erased 180 days after close" in result.output
+
+
+def test_the_resident_data_erasure_runs_hourly_unless_retention_is_zero(app, monkeypatch):
+    from server.jobs import resident_data_job
+
+    job = build_scheduler(app, BackgroundScheduler).get_job(RESIDENT_DATA_JOB_ID)
+    assert (job.func, job.args) == (resident_data_job, (app,))
+    assert job.trigger.interval == timedelta(hours=1)  # GRID_RESIDENT_DATA_ERASURE_INTERVAL_S
+    assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, None)
+    assert job.next_run_time <= now_utc()
+    monkeypatch.setitem(app.config, "RESIDENT_DATA_RETENTION_DAYS", 0.0)
+    assert build_scheduler(app, BackgroundScheduler).get_job(RESIDENT_DATA_JOB_ID) is None
