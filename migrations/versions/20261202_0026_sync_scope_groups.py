@@ -4,9 +4,10 @@ Revision ID: 0026
 Revises: 0019
 Create Date: 2026-12-02
 
-Devices that synced before keep their per-device rows of units, grids and catalogue items;
-each table moves to its scope group at the device's next pull that changes it or its next
-full check (sync.held), without any change in what the phone is sent.
+Devices that synced before keep their per-device rows of units, grids and catalogue items
+until their next pull that sends anything (or their next full check, at least daily): those
+rows then move to the device's scope groups (sync.held), without any change in what the
+phone is sent.
 """
 
 import sqlalchemy as sa
