@@ -196,10 +196,11 @@ def _same_group_diff(session: Session, group: _Group, held_version: int,
 
 def _lock(session: Session, group_id: uuid.UUID, *, write: bool) -> int | None:
     """Lock the group row (to write a version, or to refer to it); its version, or None if
-    housekeeping removed it."""
+    housekeeping removed it. Writers of one group take turns; neither lock keeps other
+    devices from referring to the group, and both keep housekeeping from removing it."""
     query = sa.select(ScopeGroup.version).where(ScopeGroup.id == group_id)
-    query = (query.with_for_update() if write
-             else query.with_for_update(read=True, key_share=True))
+    # PostgreSQL: FOR NO KEY UPDATE and FOR KEY SHARE (SQLite has one writer at a time).
+    query = query.with_for_update(read=not write, key_share=True)
     return session.scalar(query)
 
 
