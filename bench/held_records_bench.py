@@ -183,29 +183,39 @@ def tables_present(conn: sa.Connection) -> set[str]:
     return set(sa.inspect(conn).get_table_names())
 
 
-def clone_devices(url: str, device_id: uuid.UUID, n: int) -> tuple[float, list[uuid.UUID]]:
-    """``n`` more devices of the worker, each a copy of ``device_id``'s per-device state."""
+def clone_devices(url: str, device_id: uuid.UUID, n: int,
+                  chunk: int = 250) -> tuple[float, list[uuid.UUID]]:
+    """``n`` more devices of the worker, each a copy of ``device_id``'s per-device state.
+
+    ``chunk`` devices a transaction: on PostgreSQL a long transaction holds back the
+    snapshot horizon of the whole cluster, and with it every pull (docs/sync.md).
+    """
     began = time.perf_counter()
     engine = sa.create_engine(url)
-    clones = "SELECT md5(:seed || '-' || g)::uuid AS id FROM generate_series(1, :n) AS g"
-    params = {"seed": str(device_id), "n": n, "device": device_id}
-    with engine.begin() as conn:
+    clones = ("SELECT md5(:seed || '-' || g)::uuid AS id "
+              "FROM generate_series(:first, :last) AS g")
+    with engine.connect() as conn:
         present = tables_present(conn)
-        conn.execute(sa.text(
-            f"INSERT INTO devices (user_id, id, name, registered_at, last_sign_in_at) "  # noqa: S608
-            f"SELECT d.user_id, c.id, 'bench clone', d.registered_at, d.last_sign_in_at "
-            f"FROM devices d, ({clones}) c WHERE d.id = :device"), params)
-        for table in DEVICE_TABLES:
-            if table not in present:
-                continue
-            columns = [c["name"] for c in sa.inspect(conn).get_columns(table)
-                       if c["name"] != "device_id"]
+        columns = {t: [c["name"] for c in sa.inspect(conn).get_columns(t)
+                       if c["name"] != "device_id"] for t in DEVICE_TABLES if t in present}
+    ids: list[uuid.UUID] = []
+    for first in range(1, n + 1, chunk):
+        params = {"seed": str(device_id), "first": first, "last": min(n, first + chunk - 1),
+                  "device": device_id}
+        with engine.begin() as conn:
             conn.execute(sa.text(
-                f"INSERT INTO {table} (device_id, {', '.join(columns)}) "  # noqa: S608
-                f"SELECT c.id, {', '.join('s.' + c for c in columns)} "
-                f"FROM {table} s, ({clones}) c WHERE s.device_id = :device"), params)
+                f"INSERT INTO devices (user_id, id, name, registered_at, last_sign_in_at) "  # noqa: S608
+                f"SELECT d.user_id, c.id, 'bench clone', d.registered_at, d.last_sign_in_at "
+                f"FROM devices d, ({clones}) c WHERE d.id = :device"), params)
+            for table, names in columns.items():
+                conn.execute(sa.text(
+                    f"INSERT INTO {table} (device_id, {', '.join(names)}) "  # noqa: S608
+                    f"SELECT c.id, {', '.join('s.' + c for c in names)} "
+                    f"FROM {table} s, ({clones}) c WHERE s.device_id = :device"), params)
+            ids += conn.execute(sa.text(clones), params).scalars()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in columns:
             conn.exec_driver_sql(f"ANALYZE {table}")
-        ids = list(conn.execute(sa.text(clones), params).scalars())
     engine.dispose()
     return time.perf_counter() - began, ids
 
