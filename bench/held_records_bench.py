@@ -193,7 +193,7 @@ def clone_devices(url: str, device_id: uuid.UUID, n: int,
     began = time.perf_counter()
     engine = sa.create_engine(url)
     clones = ("SELECT md5(:seed || '-' || g)::uuid AS id "
-              "FROM generate_series(:first, :last) AS g")
+              "FROM generate_series(CAST(:first AS int), CAST(:last AS int)) AS g")
     with engine.connect() as conn:
         present = tables_present(conn)
         columns = {t: [c["name"] for c in sa.inspect(conn).get_columns(t)
@@ -267,8 +267,9 @@ def main() -> None:
           f"({time.perf_counter() - began:.0f} s)")
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(code),
            "PYTHONDONTWRITEBYTECODE": "1"}
+    # A loaded machine can take a while to start two workers.
     with gunicorn("server.app:create_app()", PORT, workers=args.workers, env=env,
-                  cwd=code) as base:
+                  cwd=code, wait_s=180) as base:
         run(args, url, base)
     print(f"total {time.perf_counter() - began:.0f} s")
 
