@@ -91,6 +91,53 @@ class HeldRecord(Base):
     )
 
 
+class ScopeGroup(Base):
+    """The rows of one synced table that every device with the same scope holds (the
+    catalogue for everyone, the units of a township for its grid workers…), kept once.
+
+    ``key`` is a digest of the scope's parameters (``SyncedTable.group``); ``version`` grows
+    by one each time the rows held change. See ``sync.held``.
+    """
+
+    __tablename__ = "sync_scope_groups"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    table_name: Mapped[str] = mapped_column(sa.String(40))
+    key: Mapped[str] = mapped_column(sa.String(64))
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.UniqueConstraint("table_name", "key"),)
+
+
+class GroupRecord(Base):
+    """A row a scope group holds from version ``since`` until before ``until`` (NULL: still)."""
+
+    __tablename__ = "sync_scope_group_records"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("sync_scope_groups.id"),
+                                                primary_key=True)
+    row_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    since: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    until: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (sa.Index("ix_sync_scope_group_records_until", "group_id", "until"),)
+
+
+class DeviceGroup(Base):
+    """A device holds, of one table, what its scope group held at ``version`` (plus any
+    ``HeldRecord`` rows of that table: records made up on the phone, to be deleted)."""
+
+    __tablename__ = "sync_device_groups"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("sync_scope_groups.id"),
+                                                index=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class PendingRecord(Base):
     """One record of the batch a device is being sent, in page order."""
 
@@ -284,8 +331,29 @@ def prune(session: Session, *, now: datetime, keep_days: float) -> int:
     removed = session.execute(sa.delete(SyncChange).where(position <= horizon)).rowcount
     session.execute(sa.update(DeviceSync).where(DeviceSync.watermark <= horizon)
                     .values(stale=True))
-    for model in (HeldRecord, PendingRecord):
+    for model in (HeldRecord, PendingRecord, DeviceGroup):
         session.execute(sa.delete(model).where(sa.exists().where(
             DeviceSync.user_id == model.user_id, DeviceSync.device_id == model.device_id,
             DeviceSync.stale.is_(True))))
+    prune_groups(session)
     return removed
+
+
+def prune_groups(session: Session) -> None:
+    """Forget what no device needs any more: scope groups no device refers to, and rows that
+    left a group before the oldest version a device of it holds."""
+    oldest = (sa.select(sa.func.min(DeviceGroup.version))
+              .where(DeviceGroup.group_id == GroupRecord.group_id).scalar_subquery())
+    session.execute(sa.delete(GroupRecord).where(GroupRecord.until.is_not(None),
+                                                 GroupRecord.until <= oldest))
+    unused = sa.select(ScopeGroup.id).where(
+        ~sa.exists().where(DeviceGroup.group_id == ScopeGroup.id))
+    # Locked (and skipped if a pull has it): a pull that is about to refer to a group
+    # takes a share lock on it first (sync.held), so a group is never removed under it.
+    ids = list(session.scalars(unused.with_for_update(skip_locked=True)))
+    if ids:
+        still = ~sa.exists().where(DeviceGroup.group_id == ScopeGroup.id)
+        session.execute(sa.delete(GroupRecord).where(
+            GroupRecord.group_id.in_(ids), ~sa.exists().where(
+                DeviceGroup.group_id == GroupRecord.group_id)))
+        session.execute(sa.delete(ScopeGroup).where(ScopeGroup.id.in_(ids), still))

@@ -23,7 +23,7 @@ from server.auth.actor import Actor
 from server.auth.models import Device
 from server.core.errors import PermissionDenied
 from server.org.rules import Reach
-from sync import feed, scope  # noqa: F401 - scope registers the core tables
+from sync import feed, held, scope  # noqa: F401 - scope registers the core tables
 from sync.feed import DeviceSync, HeldRecord, PendingRecord, SyncChange, Window
 from sync.protocol import (
     DeviceCursors,
@@ -96,6 +96,8 @@ def pull(session: Session, actor: Actor, *, cursor: int | None, limit: int, now:
         device = _reset(session, actor.user_id, device_id, device, now)
     elif judgement.verdict is Verdict.NEXT:
         device.cursor, device.acked_position = device.served_cursor, device.served_position
+        if device.batch_size and device.acked_position >= device.batch_size:
+            _end_batch(session, device)
     # A page in flight that was not confirmed is sent again (under a new cursor: _serve
     # issues one above the unconfirmed cursor too, which stops being valid).
     device.served_position = device.acked_position
@@ -126,12 +128,27 @@ def _delta(session: Session, ctx: SyncContext, device: DeviceSync, probe: feed.P
     elif full or _scope_changed(session, window, ctx.actor.user_id):
         items = _full_delta(session, ctx, device, window, fresh=fresh)
         device.reconciled_at = ctx.now
+        full = True
     else:
         items = _incremental_delta(session, ctx, device, window)
+    _hold_grouped(session, ctx, device, items, full=full)
     device.watermark = probe.end
     device.own_txid, device.own_seq = probe.own_txid, probe.own_through
     device.last_pull_at = ctx.now
     return items
+
+
+def _hold_grouped(session: Session, ctx: SyncContext, device: DeviceSync, items: list[Item], *,
+                  full: bool) -> None:
+    """The grouped tables' part of holding the batch as delivered (``sync.held``); the
+    per-device part is written with the batch (``_start_batch``)."""
+    for table in registered():
+        if table.group is None:
+            continue
+        mine = [i for i in items if i.table == table.name]
+        held.settle(session, ctx, device, table, full=full,
+                    created={i.id for i in mine if i.kind is Kind.CREATED},
+                    deleted={i.id for i in mine if i.kind is Kind.DELETED})
 
 
 def _cursors(device: DeviceSync | None) -> DeviceCursors | None:
@@ -159,9 +176,9 @@ def _reconcile_due(device: DeviceSync, now: datetime, settings: PullSettings) ->
 def _reset(session: Session, user_id: uuid.UUID, device_id: uuid.UUID,
            device: DeviceSync | None, now: datetime) -> DeviceSync:
     """A first sync (or a start over): the phone holds nothing."""
-    for model in (HeldRecord, PendingRecord):
-        session.execute(sa.delete(model).where(model.user_id == user_id,
-                                               model.device_id == device_id))
+    held.forget(session, user_id, device_id)
+    session.execute(sa.delete(PendingRecord).where(PendingRecord.user_id == user_id,
+                                                   PendingRecord.device_id == device_id))
     if device is None:
         device = DeviceSync(user_id=user_id, device_id=device_id)
         session.add(device)
@@ -187,10 +204,9 @@ def _in_scope(session: Session, query: sa.Select) -> dict[uuid.UUID, Row]:
     return {r[0]: Row(Tier(r[1]), r[2]) for r in session.execute(query)}
 
 
-def _held(device: DeviceSync, table: str) -> sa.Select:
-    return sa.select(HeldRecord.row_id).where(
-        HeldRecord.user_id == device.user_id, HeldRecord.device_id == device.device_id,
-        HeldRecord.table_name == table)
+def _held(device: DeviceSync, table: SyncedTable,
+          among: sa.Select | list[uuid.UUID] | None = None) -> sa.Select | sa.CompoundSelect:
+    return held.ids(device.user_id, device.device_id, table, among)
 
 
 def _changed_ids(session: Session, window: Window, table: str) -> sa.Select:
@@ -204,12 +220,12 @@ def _full_delta(session: Session, ctx: SyncContext, device: DeviceSync, window: 
     items: list[Item] = []
     for table in registered():
         in_scope = _in_scope(session, table.scope(session, ctx))
-        held: set[uuid.UUID] = set() if fresh else set(session.scalars(_held(device, table.name)))
+        holds: set[uuid.UUID] = set() if fresh else set(session.scalars(_held(device, table)))
         changed: set[uuid.UUID] = set()
-        if held:
-            changed = set(session.scalars(_held(device, table.name).where(
-                HeldRecord.row_id.in_(_changed_ids(session, window, table.name)))))
-        items += reconcile(table.name, in_scope, held, changed)
+        if holds:
+            changed = set(session.scalars(_held(
+                device, table, _changed_ids(session, window, table.name))))
+        items += reconcile(table.name, in_scope, holds, changed)
     return items
 
 
@@ -228,8 +244,8 @@ def _incremental_delta(session: Session, ctx: SyncContext, device: DeviceSync,
         if table.name in changed_tables:
             ids = _changed_ids(session, window, table.name)
             in_scope = _in_scope(session, table.scope(session, ctx).where(table.model.id.in_(ids)))
-            held = set(session.scalars(_held(device, table.name).where(HeldRecord.row_id.in_(ids))))
-            found = classify_changed(table.name, in_scope, held)
+            holds = set(session.scalars(_held(device, table, ids)))
+            found = classify_changed(table.name, in_scope, holds)
         if table.parent is not None:
             found += _follow_parent(session, ctx, device, table, entered.get(table.parent, set()),
                                     left.get(table.parent, set()))
@@ -248,12 +264,14 @@ def _follow_parent(session: Session, ctx: SyncContext, device: DeviceSync, table
         sub = table.scope(session, ctx).subquery()
         row_id, _tier, parent = list(sub.c)
         candidates = _in_scope(session, sa.select(*sub.c).where(parent.in_(entered)))
-        held = set(session.scalars(_held(device, table.name).where(
-            HeldRecord.row_id.in_(list(candidates)))))
+        holds = set(session.scalars(_held(device, table, list(candidates))))
         items += [Item(table.name, i, Kind.CREATED, r.tier, r.parent_id)
-                  for i, r in candidates.items() if i not in held]
+                  for i, r in candidates.items() if i not in holds]
     if left:
-        gone = session.scalars(_held(device, table.name).where(HeldRecord.parent_id.in_(left)))
+        # Children are never grouped (sync.tables): the device's own rows say whose they are.
+        gone = session.scalars(sa.select(HeldRecord.row_id).where(
+            HeldRecord.user_id == device.user_id, HeldRecord.device_id == device.device_id,
+            HeldRecord.table_name == table.name, HeldRecord.parent_id.in_(left)))
         items += [Item(table.name, i, Kind.DELETED) for i in gone]
     return items
 
@@ -279,12 +297,21 @@ def _start_batch(session: Session, device: DeviceSync, items: list[Item]) -> Non
             session.execute(sa.delete(HeldRecord.__table__).where(
                 HeldRecord.user_id == device.user_id, HeldRecord.device_id == device.device_id,
                 HeldRecord.table_name == table, HeldRecord.row_id.in_(ids[start:start + 1000])))
+    grouped = [t.name for t in registered() if t.group is not None]
     session.execute(sa.insert(HeldRecord.__table__).from_select(
         ["user_id", "device_id", "table_name", "row_id", "parent_id"],
         sa.select(PendingRecord.user_id, PendingRecord.device_id, PendingRecord.table_name,
                   PendingRecord.row_id, PendingRecord.parent_id)
-        .where(*mine, PendingRecord.kind == Kind.CREATED.value)))
+        .where(*mine, PendingRecord.kind == Kind.CREATED.value,
+               PendingRecord.table_name.not_in(grouped))))
     device.batch_size, device.acked_position, device.served_position = len(ordered), 0, 0
+
+
+def _end_batch(session: Session, device: DeviceSync) -> None:
+    """The phone confirmed the batch's last page: its pages are never sent again."""
+    session.execute(sa.delete(PendingRecord).where(PendingRecord.user_id == device.user_id,
+                                                   PendingRecord.device_id == device.device_id))
+    device.batch_size = device.acked_position = device.served_position = 0
 
 
 def _serve(session: Session, ctx: SyncContext, device: DeviceSync, limit: int) -> PullAnswer:
@@ -348,14 +375,11 @@ def device_status(session: Session, actor: Actor) -> DeviceStatus:
     device_id = require_device(actor)
     device = session.get(Device, (actor.user_id, device_id))
     state = session.get(DeviceSync, (actor.user_id, device_id))
-    held = dict(session.execute(
-        sa.select(HeldRecord.table_name, sa.func.count())
-        .where(HeldRecord.user_id == actor.user_id, HeldRecord.device_id == device_id)
-        .group_by(HeldRecord.table_name)).all()) if state else {}
+    holds = held.counts(session, actor.user_id, device_id) if state else {}
     in_flight = state.batch_size - state.acked_position if state else 0
     return DeviceStatus(
         device_id=device_id, name=device.name if device else None,
         registered_at=device.registered_at if device else None,
         last_pull_at=state.last_pull_at if state else None,
         cursor=state.cursor if state else None, has_more=in_flight > 0, pending=in_flight,
-        held={t.name: held.get(t.name, 0) for t in registered()})
+        held={t.name: holds.get(t.name, 0) for t in registered()})

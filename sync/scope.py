@@ -217,10 +217,38 @@ def _notification_records(session: Session, ctx: SyncContext,
             for n in rows]
 
 
+# --- scope groups: what the reference scopes above depend on (sync.held) ----------------
+
+def _ids(values: frozenset[uuid.UUID] | None) -> str:
+    return ",".join(sorted(map(str, values or ())))
+
+
+def _unit_group(session: Session, ctx: SyncContext) -> str:
+    scope = scope_of(session, ctx.actor)
+    if holds_history(ctx):
+        return f"townships:{_ids(scope.township_ids)}"
+    return "paths:" + ",".join(sorted(scope.unit_paths or ()))
+
+
+def _grid_group(session: Session, ctx: SyncContext) -> str:
+    scope = scope_of(session, ctx.actor)
+    if scope.township_ids is None:
+        return "all"
+    if scope.reach is Reach.OWN_GRIDS:
+        return f"grids:{_ids(scope.grid_ids)};townships:{_ids(scope.township_ids)}"
+    return f"townships:{_ids(scope.township_ids)}"
+
+
+def _catalogue_group(session: Session, ctx: SyncContext) -> str:
+    return "all"
+
+
 # Parents before their children (the registry requires it); rank orders tables in a tier.
-register(SyncedTable("units", Unit, _units, _unit_records, rank=10, scope_trigger=True))
-register(SyncedTable("grids", Grid, _grids, _grid_records, rank=20))
-register(SyncedTable("catalogue_items", CatalogueItem, _catalogue, _catalogue_records, rank=30))
+register(SyncedTable("units", Unit, _units, _unit_records, rank=10, scope_trigger=True,
+                     group=_unit_group))
+register(SyncedTable("grids", Grid, _grids, _grid_records, rank=20, group=_grid_group))
+register(SyncedTable("catalogue_items", CatalogueItem, _catalogue, _catalogue_records, rank=30,
+                     group=_catalogue_group))
 register(SyncedTable("cases", Case, _cases, _case_records, rank=40))
 register(SyncedTable("case_events", CaseEvent, _events, _event_records, rank=41,
                      parent="cases"))

@@ -50,6 +50,12 @@ Contract of a ``SyncedTable``:
   every change does). A row that no device can hold in its current state need not be in
   the feed: the ledger of pushed operations reaches phones only when rejected, so its rows
   enter the feed only then (a push writes one ledger row per operation, twice).
+- ``group(session, ctx)``: for reference data, the parameters the scope depends on, as a
+  string (``"all"``, ``"townships:<ids>"``): devices with the same string hold the same
+  rows, which are then kept once per scope group instead of once per device
+  (``sync.held``). It only decides how much is shared, never what is sent (a device
+  always holds exactly what it was sent), so a string too fine costs rows, not answers.
+  A table with a ``parent`` is held per device.
 
 ``watch(model, name=..., user_key="user_id")`` registers a model that is not sent to phones
 but whose changes change what a user's devices should hold (grid membership, roles): after a
@@ -109,6 +115,7 @@ class SyncedTable:
     read_only: bool = True
     scope_trigger: bool = False
     feeds: Callable[[Any], bool] | None = None
+    group: Callable[[Session, SyncContext], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,8 @@ def register(table: SyncedTable) -> SyncedTable:
     known = _TABLES.get(table.name)
     if known is not None and known != table:
         raise ValueError(f"synced table {table.name!r} is already registered differently")
+    if table.parent is not None and table.group is not None:
+        raise ValueError(f"{table.name!r} hangs off {table.parent!r}: it is held per device")
     if table.parent is not None and table.parent not in _TABLES:
         raise ValueError(f"register parent {table.parent!r} before its child {table.name!r}")
     _TABLES[table.name] = table

@@ -65,8 +65,9 @@ from sync import feed
 from sync import pull as pull_service
 from sync import push as push_service
 from sync.feed import DeviceSync, HeldRecord
+from sync.held import ids as held_ids
 from sync.protocol import MAX_SAFE_CURSOR
-from sync.tables import registered
+from sync.tables import registered, table_named
 
 # The phone's own table of offline operations (it creates rows, the server never sends it).
 OPERATIONS_TABLE = "operations"
@@ -369,9 +370,8 @@ def _heal(session: Session, actor: Actor,
         by_table.setdefault(table, set()).add(row_id)
     held: set[tuple[str, uuid.UUID]] = set()
     for table, ids in by_table.items():
-        found = session.scalars(sa.select(HeldRecord.row_id).where(
-            HeldRecord.user_id == actor.user_id, HeldRecord.device_id == actor.device_id,
-            HeldRecord.table_name == table, HeldRecord.row_id.in_(ids)))
+        found = session.scalars(held_ids(actor.user_id, actor.device_id, table_named(table),
+                                         list(ids)))
         held |= {(table, i) for i in found}
         made_up = [i for i in ids if (table, i) not in held]
         if made_up:
