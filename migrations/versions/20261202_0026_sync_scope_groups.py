@@ -1,7 +1,7 @@
 """sync scope groups: reference data held once per scope group, not once per device
 
 Revision ID: 0026
-Revises: 0019
+Revises: 0027
 Create Date: 2026-12-02
 
 Devices that synced before keep their per-device rows of units, grids and catalogue items
