@@ -28,6 +28,7 @@ class Scope:
     ``unit_paths``: path prefixes of the unit subtrees visible (units and their users);
     ``township_ids``: townships whose grids are visible; ``grid_ids``: grids the actor is a
     member of (a grid worker sees these plus the special grids of their townships).
+    What each role sees of each subject is ``server.org.rules.NEED_TO_KNOW``.
     """
 
     reach: Reach
@@ -35,6 +36,8 @@ class Scope:
     township_ids: frozenset[uuid.UUID] | None
     grid_ids: frozenset[uuid.UUID] = frozenset()
     ancestor_ids: frozenset[uuid.UUID] = frozenset()
+    # The path of the outermost department the actor sits in (sight DEPARTMENT), if any.
+    department_path: str | None = None
 
     @property
     def is_global(self) -> bool:

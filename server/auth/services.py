@@ -271,4 +271,5 @@ def _load_scope(session: Session, actor: Actor) -> Scope:
         township_ids=township_ids,
         grid_ids=grid_ids,
         ancestor_ids=above_root,
+        department_path=next((u.path for u in ordered if u.kind is UnitKind.DEPARTMENT), None),
     )

@@ -16,10 +16,14 @@ from server.org.models import Unit, User
 from server.org.rules import (
     POPULATION_PROBLEMS,
     TERRITORIAL_CHILD,
+    TERRITORY_SIGHTS,
     PopulationCheck,
     PopulationNode,
+    Sight,
+    Subject,
     UnitKind,
     check_populations,
+    sights,
 )
 
 
@@ -66,16 +70,24 @@ def get_unit_by_code_for(session: Session, actor: Actor, code: str) -> Unit:
     return unit
 
 
+def _in_paths(paths: tuple[str, ...] | list[str]) -> sa.ColumnElement[bool]:
+    return User.unit_id.in_(sa.select(Unit.id).where(
+        sa.or_(sa.false(), *(Unit.path.startswith(p, autoescape=True) for p in paths))))
+
+
 def _visible_users(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
+    """Users by the need-to-know table (``Subject.USERS``): their territory's people (not
+    those of the units above it), their department's, or themselves."""
     scope = scope_of(session, actor)
     if scope.unit_paths is None:
         return sa.true()
-    # Users of the units above one's territory are not shown: only the subtree's people.
-    return User.unit_id.in_(
-        sa.select(Unit.id).where(
-            sa.or_(*(Unit.path.startswith(p, autoescape=True) for p in scope.unit_paths))
-        )
-    )
+    seen = sights(actor.roles, Subject.USERS)
+    clauses: list[sa.ColumnElement[bool]] = [User.id == actor.user_id]
+    if seen & TERRITORY_SIGHTS:
+        clauses.append(_in_paths(scope.unit_paths))
+    if Sight.DEPARTMENT in seen and scope.department_path:
+        clauses.append(_in_paths([scope.department_path]))
+    return sa.or_(*clauses)
 
 
 def list_users(

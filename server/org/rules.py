@@ -76,6 +76,81 @@ def widest_reach(roles: frozenset[Role]) -> Reach:
     return max((ROLE_REACH[r] for r in roles), key=_REACH_ORDER.index)
 
 
+# ---- need to know: what each role may read (docs/scope.md is this table) ------------------
+
+
+class Subject(StrEnum):
+    """What is read."""
+
+    UNITS = "units"
+    USERS = "users"  # user records (/users)
+    GRIDS = "grids"
+    CASES = "cases"
+    POSTINGS = "postings"  # department staff posted to grids
+    WHISTLE_CALLS = "whistle_calls"
+    WHEREABOUTS = "whereabouts"  # who is where now (/whereabouts)
+    TRACKS = "tracks"  # a person's GPS track (/people/{id}/track)
+    COMPLIANCE = "compliance"  # postings honoured, field days (/compliance)
+    EVALUATION = "evaluation"  # 三率, rankings, statistics (server/reports/access.py)
+
+
+class Sight(StrEnum):
+    """How much of a subject a role sees."""
+
+    ALL = "all"  # everything
+    DISTRICT = "district"  # their district's territory (a district command centre)
+    TOWNSHIP = "township"  # their township's territory
+    OWN_GRIDS = "own_grids"  # the grids they are a member of (+ special grids over them)
+    DEPARTMENT = "department"  # their own department: its staff, their postings
+    INVOLVED = "involved"  # cases they lead or cooperate on; calls they raised or are named in
+    SELF = "self"  # themselves only
+    NONE = "none"  # nothing (403 on the endpoints that serve only this subject)
+
+
+# The one table of need-to-know. Everyone also sees what they made themselves (a case they
+# received, a call they raised) and their own user record and track.
+_S = Subject
+_COMMAND = {s: Sight.TOWNSHIP for s in Subject}
+NEED_TO_KNOW: dict[Role, dict[Subject, Sight]] = {
+    Role.ADMIN: dict.fromkeys(Subject, Sight.ALL),
+    Role.AUDITOR: dict.fromkeys(Subject, Sight.ALL),
+    Role.DISTRICT_DISPATCHER: dict.fromkeys(Subject, Sight.DISTRICT),
+    Role.TOWNSHIP_DISPATCHER: dict(_COMMAND),
+    Role.GRID_LEADER: dict(_COMMAND),
+    Role.DEPARTMENT_HANDLER: {
+        _S.UNITS: Sight.DISTRICT, _S.USERS: Sight.DEPARTMENT, _S.GRIDS: Sight.DISTRICT,
+        _S.CASES: Sight.INVOLVED, _S.POSTINGS: Sight.DEPARTMENT,
+        _S.WHISTLE_CALLS: Sight.INVOLVED, _S.WHEREABOUTS: Sight.NONE,
+        _S.TRACKS: Sight.DEPARTMENT, _S.COMPLIANCE: Sight.DEPARTMENT,
+        _S.EVALUATION: Sight.DEPARTMENT,
+    },
+    Role.DEPARTMENT_STAFF: {
+        _S.UNITS: Sight.DISTRICT, _S.USERS: Sight.SELF, _S.GRIDS: Sight.DISTRICT,
+        _S.CASES: Sight.INVOLVED, _S.POSTINGS: Sight.SELF, _S.WHISTLE_CALLS: Sight.INVOLVED,
+        _S.WHEREABOUTS: Sight.NONE, _S.TRACKS: Sight.SELF, _S.COMPLIANCE: Sight.NONE,
+        _S.EVALUATION: Sight.DEPARTMENT,
+    },
+    Role.GRID_WORKER: {
+        _S.UNITS: Sight.TOWNSHIP, _S.USERS: Sight.SELF, _S.GRIDS: Sight.OWN_GRIDS,
+        _S.CASES: Sight.OWN_GRIDS, _S.POSTINGS: Sight.SELF, _S.WHISTLE_CALLS: Sight.NONE,
+        _S.WHEREABOUTS: Sight.NONE, _S.TRACKS: Sight.SELF, _S.COMPLIANCE: Sight.NONE,
+        _S.EVALUATION: Sight.NONE,
+    },
+}
+TERRITORY_SIGHTS = frozenset({Sight.ALL, Sight.DISTRICT, Sight.TOWNSHIP})
+
+
+def sights(roles: frozenset[Role], subject: Subject) -> frozenset[Sight]:
+    """What a user with ``roles`` sees of ``subject``: the union of their roles' sights."""
+    return frozenset(NEED_TO_KNOW[r][subject] for r in roles)
+
+
+def roles_seeing(subject: Subject, beyond: frozenset[Sight] = frozenset({Sight.NONE})
+                 ) -> frozenset[Role]:
+    """The roles whose sight of ``subject`` is not one of ``beyond`` (a role-level gate)."""
+    return frozenset(r for r, row in NEED_TO_KNOW.items() if row[subject] not in beyond)
+
+
 # Roles that may change reference data (units, users, grids).
 MANAGE_GRIDS = frozenset({Role.ADMIN, Role.DISTRICT_DISPATCHER})
 MANAGE_USERS = frozenset({Role.ADMIN})

@@ -31,7 +31,7 @@ from server.auth.services import scope_of
 from server.core.db import is_postgres
 from server.grids.models import Grid, GridMember
 from server.org.models import Unit, User
-from server.org.rules import Role
+from server.org.rules import TERRITORY_SIGHTS, Role, Subject, sights
 from server.staff import queries
 from server.staff.models import Posting, TrackFix
 from server.staff.rules import (
@@ -246,6 +246,8 @@ def _grid_workers(
     session: Session, actor: Actor, township: str | None
 ) -> list[tuple[User, list[uuid.UUID]]]:
     scope = scope_of(session, actor)
+    if not sights(actor.roles, Subject.COMPLIANCE) & TERRITORY_SIGHTS:
+        return []  # grid workers' field days are for command centres (need to know)
     query = (
         sa.select(User, GridMember.grid_id)
         .join(GridMember, GridMember.user_id == User.id)

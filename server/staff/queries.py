@@ -16,7 +16,7 @@ from server.core.cursors import decode_time_cursor, encode_cursor
 from server.core.errors import NotFound
 from server.grids.models import Grid, GridMember
 from server.org.models import Unit, User
-from server.org.rules import Reach, Role
+from server.org.rules import TERRITORY_SIGHTS, Role, Sight, Subject, sights
 from server.staff.models import FieldCheck, Posting, PostingGrid, TrackFix
 from server.staff.rules import CheckKind, PostingMode
 
@@ -28,18 +28,23 @@ def active_on(day: date) -> sa.ColumnElement[bool]:
 
 
 def visible_postings(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
-    """Postings an actor may read: any of their territory's grids, or their own."""
+    """Postings by the need-to-know table (``Subject.POSTINGS``): those to their territory's
+    grids (command centres), their department's staff's (its handlers), or their own."""
     scope = scope_of(session, actor)
     if scope.township_ids is None:
         return sa.true()
-    in_territory = sa.exists().where(
-        PostingGrid.posting_id == Posting.id,
-        PostingGrid.grid_id == Grid.id,
-        Grid.township_id.in_(scope.township_ids),
-    )
-    if scope.reach is Reach.OWN_GRIDS:
-        return Posting.staff_user_id == actor.user_id
-    return sa.or_(in_territory, Posting.staff_user_id == actor.user_id)
+    seen = sights(actor.roles, Subject.POSTINGS)
+    clauses: list[sa.ColumnElement[bool]] = [Posting.staff_user_id == actor.user_id]
+    if seen & TERRITORY_SIGHTS:
+        clauses.append(sa.exists().where(
+            PostingGrid.posting_id == Posting.id,
+            PostingGrid.grid_id == Grid.id,
+            Grid.township_id.in_(scope.township_ids),
+        ))
+    if Sight.DEPARTMENT in seen and scope.department_path:
+        clauses.append(Posting.department_id.in_(sa.select(Unit.id).where(
+            Unit.path.startswith(scope.department_path, autoescape=True))))
+    return sa.or_(*clauses)
 
 
 def get_posting_for(session: Session, actor: Actor, posting_id: uuid.UUID) -> Posting:
@@ -171,35 +176,43 @@ def grids_by_id(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, G
     return {g.id: g for g in session.scalars(sa.select(Grid).where(Grid.id.in_(ids)))}
 
 
-def visible_people(session: Session, actor: Actor, *, today: date) -> sa.ColumnElement[bool]:
-    """People whose whereabouts an actor may see: the users of their unit subtree (a district
-    sees its departments and townships), plus staff posted to their territory's grids."""
+def visible_people(session: Session, actor: Actor, *, today: date,
+                   subject: Subject = Subject.WHEREABOUTS) -> sa.ColumnElement[bool]:
+    """People whose whereabouts (or track: ``subject``) an actor may see, by the
+    need-to-know table: for a command centre the users of their unit subtree (a district
+    sees its departments and townships) plus staff posted to their territory's grids today;
+    for a department's handlers its own staff; everyone sees themselves."""
     scope = scope_of(session, actor)
     if scope.township_ids is None:
         return sa.true()
-    posted_here = sa.exists().where(
-        Posting.staff_user_id == User.id,
-        active_on(today),
-        PostingGrid.posting_id == Posting.id,
-        PostingGrid.grid_id == Grid.id,
-        Grid.township_id.in_(scope.township_ids),
-    )
-    in_subtree = sa.exists().where(
-        Unit.id == User.unit_id,
-        sa.or_(
-            sa.false(), *(Unit.path.startswith(p, autoescape=True) for p in scope.unit_paths or ())
-        ),
-    )
-    return sa.or_(in_subtree, posted_here)
+    seen = sights(actor.roles, subject)
+    clauses: list[sa.ColumnElement[bool]] = [User.id == actor.user_id]
+    if seen & TERRITORY_SIGHTS:
+        clauses.append(sa.exists().where(
+            Posting.staff_user_id == User.id,
+            active_on(today),
+            PostingGrid.posting_id == Posting.id,
+            PostingGrid.grid_id == Grid.id,
+            Grid.township_id.in_(scope.township_ids),
+        ))
+        clauses.append(_user_under(scope.unit_paths or ()))
+    if Sight.DEPARTMENT in seen and scope.department_path:
+        clauses.append(_user_under((scope.department_path,)))
+    return sa.or_(*clauses)
 
 
-def get_person_for(session: Session, actor: Actor, user_id: uuid.UUID, *, today: date) -> User:
+def _user_under(paths: Iterable[str]) -> sa.ColumnElement[bool]:
+    return sa.exists().where(Unit.id == User.unit_id, sa.or_(
+        sa.false(), *(Unit.path.startswith(p, autoescape=True) for p in paths)))
+
+
+def get_person_for(session: Session, actor: Actor, user_id: uuid.UUID, *, today: date,
+                   subject: Subject = Subject.TRACKS) -> User:
     if user_id == actor.user_id:
         user = session.get(User, user_id)
     else:
-        user = session.scalar(
-            sa.select(User).where(User.id == user_id, visible_people(session, actor, today=today))
-        )
+        user = session.scalar(sa.select(User).where(
+            User.id == user_id, visible_people(session, actor, today=today, subject=subject)))
     if user is None:
         raise NotFound("No such person.", code="person_not_found")
     return user

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from server.core.clock import LOCAL_TZ
-from server.org.rules import Role
+from server.org.rules import Role, Sight, Subject, roles_seeing
 
 
 class PostingMode(StrEnum):
@@ -49,17 +49,12 @@ MANAGE_POSTINGS = frozenset(
 )
 # Who works in the field and so checks in and uploads tracks.
 FIELD_ROLES = frozenset({Role.DEPARTMENT_STAFF, Role.GRID_WORKER, Role.GRID_LEADER})
-# Who reads whereabouts and compliance (scoped to their territory).
-READ_PRESENCE = frozenset(
-    {
-        Role.ADMIN,
-        Role.AUDITOR,
-        Role.DISTRICT_DISPATCHER,
-        Role.TOWNSHIP_DISPATCHER,
-        Role.GRID_LEADER,
-        Role.DEPARTMENT_HANDLER,
-    }
-)
+# Who reads whereabouts (command centres), others' tracks and compliance: role-level gates
+# from the need-to-know table (server/org/rules.py NEED_TO_KNOW; docs/scope.md); the
+# objects shown are scoped by server/staff/queries.py from the same table.
+READ_WHEREABOUTS = roles_seeing(Subject.WHEREABOUTS)
+READ_TRACKS = roles_seeing(Subject.TRACKS, frozenset({Sight.NONE, Sight.SELF}))
+READ_COMPLIANCE = roles_seeing(Subject.COMPLIANCE)
 
 
 @dataclass(frozen=True)

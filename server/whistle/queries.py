@@ -17,7 +17,7 @@ from server.cases.rules import Satisfaction
 from server.core.cursors import decode_time_cursor, encode_cursor
 from server.core.errors import NotFound
 from server.org.models import Unit
-from server.org.rules import Role, path_ids
+from server.org.rules import Sight, Subject, path_ids, sights
 from server.whistle import rules
 from server.whistle.models import (
     WhistleAction,
@@ -30,23 +30,26 @@ from server.whistle.rules import WhistleKind, WhistleStatus
 
 
 def visible_calls(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
-    """A call is visible to: admins and auditors; its raiser; dispatchers and grid leaders of
-    its township; district dispatchers of its district; the department that raised it and the
-    departments on it (requested or named), their staff and handlers."""
+    """Calls by the need-to-know table (``Subject.WHISTLE_CALLS``): admins and auditors all;
+    its raiser; dispatchers and grid leaders of its township; district dispatchers of its
+    district; a department's staff and handlers the calls their department raised or is
+    named on (lead or cooperating: a department only requested hears of it when named)."""
     scope = scope_of(session, actor)
     if scope.township_ids is None:
         return sa.true()
+    seen = sights(actor.roles, Subject.WHISTLE_CALLS)
     clauses: list[sa.ColumnElement[bool]] = [WhistleCall.raised_by_user_id == actor.user_id]
-    if actor.has_any({Role.TOWNSHIP_DISPATCHER, Role.GRID_LEADER, Role.DISTRICT_DISPATCHER}):
+    if seen & {Sight.TOWNSHIP, Sight.DISTRICT}:
         clauses.append(WhistleCall.township_id.in_(scope.township_ids))
-    if actor.has_any({Role.DISTRICT_DISPATCHER}):
+    if Sight.DISTRICT in seen:
         district_ids = [path_ids(p)[-1] for p in scope.unit_paths or ()]
         clauses.append(WhistleCall.district_id.in_(district_ids))
-    if actor.has_any(rules.DEPARTMENT_ROLES):
-        mine = path_ids(actor.unit_path)
+    if Sight.INVOLVED in seen and scope.department_path:
+        mine = sa.select(Unit.id).where(
+            Unit.path.startswith(scope.department_path, autoescape=True))
         clauses.append(WhistleCall.raised_by_department_id.in_(mine))
         clauses.append(WhistleCall.id.in_(sa.select(WhistleDepartment.call_id).where(
-            WhistleDepartment.unit_id.in_(mine))))
+            WhistleDepartment.unit_id.in_(mine), WhistleDepartment.role.is_not(None))))
     return sa.or_(*clauses)
 
 

@@ -18,6 +18,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.failures import Failure, FailureGroup
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -74,8 +75,11 @@ def test_every_documented_example_gets_a_documented_answer(app, client, world, l
         sent += 1
         try:
             case.validate_response(response, checks=CHECKS)
-        except Exception as error:  # noqa: BLE001 - schemathesis groups its failures
-            failures.append((operation.label, response.status_code, str(error)[:400]))
+        except (Failure, FailureGroup) as error:  # FailureGroup is a BaseExceptionGroup,
+            # which `except Exception` lets through: the first failure ended the test unlisted.
+            found = error.exceptions if isinstance(error, FailureGroup) else (error,)
+            failures += [(operation.label, response.status_code, f"{f.title}: {f.message}"[:400])
+                         for f in found]
         problem = _undocumented(operation.method, operation.definition.raw, response)
         if problem:
             failures.append((operation.label, response.status_code, problem))

@@ -23,17 +23,22 @@ VISIBLE_GRIDS = {
 }
 PROBED_GRIDS = ("T1-A1", "T1-A2", "T1-B1", "T1-S1", "T2-A1", "T3-A1")
 
-# role -> usernames visible among the probed users
+# role -> usernames visible among the probed users (need to know, docs/scope.md: a grid
+# worker sees only themselves, a department only its own staff)
+EVERYONE = {"t1.worker", "t1.leader", "t2.worker", "d2.dispatcher", "d1.staff"}
 VISIBLE_USERS = {
-    "admin": {"t1.worker", "t2.worker", "d2.dispatcher", "d1.staff"},
-    "auditor": {"t1.worker", "t2.worker", "d2.dispatcher", "d1.staff"},
-    "d1.dispatcher": {"t1.worker", "t2.worker", "d1.staff"},
-    "t1.dispatcher": {"t1.worker"},
+    "admin": EVERYONE,
+    "auditor": EVERYONE,
+    "d1.dispatcher": {"t1.worker", "t1.leader", "t2.worker", "d1.staff"},
+    "t1.dispatcher": {"t1.worker", "t1.leader"},
+    "t1.leader": {"t1.worker", "t1.leader"},
     "t1.worker": {"t1.worker"},
     "t2.worker": {"t2.worker"},
     "d2.dispatcher": {"d2.dispatcher"},
+    "d1.staff": {"d1.staff"},
+    "d1.handler": set(),  # market supervision: city management's officer is not theirs
 }
-PROBED_USERS = ("t1.worker", "t2.worker", "d2.dispatcher", "d1.staff")
+PROBED_USERS = tuple(sorted(EVERYONE))
 
 VISIBLE_TOWNSHIPS = {
     "admin": {"T1", "T2", "T3"},

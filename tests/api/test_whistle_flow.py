@@ -263,9 +263,9 @@ def test_only_named_departments_report_and_act(client, whistle_world, login, rai
     zrzy = str(whistle_world.units["D1-ZRZY"].id)
     cgzf = str(whistle_world.units["D1-CGZF"].id)
     call = raise_call(department_ids=[cgzf])
-    # Not yet judged: arriving is not a move the call allows.
-    error = arrival(client, login("d1.staff"), call, PLACE, expect=409)
-    assert error["code"] == "illegal_transition"
+    # Requested, not yet named: the call does not exist for the department (need to know).
+    error = arrival(client, login("d1.staff"), call, PLACE, expect=404)
+    assert error["code"] == "whistle_call_not_found"
     call = whistle(client, login("t1.dispatcher"), call, "accept", lead_department_id=zrzy,
                    arrival_due_at=(START + timedelta(hours=2)).isoformat(),
                    completion_due_at=(START + timedelta(hours=8)).isoformat())
@@ -280,12 +280,12 @@ def test_only_named_departments_report_and_act(client, whistle_world, login, rai
     assert outside["arrival"]["tolerance_m"] == 60.0
     inside = arrival(client, login("d1.zrzy"), small, north_of(PLACE, 55), accuracy_m=10)
     assert inside["flags"] == []
-    # City management was requested but not named: it sees the call, it does not report.
-    error = arrival(client, login("d1.staff"), call, PLACE, expect=403)
-    assert error["code"] == "not_named_department"
-    error = whistle(client, login("d1.staff"), call, "actions", expect=403,
+    # City management was requested but not named: the call does not exist for it.
+    error = arrival(client, login("d1.staff"), call, PLACE, expect=404)
+    assert error["code"] == "whistle_call_not_found"
+    error = whistle(client, login("d1.staff"), call, "actions", expect=404,
                     id=str(uuid.uuid4()), description="x")
-    assert error["code"] == "not_named_department"
+    assert error["code"] == "whistle_call_not_found"
     # Market supervision was neither: the call does not exist for it.
     assert arrival(client, login("d1.handler"), call, PLACE, expect=404)["code"] == (
         "whistle_call_not_found")

@@ -24,7 +24,9 @@ from server.staff.models import FieldCheck, Posting
 from server.staff.postings_csv import COLUMNS, read_csv, read_xlsx
 from server.staff.rules import (
     FIELD_ROLES,
-    READ_PRESENCE,
+    READ_COMPLIANCE,
+    READ_TRACKS,
+    READ_WHEREABOUTS,
     CheckKind,
     CheckVia,
     FieldLimits,
@@ -291,7 +293,7 @@ def get_track(args, user_id: uuid.UUID):
     time inside, distance and visits per grid they work in"""
     actor = ctx.current_actor()
     if user_id != actor.user_id:
-        actor.require(READ_PRESENCE, _("read other people's tracks"))
+        actor.require(READ_TRACKS, _("read other people's tracks"))
     if args["end"] <= args["start"] or args["end"] - args["start"] > timedelta(days=31):
         raise Invalid.for_field(
             "end",
@@ -342,7 +344,7 @@ def get_track(args, user_id: uuid.UUID):
 
 def _whereabouts(args: dict) -> dict[str, Any]:
     actor = ctx.current_actor()
-    actor.require(READ_PRESENCE, _("see where field staff are"))
+    actor.require(READ_WHEREABOUTS, _("see where field staff are"))
     now = ctx.request_now()
     since = now - timedelta(hours=args["since_hours"])
     session = ctx.session()
@@ -428,7 +430,7 @@ def compliance_report(args):
     """Stationed presence, patrol visits per grid and grid workers' field days, with sums by
     department and by township, for any period"""
     actor = ctx.current_actor()
-    actor.require(READ_PRESENCE, _("read compliance reports"))
+    actor.require(READ_COMPLIANCE, _("read compliance reports"))
     return compliance.compliance_report(
         ctx.session(),
         actor,
