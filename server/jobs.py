@@ -6,7 +6,8 @@ several: each reminder is claimed in the database (``FOR UPDATE SKIP LOCKED`` on
 so two schedulers never send the same one, and nothing is kept in memory, so a restart
 loses nothing: what fell due while no scheduler ran goes out on the first run. The sync
 housekeeping (old change-feed rows, abandoned photo uploads) runs under a PostgreSQL advisory
-lock: when several schedulers start it at once, one does the work and the others skip.
+lock: when several schedulers start it at once, one does the work and the others skip; so
+does the track maintenance (monthly partitions of track fixes made ahead, old ones dropped).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from server.cli import session_scope
 from server.core.clock import now_utc
 from server.core.db import is_postgres
+from server.staff.track_partitions import Maintenance, maintain
 from server.supervision.services import fire_due_reminders
 from sync.feed import prune as prune_changes
 from sync.photos import prune_uploads
@@ -32,8 +34,10 @@ from sync.storage import LocalDiskStore
 
 REMINDER_JOB_ID = "fire_due_reminders"
 SYNC_HOUSEKEEPING_JOB_ID = "sync_housekeeping"
-# pg_try_advisory_xact_lock key of the housekeeping run (any constant bigint of our own).
+TRACK_MAINTENANCE_JOB_ID = "track_maintenance"
+# pg_try_advisory_xact_lock keys of the housekeeping runs (any constant bigints of our own).
 HOUSEKEEPING_LOCK_KEY = 0x6772_6964_7379_6E63  # "gridsync"
+TRACK_MAINTENANCE_LOCK_KEY = 0x6772_6964_7472_6B73  # "gridtrks"
 logger = logging.getLogger(__name__)
 
 
@@ -64,13 +68,12 @@ class Housekeeping:
     skipped: bool = False  # another scheduler was running it
 
 
-def _claim_housekeeping(session: Session) -> bool:
+def _claim_housekeeping(session: Session, key: int = HOUSEKEEPING_LOCK_KEY) -> bool:
     """True if this run may go ahead: on PostgreSQL, nobody else holds the advisory lock (it
     is released when the transaction ends); SQLite has one writer at a time anyway."""
     if not is_postgres(session):
         return True
-    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(
-        HOUSEKEEPING_LOCK_KEY))))
+    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(key))))
 
 
 def sync_housekeeping_job(app: Flask) -> Housekeeping:
@@ -92,6 +95,22 @@ def sync_housekeeping_job(app: Flask) -> Housekeeping:
         logger.info("sync housekeeping: %d feed changes and %d idle uploads pruned",
                     changes, uploads)
     return Housekeeping(changes, uploads)
+
+
+def track_maintenance_job(app: Flask) -> Maintenance | None:
+    """One run, one transaction, under an advisory lock (None: another scheduler holds it):
+    the monthly partitions of track fixes for this month and the next ones, and those past
+    TRACK_RETENTION_MONTHS dropped (server/staff/track_partitions.py)."""
+    with app.app_context(), session_scope() as session:
+        if not _claim_housekeeping(session, TRACK_MAINTENANCE_LOCK_KEY):
+            logger.info("track maintenance: another scheduler is running it")
+            return None
+        done = maintain(session, now=now_utc(),
+                        retention_months=app.config["TRACK_RETENTION_MONTHS"])
+    if done.created or done.dropped or done.deleted:
+        logger.info("track maintenance: partitions made %s, dropped %s; %d old fixes deleted",
+                    done.created, done.dropped, done.deleted)
+    return done
 
 
 def build_scheduler(
@@ -120,6 +139,17 @@ def build_scheduler(
         args=(app,),
         id=SYNC_HOUSEKEEPING_JOB_ID,
         name="prune the sync change feed and idle photo uploads",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=now_utc(),
+    )
+    scheduler.add_job(
+        track_maintenance_job,
+        IntervalTrigger(seconds=app.config["TRACK_MAINTENANCE_INTERVAL_S"], timezone=UTC),
+        args=(app,),
+        id=TRACK_MAINTENANCE_JOB_ID,
+        name="make next months' track partitions, drop those past retention",
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,

@@ -15,6 +15,7 @@ from server.core.clock import now_utc
 from server.jobs import (
     REMINDER_JOB_ID,
     SYNC_HOUSEKEEPING_JOB_ID,
+    TRACK_MAINTENANCE_JOB_ID,
     build_scheduler,
     fire_reminders_job,
 )
@@ -71,6 +72,6 @@ def test_gridops_scheduler_starts_the_blocking_scheduler(app, db_session, monkey
     monkeypatch.setattr(BlockingScheduler, "start", fake_start)
     result = app.test_cli_runner().invoke(args=["scheduler"])
     assert result.exit_code == 0, result.output
-    assert started == [[REMINDER_JOB_ID, SYNC_HOUSEKEEPING_JOB_ID]]
+    assert started == [[REMINDER_JOB_ID, SYNC_HOUSEKEEPING_JOB_ID, TRACK_MAINTENANCE_JOB_ID]]
     assert "every 30 s" in result.output
     assert "scheduler stopped" in result.output
