@@ -273,7 +273,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Upgrade the schema, optionally load the demo, and serve with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from server.app import create_app
+    from server.app import after_fork, create_app, warm_up_before_fork
     from server.demo import demo_loaded, load_demo_district
 
     upgrade(directory=current_app.extensions["migrate"].directory)
@@ -288,6 +288,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            # As deploy/gunicorn.conf.py: one grid index built in the master, shared by the
+            # workers copy-on-write; see server.app.warm_up_before_fork.
+            self.cfg.set("preload_app", True)
+            self.cfg.set("when_ready", lambda server: warm_up_before_fork(server.app.wsgi()))
+            self.cfg.set("post_fork", lambda server, _worker: after_fork(server.app.wsgi()))
 
         def load(self) -> Flask:
             return create_app()
