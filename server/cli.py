@@ -304,14 +304,16 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Send deadline reminders as they fall due and prune the sync feed and idle uploads
-    (run on one or more hosts; safe to run several)."""
+    """Send deadline reminders as they fall due, prune the sync feed and idle uploads, and
+    keep the monthly track partitions (run on one or more hosts; safe to run several)."""
     from server.jobs import build_scheduler
 
     app = current_app._get_current_object()  # the job opens its own app context per run
     scheduler = build_scheduler(app)
     click.echo(f"scheduler: deadline reminders every {app.config['REMINDER_INTERVAL_S']:g} s, "
                f"sync housekeeping every {app.config['SYNC_HOUSEKEEPING_INTERVAL_S']:g} s, "
+               f"track maintenance every {app.config['TRACK_MAINTENANCE_INTERVAL_S']:g} s "
+               f"(keeping {app.config['TRACK_RETENTION_MONTHS']} months), "
                f"on {db.engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it")
     try:
         scheduler.start()
