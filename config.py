@@ -48,6 +48,8 @@ KNOWN_GRID_VARIABLES = {
     "GRID_FIX_MAX_SPEED_KMH",
     "GRID_VISIT_MIN_MINUTES",
     "GRID_TRACK_MAX_GAP_S",
+    "GRID_TRACK_RETENTION_MONTHS",
+    "GRID_TRACK_MAINTENANCE_INTERVAL_S",
     "GRID_FIELD_DAYS_MIN",
     "GRID_WHISTLE_ARRIVAL_RADIUS_M",
     "GRID_WHISTLE_ACCURACY_CAP_M",
@@ -197,6 +199,12 @@ class Config:
     VISIT_MIN_MINUTES = _env_float("GRID_VISIT_MIN_MINUTES", 10.0)
     TRACK_MAX_GAP_S = _env_float("GRID_TRACK_MAX_GAP_S", 300.0)
     FIELD_DAYS_MIN = _env_int("GRID_FIELD_DAYS_MIN", 15)
+    # Patrol track storage (docs/staff.md, "Track storage"): fixes are kept
+    # TRACK_RETENTION_MONTHS whole UTC months before the current one (0 = forever); the
+    # scheduler's track maintenance, every TRACK_MAINTENANCE_INTERVAL_S, makes the monthly
+    # partitions ahead (PostgreSQL) and drops those past retention (SQLite: deletes rows).
+    TRACK_RETENTION_MONTHS = _env_int("GRID_TRACK_RETENTION_MONTHS", 6)
+    TRACK_MAINTENANCE_INTERVAL_S = _env_float("GRID_TRACK_MAINTENANCE_INTERVAL_S", 21600.0)
     # Whistle calls (docs/whistle.md): a department's arrival counts as on site within
     # WHISTLE_ARRIVAL_RADIUS_M of the call's place plus the fix's reported accuracy, the
     # accuracy counted at most up to WHISTLE_ACCURACY_CAP_M.

@@ -8,7 +8,11 @@ Builds 10,000 basic grids (a Voronoi tiling, so polygons are irregular like real
 2. the PostGIS SQL path's rate (``assign_in_database``, batches of 10,000), if PostGIS is
    reachable at BENCH_DATABASE_URL (default: the local server, database gridops_bench);
 3. the single-point HTTP endpoint's requests/s under gunicorn against a bare Flask JSON
-   endpoint under the same gunicorn settings (target >= 0.5).
+   endpoint under the same gunicorn settings, after a 2 s warm-up reported apart (target
+   >= 0.8), as before (each worker loads the index on its first request) and with
+   ``deploy/gunicorn.conf.py`` (built once in the master, shared copy-on-write);
+4. the memory of master + workers (PSS from /proc/<pid>/smaps_rollup) with 1, 2 and 4
+   workers, both ways: what each worker beyond the first adds (target <= +20 MB).
 
 Run: ``.venv/bin/python bench/assign_bench.py`` (add ``--skip-http`` or ``--skip-postgis``).
 """
@@ -16,26 +20,27 @@ Run: ``.venv/bin/python bench/assign_bench.py`` (add ``--skip-http`` or ``--skip
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import textwrap
 import time
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import shapely
+from _support import (
+    ROOT,
+    closed_loop,
+    fresh_database,
+    gunicorn,
+    machine_line,
+    postgis_url,
+)
 from shapely import STRtree
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from geo.assign import GridIndex, GridShape  # noqa: E402
+from geo.assign import GridIndex, GridShape
 
 WEST, SOUTH, EAST, NORTH = 115.4, 39.4, 117.5, 41.1
 TOLERANCE_M = 50.0
@@ -91,35 +96,11 @@ def bench_in_memory(shapes: list[GridShape], lons: np.ndarray, lats: np.ndarray)
     return index
 
 
-def postgis_url() -> str:
-    return os.environ.get("BENCH_DATABASE_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench")
-
-
 def prepare_postgis(shapes: list[GridShape]) -> str | None:
     """A fresh bench database holding the grids; None if PostGIS is not reachable."""
-    import sqlalchemy as sa
-
-    url = postgis_url()
-    db_name = sa.engine.make_url(url).database
-    try:
-        admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"),
-                                 isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-            conn.exec_driver_sql(f"CREATE DATABASE {db_name}")
-        admin.dispose()
-    except Exception as exc:  # noqa: BLE001
-        print(f"PostGIS path skipped: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    url = postgis_url("gridops_bench")
+    if not fresh_database(url):
         return None
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run(
-        [sys.executable, "-c", "from server.cli import main; main()", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
     load_grids(url, shapes)
     return url
 
@@ -195,75 +176,122 @@ BARE_APP = textwrap.dedent("""
     def bare():
         body = request.get_json()
         return {"lon": body["lon"], "lat": body["lat"], "ok": True}
+    @app.get("/health")
+    def health():
+        return {}
 """)
+CONF = str(ROOT / "deploy" / "gunicorn.conf.py")
+PORTS = iter(range(int(os.environ.get("BENCH_PORT", "18081")), 65535))
 
 
-def _serve(app_spec: str, port: int, workers: int, env: dict, cwd: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", app_spec],
-        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)  # noqa: S310
-            break
-        except Exception:  # noqa: BLE001
-            time.sleep(0.1)
-    return proc
+def _memory(pid: int) -> dict[str, int]:
+    """KiB from /proc/<pid>/smaps_rollup: Rss, Pss, and Private (clean + dirty)."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        values[key] = int(rest.split()[0])
+    return {"rss": values["Rss"], "pss": values["Pss"],
+            "private": values["Private_Clean"] + values["Private_Dirty"]}
 
 
-def _load(url: str, body: dict, headers: dict, seconds: float, threads: int) -> float:
-    data = json.dumps(body).encode()
-    deadline = time.perf_counter() + seconds
-
-    def worker() -> int:
-        done = 0
-        while time.perf_counter() < deadline:
-            request = urllib.request.Request(
-                url,
-                data=data,
-                method="POST",  # noqa: S310
-                headers={"Content-Type": "application/json", **headers},
-            )
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                response.read()
-                assert response.status == 200
-            done += 1
-        return done
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        total = sum(pool.map(lambda _: worker(), range(threads)))
-    return total / (time.perf_counter() - start)
+def _workers_of(pid_file: Path) -> tuple[int, list[int]]:
+    master = int(pid_file.read_text())
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return master, sorted(int(c) for c in children)
 
 
-def bench_http(url: str, workers: int, seconds: float) -> None:
-    """Both servers: same gunicorn, same workers, same client; only the endpoint differs."""
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+def _first_answer_ms(url: str, body: dict, headers: dict, n: int) -> list[float]:
+    """Latency of the first ``n`` requests one after another (each worker's first one pays
+    for building the index when it is not built before the fork)."""
+    import json
+
+    times = []
+    for _ in range(n):
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **headers})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            response.read()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _serve_and_measure(label: str, spec: str, env: dict, cwd: Path, path: str, body: dict,
+                       headers: dict, workers: int, seconds: float, extra: tuple = ()) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "bare_app.py").write_text(
-            BARE_APP + "\n@app.get('/health')\ndef h():\n    return {}\n"
-        )
-        bare = _serve("bare_app:app", 18081, workers, {**env, "PYTHONPATH": tmp}, Path(tmp))
-        try:
-            bare_rate = _load("http://127.0.0.1:18081/bare", {"lon": 116.4, "lat": 39.9}, {},
-                              seconds, threads=8)
-        finally:
-            bare.terminate()
-            bare.wait()
+        pid_file = Path(tmp, "master.pid")
+        started = time.perf_counter()
+        with gunicorn(spec, next(PORTS), workers=workers, env=env, cwd=cwd,
+                      extra=(*extra, "-p", str(pid_file)), wait_s=120) as base:
+            up_s = time.perf_counter() - started
+            first = _first_answer_ms(base + path, body, headers, 4 * workers)
+            warm = closed_loop(base + path, lambda _t, _n: body, headers=headers,
+                               seconds=2.0, threads=8)  # warm-up, reported apart
+            load = closed_loop(base + path, lambda _t, _n: body, headers=headers,
+                               seconds=seconds, threads=8)
+            master, children = _workers_of(pid_file)
+            memory = {"master": _memory(master), "workers": [_memory(c) for c in children]}
+    return {"label": label, "up_s": up_s, "first_ms": first, "warm": warm, "load": load,
+            "memory": memory}
+
+
+def _print_run(run: dict, baseline: float | None) -> None:
+    first = run["first_ms"]
+    print(f"  {run['label']}: up in {run['up_s']:.1f} s; first requests max {max(first):,.0f} ms "
+          f"(median {sorted(first)[len(first) // 2]:.0f} ms); warm-up 2 s "
+          f"{run['warm'].rate:,.0f} req/s")
+    ratio = f"  ratio {run['load'].rate / baseline:.2f} (target >= 0.8)" if baseline else ""
+    print("  " + run["load"].line(run["label"] + " after warm-up") + ratio)
+    m = run["memory"]
+    workers = " ".join(f"[rss {w['rss'] / 1024:.0f} pss {w['pss'] / 1024:.0f} "
+                       f"private {w['private'] / 1024:.0f}]" for w in m["workers"])
+    total_pss = m["master"]["pss"] + sum(w["pss"] for w in m["workers"])
+    master = m["master"]
+    print(f"    MiB master [rss {master['rss'] / 1024:.0f} pss {master['pss'] / 1024:.0f}]"
+          f" workers {workers}; PSS of all {total_pss / 1024:.0f}")
+
+
+def _total_pss(run: dict) -> float:
+    m = run["memory"]
+    return (m["master"]["pss"] + sum(w["pss"] for w in m["workers"])) / 1024
+
+
+def bench_http(url: str, workers: int, seconds: float, memory_workers: tuple[int, ...]) -> None:
+    """Same gunicorn, same workers, same client; the bare endpoint, then ours as before
+    (each worker loads the index on its first request) and with deploy/gunicorn.conf.py
+    (built once in the master before the fork). Then PSS with 1..N workers."""
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    point = {"lon": 116.4, "lat": 39.9}
     token = _bench_token(url)
-    ours = _serve("server.app:create_app()", 18082, workers, env, ROOT)
-    try:
-        ours_rate = _load("http://127.0.0.1:18082/api/v1/assign",
-                          {"lon": 116.4, "lat": 39.9, "crs": "wgs84"},
-                          {"Authorization": f"Bearer {token}"}, seconds, threads=8)
-    finally:
-        ours.terminate()
-        ours.wait()
-    print(f"bare Flask JSON (gunicorn -w {workers}): {bare_rate:10,.0f} req/s")
-    print(f"POST /api/v1/assign (same)     : {ours_rate:10,.0f} req/s  "
-          f"ratio {ours_rate / bare_rate:.2f} (target >= 0.5)")
+    auth = {"Authorization": f"Bearer {token}"}
+    ours_spec = "server.app:create_app()"
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "bare_app.py").write_text(BARE_APP)
+        bare = _serve_and_measure("bare Flask JSON", "bare_app:app",
+                                  {**env, "PYTHONPATH": tmp}, Path(tmp), "/bare", point, {},
+                                  workers, seconds)
+    before = _serve_and_measure("assign, no preload", ours_spec, env, ROOT, "/api/v1/assign",
+                                {**point, "crs": "wgs84"}, auth, workers, seconds)
+    after = _serve_and_measure("assign, -c gunicorn.conf", ours_spec, env, ROOT,
+                               "/api/v1/assign", {**point, "crs": "wgs84"}, auth, workers,
+                               seconds, extra=("-c", CONF))
+    rate = bare["load"].rate
+    print(f"HTTP, gunicorn -w {workers}, 8 client threads, {seconds:g} s after a 2 s warm-up:")
+    for run in (bare, before, after):
+        _print_run(run, None if run is bare else rate)
+    print("memory per worker (PSS of master + workers, MiB), after the same load:")
+    for extra, label in (((), "no preload"), (("-c", CONF), "preload (gunicorn.conf)")):
+        totals = []
+        for n in memory_workers:
+            run = _serve_and_measure(label, ours_spec, env, ROOT, "/api/v1/assign",
+                                     {**point, "crs": "wgs84"}, auth, n, 2.0, extra=extra)
+            totals.append(_total_pss(run))
+        steps = [(b - a) / (nb - na) for a, b, na, nb
+                 in zip(totals, totals[1:], memory_workers, memory_workers[1:], strict=False)]
+        print(f"  {label:<24} " + "  ".join(f"-w {n}: {t:,.0f}" for n, t in
+                                            zip(memory_workers, totals, strict=True))
+              + "   each worker beyond the first: +" + ", +".join(f"{s:.0f}" for s in steps)
+              + " MiB (target <= +20)")
 
 
 def _bench_token(url: str) -> str:
@@ -309,7 +337,10 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--memory-workers", default="1,2,4",
+                        help="worker counts whose memory is compared")
     args = parser.parse_args()
+    print(machine_line())
 
     start = time.perf_counter()
     shapes = build_grids(args.basic, args.special)
@@ -326,7 +357,9 @@ def main() -> None:
         return
     bench_postgis(url, lons, lats, index)
     if not args.skip_http:
-        bench_http(url, args.workers, args.seconds)
+        bench_http(url, args.workers, args.seconds,
+                   tuple(int(n) for n in args.memory_workers.split(",")))
+    print(machine_line())
 
 
 if __name__ == "__main__":

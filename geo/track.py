@@ -76,15 +76,27 @@ def filter_fixes(
     """
     dropped: list[Dropped] = []
     known_times = {f.at for f in known}
+    n = len(batch)
+    # The per-fix checks on whole arrays; only the time sets are walked fix by fix.
+    lons = np.fromiter((f.lon for f in batch), np.float64, n)
+    lats = np.fromiter((f.lat for f in batch), np.float64, n)
+    accuracy = np.fromiter(
+        (math.nan if f.accuracy_m is None else f.accuracy_m for f in batch), np.float64, n
+    )
+    reason: list[DropReason | None] = [None] * n
+    if latest_allowed is not None:
+        for i, fix in enumerate(batch):
+            if fix.at > latest_allowed:
+                reason[i] = DropReason.FUTURE
+    for i in np.flatnonzero(~in_china(lons, lats)).tolist():
+        reason[i] = reason[i] or DropReason.OUTSIDE_CHINA
+    for i in np.flatnonzero(accuracy > max_accuracy_m).tolist():  # NaN (no accuracy) passes
+        reason[i] = reason[i] or DropReason.ACCURACY
     seen: set[datetime] = set()
     candidates: list[int] = []
     for i, fix in enumerate(batch):
-        if latest_allowed is not None and fix.at > latest_allowed:
-            dropped.append(Dropped(i, DropReason.FUTURE))
-        elif not in_china(fix.lon, fix.lat):
-            dropped.append(Dropped(i, DropReason.OUTSIDE_CHINA))
-        elif fix.accuracy_m is not None and fix.accuracy_m > max_accuracy_m:
-            dropped.append(Dropped(i, DropReason.ACCURACY))
+        if reason[i] is not None:
+            dropped.append(Dropped(i, reason[i]))
         elif fix.at in known_times:
             continue
         elif fix.at in seen:
@@ -123,12 +135,14 @@ def filter_fixes(
 def _all_reachable(merged: list[tuple[datetime, Fix, int]], max_speed_mps: float) -> bool:
     """Whether every fix is reachable from the one before it (vectorised
     :func:`implied_speed_mps`): then the walk below would keep every fix."""
-    if len(merged) < 2:
+    n = len(merged)
+    if n < 2:
         return True
-    fixes = [f for _, f, _ in merged]
-    seconds = np.array([f.at.timestamp() for f in fixes])
-    slack = np.array([f.accuracy_m or 0.0 for f in fixes])
-    metres = path_lengths_m(np.array([f.lon for f in fixes]), np.array([f.lat for f in fixes]))
+    seconds = np.fromiter((f.at.timestamp() for _, f, _ in merged), np.float64, n)
+    slack = np.fromiter((f.accuracy_m or 0.0 for _, f, _ in merged), np.float64, n)
+    lons = np.fromiter((f.lon for _, f, _ in merged), np.float64, n)
+    lats = np.fromiter((f.lat for _, f, _ in merged), np.float64, n)
+    metres = path_lengths_m(lons, lats)
     gaps = np.maximum(np.abs(np.diff(seconds)), 1.0)
     speeds = np.maximum(0.0, metres - slack[:-1] - slack[1:]) / gaps
     return bool((speeds <= max_speed_mps).all())
@@ -196,6 +210,9 @@ def dwell(
     n = len(seconds)
     if n == 0:
         return Dwell(0.0, 0.0, ())
+    # Prepared, the point-in-polygon test of a day's fixes is several times faster; preparing
+    # is cached on the geometry, so a grid measured for many people is prepared once.
+    shapely.prepare(geometry)
     inside = shapely.intersects_xy(geometry, lons, lats)
     if not inside.any():
         return Dwell(0.0, 0.0, ())
@@ -204,17 +221,19 @@ def dwell(
     gaps = np.diff(seconds)
     usable = gaps <= max_gap_s
     weight = (inside[:-1].astype(np.float64) + inside[1:].astype(np.float64)) / 2.0 * usable
-    visits: list[Visit] = []
-    start = None
-    for i in range(n):
-        if inside[i] and start is None:
-            start = i
-        broken = i + 1 >= n or not inside[i + 1] or not usable[i]
-        if start is not None and broken:
-            if seconds[i] - seconds[start] >= min_visit_s:
-                visits.append(Visit(float(seconds[start]), float(seconds[i])))
-            start = None
-    return Dwell(float((weight * gaps).sum()), float((weight * segments_m).sum()), tuple(visits))
+    # A run of inside fixes: consecutive fixes both inside with a usable interval between
+    # them are linked; a run starts at an inside fix not linked to the one before and ends at
+    # one not linked to the one after (whole-array, not a loop per fix).
+    linked = inside[:-1] & inside[1:] & usable
+    starts = np.flatnonzero(inside & ~np.concatenate(([False], linked)))
+    ends = np.flatnonzero(inside & ~np.concatenate((linked, [False])))
+    long_enough = seconds[ends] - seconds[starts] >= min_visit_s
+    visits = tuple(
+        Visit(float(a), float(b))
+        for a, b in zip(seconds[starts[long_enough]].tolist(),
+                        seconds[ends[long_enough]].tolist(), strict=True)
+    )
+    return Dwell(float((weight * gaps).sum()), float((weight * segments_m).sum()), visits)
 
 
 def dwell_by_grid(

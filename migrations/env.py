@@ -7,6 +7,8 @@ import geoalchemy2  # noqa: F401 - teaches reflection the PostGIS 'geometry' typ
 from alembic import context
 from flask import current_app
 
+from server.staff.track_partitions import is_partition_name
+
 config = context.config
 if config.config_file_name:
     # Keep the app's loggers: the server runs migrations in-process before serving.
@@ -24,7 +26,10 @@ POSTGIS_ONLY_INDEXES = {
 def include_object(obj, name, type_, reflected, compare_to):
     if type_ == "index" and name in POSTGIS_ONLY_INDEXES:
         return False
-    if type_ == "table" and reflected and name == "spatial_ref_sys":  # noqa: SIM103 - a list
+    if type_ == "table" and reflected and name == "spatial_ref_sys":
+        return False
+    # The monthly partitions of track_fixes are made by the scheduler, not declared in models.
+    if type_ == "table" and reflected and is_partition_name(name):  # noqa: SIM103 - a list
         return False
     return True
 

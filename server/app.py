@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,6 +22,7 @@ from server.grids.services import GRIDS_CHANGED
 from sync.feed import install_change_capture
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+logger = logging.getLogger(__name__)
 
 
 def create_app(config: type[Config] = Config) -> Flask:
@@ -52,6 +55,41 @@ def create_app(config: type[Config] = Config) -> Flask:
 
     register_commands(app)
     return app
+
+
+def warm_up_before_fork(app: Flask) -> None:
+    """In a pre-forking server's master, before the workers fork: build the grid index
+    once, close every database connection, and freeze the objects made so far.
+
+    Each worker then starts with the index built (no ~1 s first request) and shares its
+    memory with the master and the other workers copy-on-write. ``gc.freeze()`` moves the
+    objects made so far out of the collector's reach: a collection in a worker would
+    otherwise write into every object's header and copy the pages it touches. A worker
+    still rebuilds its own index when the grid generation moves (GridIndexCache), so an
+    import reaches every worker as before. The connections are closed because a socket
+    shared by two processes corrupts both their conversations. If the database cannot be
+    reached, the workers build the index on their first request, as without preloading.
+    """
+    with app.app_context():
+        try:
+            index = app.extensions["gridops.grid_index"].get(db.session)
+            logger.info("grid index built before fork: %d grids", len(index))
+        except Exception:  # noqa: BLE001 - serving without a warm index beats not serving
+            logger.exception("grid index not built before fork; workers will build it")
+        finally:
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+    gc.collect()
+    gc.freeze()
+
+
+def after_fork(app: Flask) -> None:
+    """In each worker, just after the fork: forget any pooled connection inherited from the
+    master without closing it (the master's to close), so the worker opens its own."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 def _health() -> tuple[dict[str, str], int]:

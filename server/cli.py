@@ -273,7 +273,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Upgrade the schema, optionally load the demo, and serve with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from server.app import create_app
+    from server.app import after_fork, create_app, warm_up_before_fork
     from server.demo import demo_loaded, load_demo_district
 
     upgrade(directory=current_app.extensions["migrate"].directory)
@@ -288,6 +288,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            # As deploy/gunicorn.conf.py: one grid index built in the master, shared by the
+            # workers copy-on-write; see server.app.warm_up_before_fork.
+            self.cfg.set("preload_app", True)
+            self.cfg.set("when_ready", lambda server: warm_up_before_fork(server.app.wsgi()))
+            self.cfg.set("post_fork", lambda server, _worker: after_fork(server.app.wsgi()))
 
         def load(self) -> Flask:
             return create_app()
@@ -318,8 +323,8 @@ def assets_command(node_modules: Path | None) -> None:
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Send deadline reminders as they fall due and prune the sync feed and idle uploads
-    (run on one or more hosts; safe to run several)."""
+    """Send deadline reminders as they fall due, prune the sync feed and idle uploads, and
+    keep the monthly track partitions (run on one or more hosts; safe to run several)."""
     from server.jobs import build_scheduler
 
     app = current_app._get_current_object()  # the job opens its own app context per run
@@ -331,6 +336,8 @@ def scheduler_command() -> None:
     click.echo(f"scheduler: deadline reminders every {app.config['REMINDER_INTERVAL_S']:g} s, "
                f"sync housekeeping every {app.config['SYNC_HOUSEKEEPING_INTERVAL_S']:g} s, "
                f"{erasure}, "
+               f"track maintenance every {app.config['TRACK_MAINTENANCE_INTERVAL_S']:g} s "
+               f"(keeping {app.config['TRACK_RETENTION_MONTHS']} months), "
                f"on {db.engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it")
     try:
         scheduler.start()

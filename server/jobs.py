@@ -6,8 +6,9 @@ several: each reminder is claimed in the database (``FOR UPDATE SKIP LOCKED`` on
 so two schedulers never send the same one, and nothing is kept in memory, so a restart
 loses nothing: what fell due while no scheduler ran goes out on the first run. The sync
 housekeeping (old change-feed rows, abandoned photo uploads) runs under a PostgreSQL advisory
-lock: when several schedulers start it at once, one does the work and the others skip. The
-erasure of residents' contact data from cases closed longer than the retention period
+lock: when several schedulers start it at once, one does the work and the others skip; so
+does the track maintenance (monthly partitions of track fixes made ahead, old ones dropped).
+The erasure of residents' contact data from cases closed longer than the retention period
 (``server.retention``) runs the same way, a batch per transaction, each under its own
 advisory lock.
 """
@@ -30,6 +31,7 @@ from server.core.clock import now_utc
 from server.core.db import is_postgres
 from server.retention import BATCH as ERASURE_BATCH
 from server.retention import Erasure, erase_resident_data
+from server.staff.track_partitions import Maintenance, maintain
 from server.supervision.services import fire_due_reminders
 from sync.feed import prune as prune_changes
 from sync.photos import prune_uploads
@@ -38,8 +40,10 @@ from sync.storage import LocalDiskStore
 REMINDER_JOB_ID = "fire_due_reminders"
 SYNC_HOUSEKEEPING_JOB_ID = "sync_housekeeping"
 RESIDENT_DATA_JOB_ID = "erase_resident_data"
-# pg_try_advisory_xact_lock key of the housekeeping run (any constant bigint of our own).
+TRACK_MAINTENANCE_JOB_ID = "track_maintenance"
+# pg_try_advisory_xact_lock keys of the housekeeping runs (any constant bigints of our own).
 HOUSEKEEPING_LOCK_KEY = 0x6772_6964_7379_6E63  # "gridsync"
+TRACK_MAINTENANCE_LOCK_KEY = 0x6772_6964_7472_6B73  # "gridtrks"
 logger = logging.getLogger(__name__)
 
 
@@ -70,13 +74,12 @@ class Housekeeping:
     skipped: bool = False  # another scheduler was running it
 
 
-def _claim_housekeeping(session: Session) -> bool:
+def _claim_housekeeping(session: Session, key: int = HOUSEKEEPING_LOCK_KEY) -> bool:
     """True if this run may go ahead: on PostgreSQL, nobody else holds the advisory lock (it
     is released when the transaction ends); SQLite has one writer at a time anyway."""
     if not is_postgres(session):
         return True
-    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(
-        HOUSEKEEPING_LOCK_KEY))))
+    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(key))))
 
 
 def sync_housekeeping_job(app: Flask) -> Housekeeping:
@@ -131,6 +134,22 @@ def resident_data_job(app: Flask, *, note: str = "scheduler", batch: int = ERASU
     return Erasure(closed_before or now, cases, requests, skipped=skipped)
 
 
+def track_maintenance_job(app: Flask) -> Maintenance | None:
+    """One run, one transaction, under an advisory lock (None: another scheduler holds it):
+    the monthly partitions of track fixes for this month and the next ones, and those past
+    TRACK_RETENTION_MONTHS dropped (server/staff/track_partitions.py)."""
+    with app.app_context(), session_scope() as session:
+        if not _claim_housekeeping(session, TRACK_MAINTENANCE_LOCK_KEY):
+            logger.info("track maintenance: another scheduler is running it")
+            return None
+        done = maintain(session, now=now_utc(),
+                        retention_months=app.config["TRACK_RETENTION_MONTHS"])
+    if done.created or done.dropped or done.deleted:
+        logger.info("track maintenance: partitions made %s, dropped %s; %d old fixes deleted",
+                    done.created, done.dropped, done.deleted)
+    return done
+
+
 def build_scheduler(
     app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
@@ -176,4 +195,15 @@ def build_scheduler(
             misfire_grace_time=None,
             next_run_time=now_utc(),
         )
+    scheduler.add_job(
+        track_maintenance_job,
+        IntervalTrigger(seconds=app.config["TRACK_MAINTENANCE_INTERVAL_S"], timezone=UTC),
+        args=(app,),
+        id=TRACK_MAINTENANCE_JOB_ID,
+        name="make next months' track partitions, drop those past retention",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=now_utc(),
+    )
     return scheduler

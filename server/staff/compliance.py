@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 import numpy as np
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from geo.track import Dwell, dwell_by_grid
@@ -74,6 +73,17 @@ def dwell_for(
     return result
 
 
+# One person at a time (LATERAL): each day is a range scan of the primary key and a sort of
+# 2,880 rows in memory, where one GROUP BY over 100 people sorted 288,000 rows on disk.
+_TRACKS_AS_ARRAYS = (
+    "SELECT u.id, t.* FROM unnest(%s::uuid[]) AS u(id) CROSS JOIN LATERAL ("
+    "SELECT array_agg(date_part('epoch', fixed_at) ORDER BY fixed_at) AS times, "
+    "array_agg(lon ORDER BY fixed_at) AS lons, array_agg(lat ORDER BY fixed_at) AS lats "
+    "FROM track_fixes WHERE user_id = u.id AND fixed_at >= %s AND fixed_at < %s) AS t "
+    "WHERE t.times IS NOT NULL"
+)
+
+
 def _tracks(
     session: Session,
     user_ids: list[uuid.UUID],
@@ -84,22 +94,13 @@ def _tracks(
     aggregates each track into three arrays: a row per person, no datetime per fix."""
     where = (TrackFix.user_id.in_(user_ids), TrackFix.fixed_at >= start, TrackFix.fixed_at < end)
     if is_postgres(session):
-
-        def agg(column):  # noqa: ANN001, ANN202
-            return sa.func.array_agg(aggregate_order_by(column, TrackFix.fixed_at))
-
-        rows = session.connection().execute(
-            sa.select(
-                TrackFix.user_id,
-                agg(sa.func.date_part("epoch", TrackFix.fixed_at)),
-                agg(TrackFix.lon),
-                agg(TrackFix.lat),
-            )
-            .where(*where)
-            .group_by(TrackFix.user_id)
-        )
-        for user_id, times, lons, lats in rows:
-            yield user_id, np.asarray(times, float), np.asarray(lons), np.asarray(lats)
+        # In binary: a day is ~3 x 2,880 floats per person, and writing them as text there
+        # and parsing them here took half the time of the whole computation.
+        driver = session.connection().connection.driver_connection
+        with driver.cursor(binary=True) as cursor:
+            cursor.execute(_TRACKS_AS_ARRAYS, (list(user_ids), start, end))
+            for user_id, times, lons, lats in cursor:
+                yield user_id, np.asarray(times, float), np.asarray(lons), np.asarray(lats)
         return
     rows = (
         session.connection()

@@ -16,6 +16,7 @@ from server.jobs import (
     REMINDER_JOB_ID,
     RESIDENT_DATA_JOB_ID,
     SYNC_HOUSEKEEPING_JOB_ID,
+    TRACK_MAINTENANCE_JOB_ID,
     build_scheduler,
     fire_reminders_job,
 )
@@ -72,7 +73,8 @@ def test_gridops_scheduler_starts_the_blocking_scheduler(app, db_session, monkey
     monkeypatch.setattr(BlockingScheduler, "start", fake_start)
     result = app.test_cli_runner().invoke(args=["scheduler"])
     assert result.exit_code == 0, result.output
-    assert started == [[REMINDER_JOB_ID, SYNC_HOUSEKEEPING_JOB_ID, RESIDENT_DATA_JOB_ID]]
+    assert started == [[REMINDER_JOB_ID, SYNC_HOUSEKEEPING_JOB_ID, RESIDENT_DATA_JOB_ID,
+                        TRACK_MAINTENANCE_JOB_ID]]
     assert "every 30 s" in result.output
     assert "scheduler stopped" in result.output
     assert "erased 180 days after close" in result.output

@@ -152,3 +152,34 @@ def test_a_fix_outside_china_is_dropped_and_does_not_break_the_track():
     kept, dropped = filter_fixes(fixes, **LIMITS)
     assert [(d.index, d.reason) for d in dropped] == [(2, DropReason.OUTSIDE_CHINA)]
     assert kept == [0, 1, 3]
+
+
+def _visits_by_loop(seconds, inside, usable, min_visit_s):  # noqa: ANN001, ANN202
+    """The visit rule fix by fix, as it was written before it was vectorised."""
+    visits, start, n = [], None, len(seconds)
+    for i in range(n):
+        if inside[i] and start is None:
+            start = i
+        broken = i + 1 >= n or not inside[i + 1] or not usable[i]
+        if start is not None and broken:
+            if seconds[i] - seconds[start] >= min_visit_s:
+                visits.append((seconds[start], seconds[i]))
+            start = None
+    return visits
+
+
+def test_visits_match_the_fix_by_fix_rule_on_random_tracks():
+    import shapely
+
+    square = box(116.0, 39.0, 116.01, 39.01)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        seconds = np.cumsum(rng.choice([10.0, 30.0, 400.0], size=n, p=[0.7, 0.2, 0.1]))
+        lons = rng.uniform(115.995, 116.015, n)
+        lats = rng.uniform(39.002, 39.008, n)
+        inside = shapely.intersects_xy(square, lons, lats)
+        usable = np.diff(seconds) <= 300.0
+        got = dwell(seconds, lons, lats, square, max_gap_s=300.0, min_visit_s=60.0)
+        assert [(v.start, v.end) for v in got.visits] == _visits_by_loop(
+            seconds, inside, usable, 60.0)
