@@ -1,7 +1,7 @@
 """Patrol track fixes partitioned by month on PostgreSQL (issue 15, target 4)
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0026
 Create Date: 2026-12-02
 
 PostgreSQL: ``track_fixes`` becomes a table ``PARTITION BY RANGE (fixed_at)`` with the same
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0019"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
