@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from server.auth.actor import Actor
 from server.auth.models import Device
 from server.cases.models import Case
+from server.core import text
 from server.core.db import is_postgres
 from server.core.errors import Conflict, DomainError, PermissionDenied, TooLarge
 from server.core.i18n import _
@@ -178,9 +179,12 @@ def _claim(session: Session, actor: Actor, operations: Sequence[IncomingOp], *,
 def _new_row(actor: Actor, op: IncomingOp, *, owner: uuid.UUID, skew_s: float,
              now: datetime) -> SyncOperation:
     reused = owner != op.id
+    bad_name = text.bad_char(op.name)
     row = SyncOperation(
         id=op.id, user_id=actor.user_id, device_id=actor.device_id,
-        device_seq=None if reused else op.seq, name=op.name, args=op.args,
+        device_seq=None if reused else op.seq,
+        # Kept readable (PostgreSQL stores no NUL), and rejected below.
+        name=text.clean(op.name) if bad_name else op.name, args=op.args,
         base_version=op.base_version, device_time=op.device_time,
         acted_at=clocks.acted_at(op.device_time, skew_s, now), received_at=now,
         clock_skew_s=skew_s, status=OpStatus.PENDING, result={}, flags=[])
@@ -189,6 +193,8 @@ def _new_row(actor: Actor, op: IncomingOp, *, owner: uuid.UUID, skew_s: float,
             _("This phone already sent another operation numbered {seq}; this one was "
               "not applied.").format(seq=op.seq),
             details=[{"device_seq": op.seq, "used_by": str(owner)}]))
+    elif bad_name:
+        _reject(row, text.invalid_text(text.BadText(("name",), bad_name), location="operation"))
     return row
 
 
@@ -245,6 +251,11 @@ def _apply(session: Session, actor: Actor, op: IncomingOp, row: SyncOperation, *
                     visible=visible)
     try:
         operation = operation_named(op.name)
+        # Before the schema: the worker is told which text to fix, and nothing with a NUL
+        # reaches the database (a 500 on PostgreSQL, an internal_error here before).
+        bad = text.find_bad_text(op.args)
+        if bad is not None:
+            raise text.invalid_text(bad, location="args")
         args = parse_args(op.name, op.args)
         with session.begin_nested():
             result = operation.handler(ctx, **args)
