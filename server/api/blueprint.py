@@ -11,7 +11,8 @@ no schema can forget them (``docs/security.md``): a text with a control characte
 ``invalid_text`` naming the field, JSON nested deeper than ``MAX_JSON_DEPTH`` a 400
 ``json_too_deep``, a body sent with another Content-Type than JSON a 415
 ``unsupported_media_type`` (it used to read as an empty body: "fields missing"), and an
-empty optional query parameter (``cursor=``) counts as absent.
+empty optional query parameter that cannot be empty (``cursor=``, an id, a number) counts
+as absent.
 """
 
 from __future__ import annotations
@@ -50,9 +51,10 @@ class StrictQueryParser(FlaskParser):
             raise text.too_deep() from None
         if data is core.missing:
             return data
-        if text.depth_of(data) > text.MAX_JSON_DEPTH:
+        raw = req.get_data(cache=True)
+        if text.json_depth(raw) > text.MAX_JSON_DEPTH:
             raise text.too_deep()
-        if text.might_hold_bad_text(req.get_data(cache=True)):
+        if text.might_hold_bad_text(raw):
             bad = text.find_bad_text(data, skip=getattr(schema, "TEXT_CHECKED_PER_ITEM", ()))
             if bad is not None:
                 raise text.invalid_text(bad, location="json")
@@ -60,11 +62,14 @@ class StrictQueryParser(FlaskParser):
 
     def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
         _refuse_bad_text(req.args, "query")
-        # ``cursor=`` on a first page, an empty form field: absent, not an invalid value.
+        # ``cursor=`` on a first page, an empty form field: absent, not an invalid value,
+        # where the parameter could not be empty anyway (a number, id, date, choice, the
+        # cursor). An empty text stays a value: ``parent=`` is the catalogue's top level.
         args = req.args.copy()
         for name in [n for n, v in args.items(multi=True) if v == ""]:
             field = schema.fields.get(name)
-            if field is not None and not field.required and not any(args.getlist(name)):
+            if (field is not None and not field.required and not any(args.getlist(name))
+                    and (name == "cursor" or not isinstance(field, ma.fields.String))):
                 args.poplist(name)
         return self._makeproxy(args, schema)
 

@@ -143,8 +143,10 @@ def test_the_text_rule_itself():
     assert text.clean("a\x00b") == "a\ufffdb"
     assert not text.might_hold_bad_text(b'{"a": "\\u4e2d\\n\\t"}')
     assert text.might_hold_bad_text(b'{"a": "\\u0000"}')
-    assert text.depth_of([[[1]]]) == 3
-    assert text.depth_of({"a": {"b": []}}) == 3
+    assert text.json_depth(b"[[[1]]]") == 3
+    assert text.json_depth(b'{"a": {"b": []}}') == 3
+    assert text.json_depth(b'{"a": "[[[[{", "b": "\\"[["}') == 1
+    assert text.json_depth(b"17") == 0
 
 
 # --- JSON depth and size ---------------------------------------------------------------------

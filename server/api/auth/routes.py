@@ -170,6 +170,7 @@ class SignInLockSchema(ma.Schema):
 
 @blp.route("/sign-in-locks", methods=["GET"])
 @blp.response(200, SignInLockSchema(many=True))
+@may_answer("permission_denied")
 def list_sign_in_locks():
     """Accounts locked by wrong passwords now (admins)"""
     return sign_in_locks.list_locks(ctx.session(), ctx.current_actor(), now=ctx.request_now())
