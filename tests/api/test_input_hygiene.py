@@ -31,7 +31,8 @@ def phone(login):  # noqa: ANN001, ANN201
 # --- control characters ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad", ["\u0000", "\u0007", "\u001b", "\ud800"])
-def test_a_control_character_in_a_text_is_a_422_naming_the_field(client, world, login, bad):
+def test_a_control_character_in_a_text_is_a_422_naming_the_field(
+        client, world, login, catalogue, bad):
     # A NUL made PostgreSQL answer 500 (psycopg.DataError); a lone surrogate cannot be encoded.
     response = client.post("/api/v1/cases", json={**CASE, "description": f"占道{bad}经营"},
                            headers=login("t1.dispatcher"))
@@ -184,6 +185,9 @@ def test_a_405_names_the_allowed_methods(client, world, login):
     response = client.put("/api/v1/cases", headers=login("t1.dispatcher"))
     assert_error(response, 405, "method_not_allowed")
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    open311 = client.delete("/open311/v2/requests.json")
+    assert open311.status_code == 405
+    assert "POST" in open311.headers["Allow"]
 
 
 def test_an_empty_cursor_is_the_first_page(client, world, login, file_case):
