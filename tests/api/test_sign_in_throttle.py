@@ -143,12 +143,14 @@ def test_an_admin_lists_and_lifts_a_lock_and_the_trail_records_it(
                  404, "sign_in_lock_not_found")
 
 
-def test_concurrent_failures_all_count(client, world, app, clock, strict, db_session):
-    # The count is one upsert: two failures recorded at the same instant (two hosts) are two.
+def test_failures_are_kept_in_the_database_although_the_answer_is_a_401(
+        client, world, clock, strict, db_session):
+    # The request's transaction is kept on this 401 (KEEP_ON_ERROR): every host reads it.
     for _ in range(2):
         sign_in(client, "t1.worker", "wrong")
     row = db_session.get(SignInFailure, "t1.worker")
-    assert row.failures == 2
+    assert (row.failures, row.first_failed_at, row.last_failed_at) == (2, clock.at, clock.at)
+    assert row.locked_until is None
 
 
 def test_failed_sign_ins_per_address_are_limited_without_hashing(
