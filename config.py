@@ -63,6 +63,16 @@ KNOWN_GRID_VARIABLES = {
     "GRID_MAP_TILES_ATTRIBUTION",
     "GRID_RESIDENT_DATA_RETENTION_DAYS",
     "GRID_RESIDENT_DATA_ERASURE_INTERVAL_S",
+    "GRID_MAX_VERTICES_PER_GEOMETRY",
+    "GRID_MAX_VERTICES_PER_IMPORT",
+    "GRID_SIGN_IN_RATE_LIMIT",
+    "GRID_SIGN_IN_FREE_FAILURES",
+    "GRID_SIGN_IN_BACKOFF_MAX_S",
+    "GRID_SIGN_IN_LOCK_AFTER",
+    "GRID_SIGN_IN_LOCK_MINUTES",
+    "GRID_SIGN_IN_FAILURE_WINDOW_MINUTES",
+    "GRID_SYNC_PUSH_RATE_LIMIT",
+    "GRID_PHOTO_RATE_LIMIT",
 }
 
 # The coordinate systems a console base map's tiles may be drawn in (docs/console.md).
@@ -144,6 +154,11 @@ class Config:
     HAND_DOWN_REVIEW_DAYS = _env_float("GRID_HAND_DOWN_REVIEW_DAYS", 15.0)
     MAX_BATCH_POINTS = _env_int("GRID_MAX_BATCH_POINTS", 10_000)
     MAX_CONTENT_LENGTH = _env_int("GRID_MAX_CONTENT_MB", 32) * 1024 * 1024
+    # Grid and boundary imports (docs/security.md): a basic grid is drawn with tens to a few
+    # thousand vertices and a township outline with up to tens of thousands; more is a
+    # file digitised far too finely (or an attack) that would cost minutes of geometry work.
+    MAX_VERTICES_PER_GEOMETRY = _env_int("GRID_MAX_VERTICES_PER_GEOMETRY", 100_000)
+    MAX_VERTICES_PER_IMPORT = _env_int("GRID_MAX_VERTICES_PER_IMPORT", 1_000_000)
     # Photos (content-addressed, by SHA-256): where the files live, the largest accepted
     # (the photo endpoints use this instead of GRID_MAX_CONTENT_MB), and the accepted types.
     PHOTO_DIR = Path(os.environ.get("GRID_PHOTO_DIR") or DATA_DIR / "photos")
@@ -232,6 +247,23 @@ class Config:
     MAP_TILES = os.environ.get("GRID_MAP_TILES") or ""
     MAP_TILES_CRS = (os.environ.get("GRID_MAP_TILES_CRS") or "wgs84").lower()
     MAP_TILES_ATTRIBUTION = os.environ.get("GRID_MAP_TILES_ATTRIBUTION") or ""
+    # Sign-in throttling (docs/security.md). Per address: failed sign-ins in Flask-Limiter's
+    # notation (an office behind one NAT address signs in together, so only failures count).
+    # Per account, in the database so every host sees it: after SIGN_IN_FREE_FAILURES
+    # failures in a row each further try waits twice as long as the last (1 s, 2 s, ... at
+    # most SIGN_IN_BACKOFF_MAX_S); SIGN_IN_LOCK_AFTER failures lock the account for
+    # SIGN_IN_LOCK_MINUTES or until an admin lifts it; failures older than the window are
+    # forgotten. A refused try computes no password hash.
+    SIGN_IN_RATE_LIMIT = os.environ.get("GRID_SIGN_IN_RATE_LIMIT") or "30/minute;300/hour"
+    SIGN_IN_FREE_FAILURES = _env_int("GRID_SIGN_IN_FREE_FAILURES", 3)
+    SIGN_IN_BACKOFF_MAX_S = _env_float("GRID_SIGN_IN_BACKOFF_MAX_S", 300.0)
+    SIGN_IN_LOCK_AFTER = _env_int("GRID_SIGN_IN_LOCK_AFTER", 10)
+    SIGN_IN_LOCK_MINUTES = _env_float("GRID_SIGN_IN_LOCK_MINUTES", 30.0)
+    SIGN_IN_FAILURE_WINDOW_MINUTES = _env_float("GRID_SIGN_IN_FAILURE_WINDOW_MINUTES", 60.0)
+    # Per device (its token; the address without one): pushes, and tus requests (a 10 MB
+    # photo in 1 MB chunks is a dozen).
+    SYNC_PUSH_RATE_LIMIT = os.environ.get("GRID_SYNC_PUSH_RATE_LIMIT") or "60/minute"
+    PHOTO_RATE_LIMIT = os.environ.get("GRID_PHOTO_RATE_LIMIT") or "600/minute"
 
     TOKEN_LIFETIME = timedelta(hours=_env_float("GRID_TOKEN_HOURS", 12))
     DEVICE_TOKEN_LIFETIME = timedelta(days=_env_float("GRID_DEVICE_TOKEN_DAYS", 30))
@@ -289,5 +321,11 @@ class TestConfig(Config):
     # Every test client is 127.0.0.1: the suite's Open311 GETs must not share a small budget
     # (test_open311.py lowers it to test the limit itself).
     OPEN311_RATE_LIMIT = "100000/minute"
+    # Likewise for the suite's many sign-ins, pushes and uploads from 127.0.0.1; the
+    # per-account backoff and lock keep their defaults (tests/api/test_sign_in_throttle.py
+    # lowers these limits to test them).
+    SIGN_IN_RATE_LIMIT = "100000/minute"
+    SYNC_PUSH_RATE_LIMIT = "100000/minute"
+    PHOTO_RATE_LIMIT = "100000/minute"
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 64

@@ -13,9 +13,10 @@ from config import Config
 from server.api import register_blueprints
 from server.auth.passwords import Passwords
 from server.auth.services import TOKENS_REVOKED, TokenCache
+from server.auth.sign_in_locks import KEEP_ON_ERROR
 from server.console import init_console
 from server.core import i18n
-from server.errors import register_error_handlers
+from server.errors import keep_our_retry_after, register_error_handlers
 from server.extensions import Api, db, limiter, migrate
 from server.grids.assignment import GridIndexCache
 from server.grids.services import GRIDS_CHANGED
@@ -36,6 +37,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     _attach_sqlite_pragmas(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     api = Api(app)
+    keep_our_retry_after(app)  # before the limiter's hooks: see its docstring
     limiter.init_app(app)
     register_error_handlers(app)
     register_blueprints(api)
@@ -100,13 +102,18 @@ def _health() -> tuple[dict[str, str], int]:
 def _install_transaction_boundary(app: Flask) -> None:
     """One transaction per request: commit if the answer is a success, else roll back.
 
-    Views and services never commit; flushes inside them are undone by a rollback.
+    Views and services never commit; flushes inside them are undone by a rollback, except
+    what a service marks to keep although it fails (a failed sign-in's count: its only
+    write, made before the refusal).
     """
 
     @app.after_request
     def _finish(response: Response) -> Response:
         if response.status_code >= 400:
-            db.session.rollback()
+            if db.session.info.pop(KEEP_ON_ERROR, False):
+                db.session.commit()
+            else:
+                db.session.rollback()
             return response
         db.session.commit()
         # Side effects that must wait for the commit: refresh this process's caches.
@@ -123,6 +130,7 @@ def _install_transaction_boundary(app: Flask) -> None:
             db.session.rollback()
         db.session.info.pop(GRIDS_CHANGED, None)
         db.session.info.pop(TOKENS_REVOKED, None)
+        db.session.info.pop(KEEP_ON_ERROR, None)
         g.pop("actor", None)
         # The request's clock (api.context.request_now): tests run many requests in one app
         # context, whose g would otherwise hand the first request's time to all the others.

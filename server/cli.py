@@ -33,6 +33,13 @@ def session_scope() -> Iterator[Session]:
         raise
 
 
+def _vertex_caps():  # noqa: ANN202
+    from geo.limits import VertexCaps
+
+    return VertexCaps(per_geometry=current_app.config["MAX_VERTICES_PER_GEOMETRY"],
+                      per_import=current_app.config["MAX_VERTICES_PER_IMPORT"])
+
+
 def _fail_on_domain_error(error: DomainError) -> None:
     click.echo(f"error [{error.code}]: {error.message}", err=True)
     for item in error.details or []:
@@ -92,7 +99,8 @@ def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: b
             result = import_grids(session, doc, crs=CRS(crs), repair=repair,
                                   replace_existing=replace_existing, allowed_township_ids=None,
                                   now=now_utc(), tolerances=tolerances,
-                                  override_reason=override_reason, source="cli")
+                                  override_reason=override_reason, source="cli",
+                                  vertex_caps=_vertex_caps())
     except DomainError as error:
         _fail_on_domain_error(error)
     click.echo(f"imported {len(result.created)} grids; replaced {len(result.replaced_codes)}")
@@ -230,7 +238,7 @@ def import_boundaries_command(path: Path, crs: str) -> None:
     try:
         with session_scope() as session:
             changed = import_boundaries(session, doc, crs=CRS(crs), now=now_utc(),
-                                        changed_by_user_id=None)
+                                        changed_by_user_id=None, vertex_caps=_vertex_caps())
             codes = [u.code for u in changed]
     except DomainError as error:
         _fail_on_domain_error(error)

@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from server.core import errors as domain
 
@@ -24,6 +24,8 @@ STATUS_BY_CATEGORY: tuple[tuple[type[domain.DomainError], int], ...] = (
     (domain.Conflict, 409),
     (domain.TooLarge, 413),
     (domain.Invalid, 422),
+    (domain.TooMany, 429),
+    (domain.Malformed, 400),
 )
 
 # Stable codes for HTTP errors raised by Flask/werkzeug/webargs rather than by our services.
@@ -39,6 +41,7 @@ CODE_BY_STATUS = {
     415: "unsupported_media_type",
     422: "validation_failed",
     428: "precondition_required",
+    429: "rate_limited",
     500: "internal_error",
 }
 
@@ -101,16 +104,23 @@ def status_for(error: domain.DomainError) -> int:
     return 400
 
 
-def handle_domain_error(error: domain.DomainError) -> tuple[dict[str, Any], int]:
+def handle_domain_error(
+        error: domain.DomainError) -> tuple[dict[str, Any], int, dict[str, str]]:
     status = status_for(error)
-    return error_payload(status, error.code, error.message, error.errors, error.details), status
+    headers = {}
+    if isinstance(error, domain.TooMany):
+        headers["Retry-After"] = g.retry_after = str(error.retry_after_s)
+    payload = error_payload(status, error.code, error.message, error.errors, error.details)
+    return payload, status, headers
 
 
 def handle_http_exception(error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
-    headers = data.get("headers") or {}
+    headers = dict(data.get("headers") or {})
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110: a 405 names them
     message = data.get("message") or MESSAGE_BY_STATUS.get(status) or error.description or ""
     code = CODE_BY_STATUS.get(status, f"http_{status}")
     if status == 500:
@@ -125,9 +135,21 @@ def handle_unexpected(error: Exception) -> tuple[dict[str, Any], int]:
     return error_payload(500, "internal_error", MESSAGE_BY_STATUS[500]), 500
 
 
-def handle_stale_data(error: StaleDataError) -> tuple[dict[str, Any], int]:
+def handle_stale_data(error: StaleDataError) -> tuple[dict[str, Any], int, dict[str, str]]:
     """A versioned row changed under us at commit time: the same answer as a stale version."""
     return handle_domain_error(domain.StaleVersion())
+
+
+def keep_our_retry_after(app: Flask) -> None:
+    """Registered before Flask-Limiter's headers (after_request hooks run last first), so
+    that its own Retry-After, computed on a rate-limited route in whole seconds rounded
+    down, does not replace a lock's or a backoff's exact one."""
+
+    @app.after_request
+    def _retry_after(response: Response) -> Response:
+        if "retry_after" in g:
+            response.headers["Retry-After"] = g.pop("retry_after")
+        return response
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.auth.actor import Actor
+from server.core import text
 from server.core.errors import Conflict, DomainError
 from server.core.i18n import _
 from sync import clocks
@@ -72,10 +73,12 @@ def claim_all(session: Session, actor: Actor, operations: Sequence[IncomingOp], 
     # A reused number is rejected as it is claimed (an ORM row: rejected rows go to the
     # feed); the rest in one bulk INSERT of plain values (no objects: each chunk reads its
     # rows back, locked, when it applies them).
+    refused = {op.id for op in ordered
+               if seq_owner[op.seq] != op.id or text.bad_char(op.name) is not None}
     reused = [new_row(actor, op, owner=seq_owner[op.seq], skew_s=skew_s, now=now)
-              for op in ordered if seq_owner[op.seq] != op.id]
+              for op in ordered if op.id in refused]
     values = [pending_values(actor, op, skew_s=skew_s, now=now)
-              for op in ordered if seq_owner[op.seq] == op.id]
+              for op in ordered if op.id not in refused]
     try:  # all at once; one by one only if a concurrent push got there first
         with session.begin_nested():
             if values:
@@ -124,11 +127,16 @@ def new_row(actor: Actor, op: IncomingOp, *, owner: uuid.UUID, skew_s: float,
     reused = owner != op.id
     row = SyncOperation(**pending_values(actor, op, skew_s=skew_s, now=now,
                                           seq=None if reused else op.seq))
+    bad_name = text.bad_char(op.name)
+    if bad_name is not None:
+        row.name = text.clean(op.name)  # kept readable (PostgreSQL stores no NUL), and refused
     if reused:
         reject(row, SequenceReused(
             _("This phone already sent another operation numbered {seq}; this one was "
               "not applied.").format(seq=op.seq),
             details=[{"device_seq": op.seq, "used_by": str(owner)}]))
+    elif bad_name is not None:
+        reject(row, text.invalid_text(text.BadText(("name",), bad_name), location="operation"))
     return row
 
 

@@ -38,6 +38,7 @@ from server.auth.models import Device
 from server.cases.models import Case
 from server.cases.queries import visible_cases
 from server.cases.services import deferred_case_flushes
+from server.core import text
 from server.core.db import is_postgres
 from server.core.errors import DomainError, PermissionDenied, TooLarge
 from server.core.i18n import _
@@ -282,6 +283,11 @@ def _apply(session: Session, actor: Actor, op: IncomingOp, row: SyncOperation, *
     error: DomainError | None = None
     try:
         operation = operation_named(op.name)
+        # Before the schema: the worker is told which text to fix, and nothing with a NUL
+        # reaches the database (a 500 on PostgreSQL, an internal_error here before).
+        bad = text.find_bad_text(op.args)
+        if bad is not None:
+            raise text.invalid_text(bad, location="args")
         args = parse_args(op.name, op.args)
         if batched and operation.batched:
             try:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from server.core import text as chars
 from server.core.errors import DomainError
 from sync.photo_rules import SHA256_PATTERN
 
@@ -112,6 +113,11 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         except (binascii.Error, UnicodeDecodeError):
             raise _header_error("Upload-Metadata", f"The value of {key!r} is not base64 of "
                                 "UTF-8 text.") from None
+    for key, value in found.items():  # the same text rule as every field (server.core.text)
+        char = chars.bad_char(key) or chars.bad_char(value)
+        if char is not None:
+            raise chars.invalid_text(chars.BadText(("Upload-Metadata", key.encode(
+                "unicode_escape").decode()), char), location="headers")
     return found
 
 

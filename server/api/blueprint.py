@@ -5,14 +5,30 @@ webargs loads query strings with ``unknown=EXCLUDE`` whatever the schema says, s
 the schema's own ``unknown`` decides (``StrictSchema``: RAISE), and a route that declares no
 query schema gets an empty strict one: any query parameter it does not know is a 422
 ``validation_failed`` naming the parameter, in the one error shape.
+
+The same parser applies the input rules of ``server.core.text`` to everything it reads, so
+no schema can forget them (``docs/security.md``): a text with a control character is a 422
+``invalid_text`` naming the field, JSON nested deeper than ``MAX_JSON_DEPTH`` a 400
+``json_too_deep``, a body sent with another Content-Type than JSON a 415
+``unsupported_media_type`` (it used to read as an empty body: "fields missing"), and an
+empty optional query parameter that cannot be empty (``cursor=``, an id, a number) counts
+as absent.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import marshmallow as ma
+from flask import Request
 from flask_smorest import Blueprint as SmorestBlueprint
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import UnsupportedMediaType
 
 from server.api.schemas import StrictSchema
+from server.core import text
+from server.core.i18n import _
 
 
 class StrictQueryParser(FlaskParser):
@@ -20,6 +36,59 @@ class StrictQueryParser(FlaskParser):
 
     DEFAULT_UNKNOWN_BY_LOCATION = {
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
+        if not is_json_request(req):
+            if req.get_data(cache=True) and req.mimetype not in _other_media_types(schema):
+                raise UnsupportedMediaType(_(
+                    "Send this body as {json}, with '{header}' (it came as '{mimetype}')."
+                ).format(header="Content-Type: application/json", json="JSON",
+                         mimetype=req.mimetype or "none"))
+            return core.missing
+        try:
+            data = super().load_json(req, schema)
+        except RecursionError:  # the C parser gives up long before we would answer
+            raise text.too_deep() from None
+        if data is core.missing:
+            return data
+        raw = req.get_data(cache=True)
+        if text.json_depth(raw) > text.MAX_JSON_DEPTH:
+            raise text.too_deep()
+        if text.might_hold_bad_text(raw):
+            bad = text.find_bad_text(data, skip=getattr(schema, "TEXT_CHECKED_PER_ITEM", ()))
+            if bad is not None:
+                raise text.invalid_text(bad, location="json")
+        return data
+
+    def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
+        _refuse_bad_text(req.args, "query")
+        # ``cursor=`` on a first page, an empty form field: absent, not an invalid value,
+        # where the parameter could not be empty anyway (a number, id, date, choice, the
+        # cursor). An empty text stays a value: ``parent=`` is the catalogue's top level.
+        args = req.args.copy()
+        for name in [n for n, v in args.items(multi=True) if v == ""]:
+            field = schema.fields.get(name)
+            if (field is not None and not field.required and not any(args.getlist(name))
+                    and (name == "cursor" or not isinstance(field, ma.fields.String))):
+                args.poplist(name)
+        return self._makeproxy(args, schema)
+
+    def load_form(self, req: Request, schema: ma.Schema) -> Any:
+        _refuse_bad_text(req.form, "form")
+        return super().load_form(req, schema)
+
+
+def _other_media_types(schema: ma.Schema) -> tuple[str, ...]:
+    """Bodies a JSON route also reads itself (CSV, XLSX), named on its schema."""
+    return getattr(schema, "OTHER_MEDIA_TYPES", ())
+
+
+def _refuse_bad_text(values: Any, location: str) -> None:
+    for name, value in values.items(multi=True):
+        for part, path in ((name, (name,)), (value, (name,))):
+            char = text.bad_char(part) if isinstance(part, str) else None
+            if char is not None:
+                raise text.invalid_text(text.BadText(path, char), location=location)
 
 
 class NoQueryArgsSchema(StrictSchema):

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
+from geo.limits import VertexCaps
 from server.auth import services as auth
 from server.auth.actor import Actor
 from server.auth.passwords import Passwords
@@ -29,6 +30,11 @@ def request_now() -> datetime:
 
 def setting(name: str):  # noqa: ANN201 - settings have many types
     return current_app.config[name]
+
+
+def vertex_caps() -> VertexCaps:
+    return VertexCaps(per_geometry=setting("MAX_VERTICES_PER_GEOMETRY"),
+                      per_import=setting("MAX_VERTICES_PER_IMPORT"))
 
 
 def passwords() -> Passwords:

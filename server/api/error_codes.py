@@ -16,6 +16,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # 400
     "bad_request": 400,
     "checksum_algorithm_unsupported": 400,  # tus (sync/tus_rules.py)
+    "json_too_deep": 400,
     "tus_header_invalid": 400,
     # Open311 (its own error shape, docs/open311.md): invalid input answers 400 there.
     "date_range_invalid": 400,
@@ -53,6 +54,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "photo_not_found": 404,
     "photo_not_uploaded": 404,
     "posting_not_found": 404,
+    "sign_in_lock_not_found": 404,
     "token_not_found": 404,
     "township_not_found": 404,
     "tracked_problem_not_found": 404,
@@ -92,6 +94,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # 412
     "precondition_failed": 412,
     # 413
+    "import_too_many_vertices": 413,
     "payload_too_large": 413,
     "photo_too_large": 413,
     "too_many_fixes": 413,
@@ -116,6 +119,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "extension_not_later": 422,
     "geojson_empty": 422,
     "geojson_invalid": 422,
+    "geometry_too_many_vertices": 422,
     "grid_import_rejected": 422,
     "grids_not_postable": 422,
     "invalid": 422,
@@ -125,6 +129,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_period": 422,
     "invalid_settings": 422,
     "invalid_sha256": 422,
+    "invalid_text": 422,
     "judgement_invalid": 422,
     "location_incomplete": 422,
     "master_closed": 422,
@@ -162,6 +167,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "validation_failed": 422,
     # 428
     "precondition_required": 428,
+    # 429 (with Retry-After)
+    "rate_limited": 429,
+    "sign_in_locked": 429,
+    "sign_in_throttled": 429,
     # 500
     "internal_error": 500,
     # 460 (tus checksum extension)
@@ -187,6 +196,7 @@ GENERIC_MESSAGE_BY_STATUS = {
     412: "The object changed since you read it.",
     415: "This type is not accepted here.",
     428: "Send If-Match with the version you read.",
+    429: "Too many requests; wait as Retry-After says and try again.",
 }
 
 

@@ -53,6 +53,7 @@ PATH_EXAMPLES: dict[str, Any] = {
     "fmt": "json",  # the format of the documented (JSON) examples; .xml answers the same in XML
     "service_request_id": "2026-0000123",
     "token": "5b0e8c1d2a3f4e6b9c7d8e0f1a2b3c4d",
+    "username": "wangjing.dispatcher",
 }
 
 # The stable code a scoped loader answers for an id it cannot show you, by path parameter
@@ -141,7 +142,9 @@ def _is_versioned(operation: dict) -> bool:
 
 def automatic_codes(method: str, operation: dict, path_params: list[str]) -> list[str]:
     """The codes any operation of this kind may answer, known from its shape."""
-    codes = ["validation_failed"]  # every operation checks its query string, at least
+    # Every operation checks its query string, at least, with the text rules of every input
+    # (server/api/blueprint.py): a control character anywhere is an invalid_text.
+    codes = ["validation_failed", "invalid_text"]
     if operation.get("security") != []:
         codes += ["unauthenticated", "invalid_token"]
         if method in WRITES:
@@ -150,7 +153,9 @@ def automatic_codes(method: str, operation: dict, path_params: list[str]) -> lis
         codes.append("not_found")
         codes += [NOT_FOUND_BY_PARAM[p] for p in path_params if p in NOT_FOUND_BY_PARAM]
     if "requestBody" in operation:
-        codes.append("payload_too_large")
+        codes += ["payload_too_large", "unsupported_media_type"]
+        if "application/json" in operation["requestBody"].get("content", {}):
+            codes.append("json_too_deep")
     if _is_versioned(operation):
         codes.append("stale_version")
     return codes

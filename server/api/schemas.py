@@ -189,6 +189,15 @@ class UnitQuerySchema(StrictSchema):
     parent_id = fields.UUID(load_default=None)
 
 
+class UserRefSchema(ma.Schema):
+    EXAMPLE = {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+               "username": "wangjing.dispatcher", "display_name": "王芳"}
+
+    id = fields.UUID(dump_only=True)
+    username = fields.String(dump_only=True)
+    display_name = fields.String(dump_only=True)
+
+
 class UserSchema(ma.Schema):
     EXAMPLE = {
         "id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",

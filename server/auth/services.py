@@ -7,14 +7,18 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.auth import sign_in_locks
 from server.auth.actor import Actor, Scope
 from server.auth.models import AuthToken, Device
 from server.auth.passwords import Passwords, dummy_hash
+from server.auth.rules import SignInPolicy
 from server.core.errors import NotFound, Unauthenticated
+from server.core.i18n import _
 from server.core.ids import new_secret
 from server.core.trail import record_change
 from server.grids.models import Grid, GridMember
@@ -45,15 +49,25 @@ def login(
     lifetime: timedelta,
     device_id: uuid.UUID | None = None,
     device_name: str | None = None,
+    policy: SignInPolicy | None = None,
 ) -> IssuedToken:
-    """Check the password and issue a token; a phone's new sign-in replaces its old token."""
+    """Check the password and issue a token; a phone's new sign-in replaces its old token.
+
+    With a ``policy``, an account backing off or locked (``server.auth.rules``) is refused
+    with 429 before any hash is computed, whatever the password; a failure is counted in
+    the database for every host to see, and a success clears the count.
+    """
+    if policy is not None:
+        sign_in_locks.check(session, username, policy, now=now)
     user = session.scalar(sa.select(User).where(User.username == username))
     if user is None or not user.is_active:
         # Spend the same time as a real check so timing does not reveal which usernames exist.
         passwords.verify(dummy_hash(passwords), password)
-        raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
+        _failed(session, username, policy, now=now)
     if not passwords.verify(user.password_hash, password):
-        raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
+        _failed(session, username, policy, now=now)
+    if policy is not None:
+        sign_in_locks.forget(session, username)
     if device_id is not None:
         _register_device(session, user.id, device_id, device_name, now=now)
         session.execute(
@@ -82,6 +96,13 @@ def login(
 
 
 TOKENS_REVOKED = "gridops.tokens_revoked"  # session.info flag, read after the commit
+
+
+def _failed(session: Session, username: str, policy: SignInPolicy | None, *,
+            now: datetime) -> NoReturn:
+    if policy is not None:
+        sign_in_locks.record_failure(session, username, policy, now=now)
+    raise Unauthenticated(_("Wrong username or password."), code="invalid_credentials")
 
 
 @dataclass(frozen=True)

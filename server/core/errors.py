@@ -75,3 +75,21 @@ class StaleVersion(Conflict):
 class TooLarge(DomainError):
     code = "payload_too_large"
     message = "The request is too large."
+
+
+class Malformed(DomainError):
+    """The request cannot be read at all (400): JSON nested beyond the limit."""
+
+    code = "bad_request"
+    message = "The request cannot be read."
+
+
+class TooMany(DomainError):
+    """Too many attempts (429); ``retry_after_s`` says when to try again (Retry-After)."""
+
+    code = "rate_limited"
+    message = "Too many requests; wait and try again."
+
+    def __init__(self, message: str | None = None, *, retry_after_s: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after_s = max(1, int(retry_after_s))

@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from geo import geojson as gj
 from geo.crs import CRS, geometry_to_wgs84
+from geo.limits import DEFAULT_VERTEX_CAPS, VertexCaps
 from geo.measure import area_m2
 from geo.validate import as_multipolygon, check_grid_geometry, repair_grid_geometry
 from server.core.clock import LOCAL_TZ
 from server.core.errors import Conflict, Invalid, NotFound
 from server.core.ids import new_id
 from server.core.trail import ActorLike, record_change, state_of
+from server.core.vertex_caps import check_vertex_caps
 from server.grids.models import Grid, GridGeneration, GridImport, GridMember
 from server.grids.rules import (
     FeatureProblem,
@@ -90,6 +92,7 @@ def import_grids(
     imported_by_user_id: uuid.UUID | None = None,
     source: str = "api",
     actor: ActorLike | None = None,
+    vertex_caps: VertexCaps = DEFAULT_VERTEX_CAPS,
 ) -> ImportResult:
     """Import a GeoJSON FeatureCollection of grids, all or nothing.
 
@@ -118,6 +121,7 @@ def import_grids(
             f"At most {MAX_FEATURES_PER_IMPORT} features per import; split the file.",
             code="too_many_features",
         )
+    check_vertex_caps(parsed, vertex_caps)
 
     units = _units_by_code(session, parsed)
     codes = [f.properties.get("code") for f in parsed if isinstance(f.properties.get("code"), str)]

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, undefer
 
 from geo import geojson as gj
 from geo.crs import CRS, geometry_from_wgs84, geometry_to_wgs84
+from geo.limits import DEFAULT_VERTEX_CAPS, VertexCaps
 from geo.validate import as_multipolygon, check_grid_geometry
 from server.core.errors import Invalid
 from server.core.trail import ActorLike
+from server.core.vertex_caps import check_vertex_caps
 from server.org.models import Unit
 from server.org.revisions import record_revision, state_of
 from server.org.rules import UnitKind
@@ -48,6 +50,7 @@ class BoundaryProblem:
 def import_boundaries(
     session: Session, doc: dict[str, Any], *, crs: CRS, now: datetime,
     changed_by_user_id: uuid.UUID | None, actor: ActorLike | None = None,
+    vertex_caps: VertexCaps = DEFAULT_VERTEX_CAPS,
 ) -> list[Unit]:
     """Set the boundary of each unit named by a feature's ``code`` property, all or nothing.
 
@@ -63,6 +66,7 @@ def import_boundaries(
     if len(parsed) > MAX_BOUNDARIES_PER_IMPORT:
         raise Invalid.for_field("features", f"At most {MAX_BOUNDARIES_PER_IMPORT} features.",
                                 code="too_many_features")
+    check_vertex_caps(parsed, vertex_caps)
     wanted = {f.properties.get("code") for f in parsed}
     units = {u.code: u for u in session.scalars(
         sa.select(Unit).where(Unit.code.in_([c for c in wanted if isinstance(c, str)])))}

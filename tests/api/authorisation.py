@@ -111,6 +111,11 @@ def build_objects(app: Flask, session: sa.orm.Session, photo_dir: Path) -> Objec
     for username in USERS.values():
         o.own_tokens[username] = _ok(client.get("/api/v1/auth/tokens",
                                                 headers=o.tokens[username]))[0]["id"]
+    # A failed sign-in of a name nobody has: a sign-in record an admin may lift.
+    wrong = client.post("/api/v1/auth/login", json={"username": "nobody.probe",
+                                                    "password": "not-the-password"})
+    assert wrong.status_code == 401, wrong.get_json()
+    o.inside["username"] = "nobody.probe"
     h = o.tokens
     _ok(client.post("/api/v1/catalogue/import", json={"items": CATALOGUE}, headers=h["admin"]))
 

@@ -42,8 +42,9 @@ def test_health_and_unknown_routes(client):
 def test_a_non_json_body_gets_a_clear_error(client, world, login):
     response = client.post("/api/v1/assign", data="lon=1", headers=login("admin"),
                            content_type="application/x-www-form-urlencoded")
-    assert response.status_code == 422
-    assert response.get_json()["code"] == "validation_failed"
+    # Issue 14: a 415 that says what to send, no longer "fields missing" (422).
+    assert response.status_code == 415
+    assert response.get_json()["code"] == "unsupported_media_type"
 
 
 def test_the_demo_command_loads_a_township_through_the_import(app, db_session):

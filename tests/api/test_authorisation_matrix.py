@@ -58,11 +58,13 @@ def row(spec: str) -> dict[Role, str]:
 
 #          admin auditor district township leader worker handler staff
 EXPECTED: dict[str, dict[Role, str]] = {
+    "DELETE /api/v1/auth/sign-in-locks/{username}": row("w d d d d d d d"),
     "DELETE /api/v1/auth/tokens/{token_id}": row("r r r r r r r r"),
     "DELETE /api/v1/photos/uploads/{upload_id}": row("h h h h h r h h"),
     "DELETE /api/v1/users/{user_id}/devices/{device_id}": row("R d d d d d d d"),
     "GET /api/v1/admin-changes": row("r r d d d d d d"),
     "GET /api/v1/auth/me": row("r r r r r r r r"),
+    "GET /api/v1/auth/sign-in-locks": row("w d d d d d d d"),
     "GET /api/v1/auth/tokens": row("r r r r r r r r"),
     "GET /api/v1/cases": row("d d r r d d r d"),
     "GET /api/v1/cases/personal-data-access": row("r r d d d d d d"),

@@ -52,7 +52,9 @@ def test_examples_and_codes_of_a_versioned_write_on_a_path_id():
     assert _codes(responses, "401") == {"unauthenticated", "invalid_token"}
     assert _codes(responses, "404") == {"not_found", "case_not_found"}
     assert _codes(responses, "409") == {"stale_version", "illegal_transition"}
-    assert _codes(responses, "422") == {"validation_failed"}
+    assert _codes(responses, "422") == {"validation_failed", "invalid_text"}
+    assert _codes(responses, "415") == {"unsupported_media_type"}
+    assert _codes(responses, "400") == {"json_too_deep"}
 
 
 def test_an_unknown_code_is_refused_when_declared():

@@ -10,8 +10,11 @@ from marshmallow import fields, validate
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.openapi import may_answer
-from server.api.schemas import StrictSchema, UserSchema
+from server.api.schemas import StrictSchema, UserRefSchema, UserSchema
+from server.api.throttle import sign_in_per_address
 from server.auth import services as auth
+from server.auth import sign_in_locks
+from server.auth.rules import SignInPolicy
 from server.org.models import User
 
 blp = Blueprint("auth", __name__, url_prefix="auth", description="Sign-in and tokens")
@@ -83,11 +86,20 @@ class LoginResultSchema(ma.Schema):
     user = fields.Nested(UserSchema, dump_only=True)
 
 
+def sign_in_policy() -> SignInPolicy:
+    return SignInPolicy(free_failures=ctx.setting("SIGN_IN_FREE_FAILURES"),
+                        backoff_max_s=ctx.setting("SIGN_IN_BACKOFF_MAX_S"),
+                        lock_after=ctx.setting("SIGN_IN_LOCK_AFTER"),
+                        lock_minutes=ctx.setting("SIGN_IN_LOCK_MINUTES"),
+                        window_minutes=ctx.setting("SIGN_IN_FAILURE_WINDOW_MINUTES"))
+
+
 @blp.route("/login", methods=["POST"])
 @blp.arguments(LoginSchema)
 @blp.response(201, LoginResultSchema)
 @blp.doc(security=[])
-@may_answer("invalid_credentials")
+@may_answer("invalid_credentials", "rate_limited", "sign_in_locked", "sign_in_throttled")
+@sign_in_per_address
 def login(body):
     """Sign in and get a bearer token (per device for phones)"""
     device = body["device_id"]
@@ -100,6 +112,7 @@ def login(body):
         lifetime=ctx.setting("DEVICE_TOKEN_LIFETIME" if device else "TOKEN_LIFETIME"),
         device_id=device,
         device_name=body["device_name"],
+        policy=sign_in_policy(),
     )
     user = ctx.session().get(User, issued.record.user_id)
     return {"token": issued.token, "token_info": issued.record, "user": user}
@@ -133,3 +146,39 @@ def list_tokens():
 def revoke_token(token_id: uuid.UUID):
     """Revoke one of one's own tokens, e.g. a lost phone's"""
     auth.revoke_token(ctx.session(), ctx.current_actor(), token_id, now=ctx.request_now())
+
+
+class SignInLockSchema(ma.Schema):
+    EXAMPLE = {
+        "username": "wangjing.dispatcher",
+        "user": {"id": "a7fec381-3d95-5e05-8e19-842a1a7489d9",
+                 "username": "wangjing.dispatcher", "display_name": "王芳"},
+        "failures": 10,
+        "first_failed_at": "2026-11-05T01:20:00+00:00",
+        "last_failed_at": "2026-11-05T01:30:00+00:00",
+        "locked_until": "2026-11-05T02:00:00+00:00",
+    }
+
+    username = fields.String(dump_only=True, metadata={"description": "As typed at sign-in"})
+    user = fields.Nested(UserRefSchema, dump_only=True, allow_none=True, metadata={
+        "description": "The account, or null: the username exists nowhere"})
+    failures = fields.Integer(dump_only=True, metadata={"description": "Wrong tries in a row"})
+    first_failed_at = fields.AwareDateTime(dump_only=True)
+    last_failed_at = fields.AwareDateTime(dump_only=True)
+    locked_until = fields.AwareDateTime(dump_only=True)
+
+
+@blp.route("/sign-in-locks", methods=["GET"])
+@blp.response(200, SignInLockSchema(many=True))
+@may_answer("permission_denied")
+def list_sign_in_locks():
+    """Accounts locked by wrong passwords now (admins)"""
+    return sign_in_locks.list_locks(ctx.session(), ctx.current_actor(), now=ctx.request_now())
+
+
+@blp.route("/sign-in-locks/<string:username>", methods=["DELETE"])
+@blp.response(204)
+@may_answer("sign_in_lock_not_found")
+def lift_sign_in_lock(username: str):
+    """Unlock an account and forget its wrong tries (admins; in the trail)"""
+    sign_in_locks.lift_lock(ctx.session(), ctx.current_actor(), username, now=ctx.request_now())

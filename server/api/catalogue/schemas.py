@@ -104,6 +104,9 @@ class CatalogueDocumentSchema(StrictSchema):
     by the import, which reports problems per item index (0-based)."""
 
     EXAMPLE = {"items": []}
+    # The route reads these bodies itself (server/api/catalogue/routes.py).
+    OTHER_MEDIA_TYPES = ("text/csv",
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     # Optional here: a text/csv body leaves it empty and the view reads the CSV instead.
     items = fields.List(fields.Raw(), load_default=None)

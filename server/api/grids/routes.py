@@ -105,7 +105,8 @@ def export_grids(args):
 @blp.arguments(GridImportQuerySchema, location="query")
 @blp.arguments(FeatureCollectionSchema)
 @blp.response(201, ImportResultSchema)
-@may_answer("geojson_empty", "geojson_invalid", "grid_import_rejected", "too_many_features")
+@may_answer("geojson_empty", "geojson_invalid", "geometry_too_many_vertices",
+            "grid_import_rejected", "import_too_many_vertices", "too_many_features")
 def import_grids(args, body):
     """Import a GeoJSON FeatureCollection of grids, all or nothing, with a per-feature report"""
     actor = ctx.current_actor()
@@ -125,6 +126,7 @@ def import_grids(args, body):
         override_reason=args["override_reason"],
         imported_by_user_id=actor.user_id,
         actor=actor,
+        vertex_caps=ctx.vertex_caps(),
     )
     return {
         "import_id": result.record.id,

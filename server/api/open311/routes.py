@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
@@ -94,7 +94,10 @@ def _http_error(error: HTTPException):  # noqa: ANN202
         detail = f"validation_failed: {messages}"
     elif status == 429:
         detail = f"rate_limited: {error.description}"
-    return render.errors(_fmt(), status, detail)
+    response = render.errors(_fmt(), status, detail)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
 
 
 @blp.errorhandler(Exception)

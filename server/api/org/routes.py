@@ -161,14 +161,16 @@ def unit_revisions(unit_id: uuid.UUID):
 @blp.arguments(BoundaryImportQuerySchema, location="query")
 @blp.arguments(FeatureCollectionSchema)
 @blp.response(200, BoundaryImportResultSchema)
-@may_answer("boundary_import_rejected", "geojson_empty", "geojson_invalid", "too_many_features")
+@may_answer("boundary_import_rejected", "geojson_empty", "geojson_invalid",
+            "geometry_too_many_vertices", "import_too_many_vertices", "too_many_features")
 def import_boundaries(args, body):
     """Set unit boundaries from a GeoJSON FeatureCollection (property code), all or nothing"""
     actor = ctx.current_actor()
     actor.require(MANAGE_UNITS, _("import unit boundaries"))
     changed = boundaries.import_boundaries(ctx.session(), body, crs=args["crs"],
                                            now=ctx.request_now(),
-                                           changed_by_user_id=actor.user_id, actor=actor)
+                                           changed_by_user_id=actor.user_id, actor=actor,
+                                           vertex_caps=ctx.vertex_caps())
     return {"changed": len(changed), "units": changed}
 
 

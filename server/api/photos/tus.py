@@ -19,6 +19,7 @@ from server.api.blueprint import Blueprint
 from server.api.openapi import may_answer
 from server.api.photos import schemas as s
 from server.api.photos.routes import photo_limits, photo_store
+from server.api.throttle import photo_uploads_per_device
 from server.errors import error_payload
 from sync import photos
 from sync import tus_rules as tus
@@ -26,6 +27,7 @@ from sync.photo_rules import PhotoTypeUnsupported
 
 blp = Blueprint("tus", __name__, url_prefix="photos/uploads",
                 description="Photo uploads, tus 1.0 (creation, checksum, termination)")
+photo_uploads_per_device(blp)
 
 
 def _header(name: str, description: str, example: Any, *, required: bool = True,  # noqa: ANN401
@@ -90,6 +92,7 @@ def _state_headers(state: photos.UploadState) -> dict[str, str]:
                      "schema": {"type": "integer"}},
     "Tus-Checksum-Algorithm": {"description": "sha256,sha1", "schema": {"type": "string"}}})
 @blp.doc(security=[])
+@may_answer("rate_limited")
 def discover():
     """tus discovery: version, extensions, largest size, checksum algorithms (no token)"""
     return Response(status=204, headers=tus.discovery_headers(photo_limits().max_bytes))
@@ -109,7 +112,8 @@ def discover():
             f"sha256 {base64.b64encode(SHA256_EXAMPLE.encode()).decode()},"
             f"filetype {base64.b64encode(b'image/jpeg').decode()}")])
 @may_answer("tus_version_unsupported", "tus_header_invalid", "invalid_sha256:400",
-             "permission_denied", "photo_too_large", "photo_type_unsupported")
+             "invalid_text", "permission_denied", "photo_too_large", "photo_type_unsupported",
+             "rate_limited")
 def create_upload():
     """tus creation: start uploading a photo named by its SHA-256"""
     size = tus.parse_creation_length(request.headers.get("Upload-Length"),
@@ -131,7 +135,7 @@ def create_upload():
 @blp.response(200, description="Where the upload stands (no body): resume from "
               "Upload-Offset", headers=OFFSET_HEADERS)
 @blp.doc(parameters=[TUS_RESUMABLE])
-@may_answer("tus_version_unsupported", "upload_not_found")
+@may_answer("rate_limited", "tus_version_unsupported", "upload_not_found")
 def upload_offset(upload_id: uuid.UUID):
     """tus HEAD: the offset to resume one's upload from"""
     state = photos.get_upload(ctx.session(), photo_store(), ctx.current_actor(), upload_id)
@@ -150,7 +154,7 @@ def upload_offset(upload_id: uuid.UUID):
 @may_answer("tus_version_unsupported", "tus_header_invalid", "chunk_type_unsupported",
              "checksum_algorithm_unsupported", "checksum_mismatch", "permission_denied",
              "upload_not_found", "offset_mismatch", "upload_exceeds_size",
-             "photo_type_unsupported", "photo_hash_mismatch")
+             "photo_type_unsupported", "photo_hash_mismatch", "rate_limited")
 def append_chunk(upload_id: uuid.UUID):
     """tus PATCH: send the next chunk, from the offset the server holds"""
     tus.check_chunk_type(request.content_type)
@@ -171,7 +175,7 @@ def append_chunk(upload_id: uuid.UUID):
 @blp.response(204, description="The upload and its bytes are gone (a stored photo stays); "
               "later requests on it are 404", headers=ANSWER_HEADERS)
 @blp.doc(parameters=[TUS_RESUMABLE])
-@may_answer("tus_version_unsupported", "upload_not_found")
+@may_answer("rate_limited", "tus_version_unsupported", "upload_not_found")
 def terminate_upload(upload_id: uuid.UUID):
     """tus termination: abandon one's upload"""
     photos.terminate_upload(ctx.session(), photo_store(), ctx.current_actor(), upload_id)

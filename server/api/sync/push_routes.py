@@ -11,6 +11,7 @@ from server.api.blueprint import Blueprint
 from server.api.openapi import may_answer
 from server.api.staff.routes import field_limits
 from server.api.sync import push_schemas as s
+from server.api.throttle import push_per_device
 from server.auth.actor import Actor
 from sync.ledger import RejectedOperation, args_for, rejected_operations
 from sync.operations import Limits
@@ -45,7 +46,9 @@ def commit_chunk() -> None:
 @blp.route("/push", methods=["POST"])
 @blp.arguments(s.PushSchema)
 @blp.response(200, s.PushResultSchema)
-@may_answer("device_token_required", "sequence_reused", "too_many_operations", "unknown_operation")
+@may_answer("device_token_required", "rate_limited", "sequence_reused", "too_many_operations",
+            "unknown_operation")
+@push_per_device
 def push_operations(body):
     """Apply a phone's offline operations, each exactly once; one outcome per operation"""
     operations = [IncomingOp(**op) for op in body["operations"]]

@@ -44,6 +44,8 @@ class OperationSchema(StrictSchema):
 
 
 class PushSchema(StrictSchema):
+    # Each operation with a control character is rejected alone, and kept (sync.push).
+    TEXT_CHECKED_PER_ITEM = ("operations",)
     EXAMPLE = {
         "sent_at": "2026-11-05T01:30:00+00:00",
         "operations": [

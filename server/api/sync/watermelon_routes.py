@@ -12,6 +12,7 @@ from server.api.openapi import may_answer
 from server.api.sync import watermelon_schemas as s
 from server.api.sync.push_routes import commit_chunk
 from server.api.sync.push_schemas import parse_args
+from server.api.throttle import push_per_device
 from server.core.errors import Invalid
 from sync import watermelon
 from sync.operations import Limits
@@ -67,7 +68,8 @@ def pull_changes_get(args):
 @blp.route("/push", methods=["POST"])
 @blp.arguments(s.WatermelonPushBodySchema)
 @blp.response(200, s.WatermelonPushAnswerSchema)
-@may_answer("device_token_required", "too_many_operations")
+@may_answer("device_token_required", "rate_limited", "too_many_operations")
+@push_per_device
 def push_changes(body):
     """pushChanges: new operations records applied once each; read-only tables ignored"""
     return watermelon.push(ctx.session(), ctx.current_actor(), changes=body["changes"],

@@ -83,6 +83,8 @@ class WatermelonPullAnswerSchema(ma.Schema):
 
 class WatermelonPushBodySchema(StrictSchema):
     EXAMPLE = {"changes": {}, "lastPulledAt": 1, "sentAt": "2026-11-05T01:30:00+00:00"}
+    # Each operation with a control character is rejected alone, and kept (sync.push).
+    TEXT_CHECKED_PER_ITEM = ("changes",)
 
     changes = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
     lastPulledAt = _last_pulled_at(strict=True)  # noqa: N815

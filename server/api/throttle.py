@@ -1,0 +1,45 @@
+"""The API's rate limits (Flask-Limiter), in one place: sign-in per address; pushes and
+photo uploads per device (Open311 per key: ``server/api/open311/routes.py``).
+
+Counters live in ``GRID_RATELIMIT_STORAGE_URI`` (memory for one process, ``redis://`` when
+several workers or hosts serve); the per-account backoff and lock of sign-in live in the
+database instead (``server.auth.sign_in_locks``) because an admin lifts them. Limits are
+read from the settings at each request, in Flask-Limiter's notation (``60/minute``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from flask import Response, current_app, request
+from flask_limiter.util import get_remote_address
+
+from server.extensions import limiter
+
+
+def _setting(name: str) -> Callable[[], str]:
+    return lambda: current_app.config[name]
+
+
+def per_device() -> str:
+    """The bearer token (one per device), hashed; the address for a request without one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+    return "ip:" + get_remote_address()
+
+
+def _failed_sign_in(response: Response) -> bool:
+    return response.status_code == 401
+
+
+# Only failures count: a township office behind one NAT address signs in together at 8:30.
+sign_in_per_address = limiter.limit(
+    _setting("SIGN_IN_RATE_LIMIT"), key_func=get_remote_address, scope="sign_in",
+    deduct_when=_failed_sign_in)
+# Both push endpoints (ours and WatermelonDB's) draw on one budget per device.
+push_per_device = limiter.shared_limit(
+    _setting("SYNC_PUSH_RATE_LIMIT"), scope="sync_push", key_func=per_device)
+photo_uploads_per_device = limiter.limit(
+    _setting("PHOTO_RATE_LIMIT"), key_func=per_device, scope="photo_uploads")
