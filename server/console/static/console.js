@@ -184,11 +184,16 @@ function geometryBbox(features) {
   return box;
 }
 
+function beijingDayStart() {
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+  return new Date(day + "T00:00:00+08:00");
+}
+
 // --- the map ------------------------------------------------------------------------------
 
 function mapPage(tiles) {
   return {
-    tiles, problems: [], summary: "", grid: null, gridCases: [], gridPeople: [], gridError: "",
+    tiles, problems: [], summary: "", grid: null, tracksOn: false, tracks: null, tracksSummary: "", gridCases: [], gridPeople: [], gridError: "",
     cases: [], peopleByGrid: {}, map: null, shift: (lon, lat) => [lon, lat],
     async init() {
       if (!requireSignIn()) return;
@@ -281,6 +286,32 @@ function mapPage(tiles) {
         }).addTo(this.map).bindTooltip(p.user.display_name + " · " + p.unit.name + " · " + localTime(p.at));
       }
       return people.length;
+    },
+    // Today's tracks (Beijing day) of the staff posted in one's territory: a layer off by
+    // default, loaded when first turned on (GET /postings, then /people/{id}/track each).
+    async toggleTracks() {
+      if (!this.tracksOn) { if (this.tracks) this.tracks.remove(); return; }
+      if (this.tracks) { this.tracks.addTo(this.map); return; }
+      const group = L.featureGroup();
+      const loaded = await this.layer("tracks", async () => {
+        const postings = await api.all("/postings?status=active&limit=200", 5);
+        const staff = new Map(postings.map((p) => [p.staff.id, p.staff]));
+        const start = beijingDayStart().toISOString(), end = new Date().toISOString();
+        let drawn = 0;
+        for (const person of staff.values()) {
+          const track = await api.get("/people/" + person.id + "/track?" + new URLSearchParams({ start, end }));
+          if (!track.geometry) continue;
+          L.polyline(track.geometry.coordinates.map(([lon, lat]) => this.latlng(lon, lat)), {
+            className: "track-line", color: "#00796b", weight: 3, opacity: 0.85,
+          }).addTo(group).bindTooltip(person.display_name + " · " + Math.round(track.properties.distance_m) + " m");
+          drawn++;
+        }
+        return { drawn, people: staff.size };
+      });
+      if (!loaded) { this.tracksOn = false; return; }
+      this.tracks = group;
+      this.tracksSummary = text("tracks_summary", { tracks: loaded.drawn, people: loaded.people });
+      if (this.tracksOn) group.addTo(this.map);
     },
     gridKind(g) { return text(g.kind === "special" ? "special" : "basic") + (g.special_kind ? " · " + g.special_kind : ""); },
     async select(properties) {
