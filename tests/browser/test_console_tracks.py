@@ -47,3 +47,19 @@ def test_todays_tracks_are_a_layer_off_by_default(browser, server):
 
     browser.find_element(By.NAME, "tracks").click()  # off again
     wait(browser).until(lambda d: _drawn(d, "track-line") == 0)
+
+
+def test_a_grid_worker_sees_no_one_elses_track(browser, server):
+    # Postings one may see: a grid worker's own only (none), so no track is asked for.
+    assert server.api("wj.worker1", "/postings?status=active")["items"] == []
+    browser.get(f"{server.url}/console/login")
+    browser.execute_script("sessionStorage.clear()")
+    browser.find_element(By.NAME, "username").send_keys("wj.worker1")
+    browser.find_element(By.NAME, "password").send_keys("demo-pass-123")
+    browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    wait(browser).until(lambda d: d.current_url.endswith("/console/"))
+    wait(browser).until(lambda d: _drawn(d, "grid") > 0)
+    browser.find_element(By.NAME, "tracks").click()
+    wait(browser).until(lambda d: "在岗下沉人员 0 人，今日轨迹 0 条" in d.find_element(
+        By.CSS_SELECTOR, ".legend").text)
+    assert _drawn(browser, "track-line") == 0
