@@ -161,7 +161,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take SQLite's one write lock at the start, waiting for it up to the busy
+    # timeout (connect_args "timeout"). A deferred BEGIN reads first, and when it then writes
+    # (a new token, the token's last use, …) after another connection committed, SQLite
+    # answers "database is locked" at once (SQLITE_BUSY_SNAPSHOT): no wait can help a stale
+    # snapshot. So requests on SQLite run one at a time; readers outside a transaction
+    # (none in the app) would still read alongside, WAL being on.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _attach_sqlite_pragmas(app: Flask) -> None:

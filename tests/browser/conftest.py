@@ -28,7 +28,6 @@ from tests.conftest import _make_app, _require_postgis, under_ci
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-PORTS = {"postgis": 18510, "sqlite": 18511}
 PASSWORD = "demo-pass-123"
 
 
@@ -91,11 +90,10 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
         application = _make_app(f"sqlite:///{folder / 'console.sqlite3'}", {})
         cleanup.append(lambda: shutil.rmtree(folder, ignore_errors=True))
     _load_demo(application)
-    port = PORTS[request.param]
-    # SQLite: one request at a time. Two at once (the page's fetches and the test's own calls)
-    # can fail with "database is locked": a request reads (a deferred BEGIN), then writes the
-    # token's last use, after another request committed (SQLITE_BUSY_SNAPSHOT, no wait).
-    httpd = make_server("127.0.0.1", port, application, threaded=request.param == "postgis")
+    # Threaded on both backends, as a real server: the page's fetches and the test's own calls
+    # overlap. Port 0: a free port of the system's choosing, so parallel runs never collide.
+    httpd = make_server("127.0.0.1", 0, application, threaded=True)
+    port = httpd.server_port
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -184,11 +184,16 @@ function geometryBbox(features) {
   return box;
 }
 
+function beijingDayStart() {
+  const day = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+  return new Date(day + "T00:00:00+08:00");
+}
+
 // --- the map ------------------------------------------------------------------------------
 
 function mapPage(tiles) {
   return {
-    tiles, problems: [], summary: "", grid: null, gridCases: [], gridPeople: [], gridError: "",
+    tiles, problems: [], summary: "", grid: null, tracksOn: false, tracks: null, tracksSummary: "", gridCases: [], gridPeople: [], gridError: "",
     cases: [], peopleByGrid: {}, map: null, shift: (lon, lat) => [lon, lat],
     async init() {
       if (!requireSignIn()) return;
@@ -281,6 +286,32 @@ function mapPage(tiles) {
         }).addTo(this.map).bindTooltip(p.user.display_name + " · " + p.unit.name + " · " + localTime(p.at));
       }
       return people.length;
+    },
+    // Today's tracks (Beijing day) of the staff posted in one's territory: a layer off by
+    // default, loaded when first turned on (GET /postings, then /people/{id}/track each).
+    async toggleTracks() {
+      if (!this.tracksOn) { if (this.tracks) this.tracks.remove(); return; }
+      if (this.tracks) { this.tracks.addTo(this.map); return; }
+      const group = L.featureGroup();
+      const loaded = await this.layer("tracks", async () => {
+        const postings = await api.all("/postings?status=active&limit=200", 5);
+        const staff = new Map(postings.map((p) => [p.staff.id, p.staff]));
+        const start = beijingDayStart().toISOString(), end = new Date().toISOString();
+        let drawn = 0;
+        for (const person of staff.values()) {
+          const track = await api.get("/people/" + person.id + "/track?" + new URLSearchParams({ start, end }));
+          if (!track.geometry) continue;
+          L.polyline(track.geometry.coordinates.map(([lon, lat]) => this.latlng(lon, lat)), {
+            className: "track-line", color: "#00796b", weight: 3, opacity: 0.85,
+          }).addTo(group).bindTooltip(person.display_name + " · " + Math.round(track.properties.distance_m) + " m");
+          drawn++;
+        }
+        return { drawn, people: staff.size };
+      });
+      if (!loaded) { this.tracksOn = false; return; }
+      this.tracks = group;
+      this.tracksSummary = text("tracks_summary", { tracks: loaded.drawn, people: loaded.people });
+      if (this.tracksOn) group.addTo(this.map);
     },
     gridKind(g) { return text(g.kind === "special" ? "special" : "basic") + (g.special_kind ? " · " + g.special_kind : ""); },
     async select(properties) {
@@ -561,15 +592,84 @@ function rankingPage() {
 
 // --- whistle calls board and who is where --------------------------------------------------
 
+// The forms of a call's actions the console offers (the call's allowed_actions; the API
+// decides whether this caller may: a judge accepts or rejects, the caller closes and rates).
+const WHISTLE_FORMS = {
+  accept: { path: "accept", fields: [["lead_department_id", "unit"], ["cooperating_department_ids", "units"],
+                                     ["arrival_due_at", "datetime"], ["completion_due_at", "datetime"], ["note", "text"]] },
+  reject: { path: "reject", fields: [["reason", "text", true]] },
+  close: { path: "close", fields: [["result", "text", true]] },
+  rate: { path: "ratings", fields: [["department_id", "unit"], ["satisfaction", "choice:satisfied,basically_satisfied,dissatisfied"], ["comment", "text"]] },
+};
+
+function datetimeLocal(date) {
+  // The value of a datetime-local input, in the browser's zone (as the input reads it).
+  const pad = (n) => String(n).padStart(2, "0");
+  return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate())
+    + "T" + pad(date.getHours()) + ":" + pad(date.getMinutes());
+}
+
+function whistleForm(call, action, departments) {
+  const form = { action: "whistle_" + action, spec: WHISTLE_FORMS[action], values: {}, units: [],
+                 error: "", busy: false, open: false };
+  for (const [name, type] of form.spec.fields) form.values[name] = type === "units" ? [] : "";
+  const onCall = call.departments.map((d) => d.department);
+  if (action === "rate") {
+    // Once per named department: those not rated yet.
+    form.units = call.departments.filter((d) => d.role && !d.rating).map((d) => d.department);
+  } else {
+    const known = new Set(onCall.map((u) => u.id));
+    form.units = onCall.concat(departments.filter((u) => !known.has(u.id)));
+  }
+  if (action === "accept") {
+    // Pre-filled from the request: the first requested department leads, the others cooperate.
+    const requested = call.departments.filter((d) => d.requested).map((d) => d.department.id);
+    form.values.lead_department_id = requested[0] || "";
+    form.values.cooperating_department_ids = requested.slice(1);
+    const now = Date.now();
+    form.values.arrival_due_at = datetimeLocal(new Date(now + 2 * 3600e3));
+    form.values.completion_due_at = datetimeLocal(new Date(now + 24 * 3600e3));
+  }
+  if (form.units.length === 1 && action === "rate") form.values.department_id = form.units[0].id;
+  return form;
+}
+
 function whistlePage() {
   return {
-    status: "", calls: [], error: "",
-    async init() { if (requireSignIn()) await this.load(); },
+    status: "", calls: [], error: "", notice: "", forms: {}, departments: [],
+    async init() {
+      if (!requireSignIn()) return;
+      try { this.departments = await api.get("/units?kind=department"); } catch (error) { this.departments = []; }
+      await this.load();
+    },
     async load() {
       this.error = "";
       try {
         this.calls = await api.all("/whistle-calls?limit=100" + (this.status ? "&status=" + this.status : ""), 5);
+        this.forms = {};
+        for (const call of this.calls) {
+          this.forms[call.id] = (call.allowed_actions || []).filter((a) => WHISTLE_FORMS[a])
+            .filter((a) => a !== "rate" || call.departments.some((d) => d.role && !d.rating))
+            .map((a) => whistleForm(call, a, this.departments));
+        }
       } catch (error) { this.error = errorWords(error); }
+    },
+    open(call, form) {
+      for (const other of this.forms[call.id]) if (other !== form) other.open = false;
+      form.open = !form.open;
+    },
+    async send(call, form) {
+      form.busy = true;
+      form.error = "";
+      try {
+        const updated = await api.post("/whistle-calls/" + call.id + "/" + form.spec.path, actionBody(form, call));
+        this.notice = text("saved") + " " + text(form.action) + " · " + updated.description;
+        await this.load();
+      } catch (error) {
+        form.error = errorWords(error);
+      } finally {
+        form.busy = false;
+      }
     },
     count(call, state) { return call.departments.filter((d) => d.arrival_state === state).length; },
     names(call, state) {
