@@ -37,6 +37,25 @@ class StrictQueryParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type[ma.Schema], ma.Schema] = {}
+
+    def _get_schema(self, argmap: Any, req: Request) -> ma.Schema:
+        """One instance per schema class, made on first use.
+
+        flask-smorest hands webargs the class a route declares, and webargs instantiated it
+        on every request (marshmallow copies each declared field: the dearest part of
+        parsing a small body). A schema instance keeps no state between loads (``unknown``
+        is passed to ``load``), so one serves every request and thread.
+        """
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas.setdefault(argmap, argmap())
+            return schema
+        return super()._get_schema(argmap, req)
+
     def load_json(self, req: Request, schema: ma.Schema) -> Any:
         if not is_json_request(req):
             if req.get_data(cache=True) and req.mimetype not in _other_media_types(schema):
