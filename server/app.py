@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, Response, g
+from sqlalchemy.orm import Session
 
 from config import Config
 from server.api import register_blueprints
@@ -109,15 +110,17 @@ def _install_transaction_boundary(app: Flask) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
+        session = db.session()
         if response.status_code >= 400:
-            if db.session.info.pop(KEEP_ON_ERROR, False):
-                db.session.commit()
-            else:
-                db.session.rollback()
+            if session.info.pop(KEEP_ON_ERROR, False):
+                session.commit()
+            elif not _untouched(session):
+                session.rollback()
             return response
-        db.session.commit()
+        if not _untouched(session):
+            session.commit()
         # Side effects that must wait for the commit: refresh this process's caches.
-        info = db.session.info
+        info = session.info
         if info.pop(GRIDS_CHANGED, False):
             app.extensions["gridops.grid_index"].mark_stale()
         if info.pop(TOKENS_REVOKED, False):
@@ -135,6 +138,17 @@ def _install_transaction_boundary(app: Flask) -> None:
         # The request's clock (api.context.request_now): tests run many requests in one app
         # context, whose g would otherwise hand the first request's time to all the others.
         g.pop("now", None)
+
+
+def _untouched(session: Session) -> bool:
+    """Nothing to commit or roll back: no transaction began and nothing is pending.
+
+    Most requests of a warm process never reach the database (the token and the grid index
+    are cached); committing anyway would begin and end an empty session transaction. Any
+    statement, flush or write (a sign-in's count kept on error, a token's last use) begins
+    one, so those still commit.
+    """
+    return not (session.in_transaction() or session.new or session.dirty or session.deleted)
 
 
 def _prepare_sqlite(app: Flask) -> None:
