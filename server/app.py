@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, Response, g
+from flask import Flask, Request, Response, g
+from flask.sessions import NullSession, SessionInterface
 from sqlalchemy.orm import Session
 
 from config import Config
@@ -31,6 +32,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     config.check()
     app = Flask(__name__)
     app.config.from_object(config)
+    app.session_interface = NoCookieSession()
     i18n.configure(app.config["LOCALE"])
     _prepare_sqlite(app)
 
@@ -93,6 +95,33 @@ def after_fork(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+class _NoSession(NullSession):
+    def _fail(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("gridops keeps no cookie session: the API authenticates each "
+                           "request by its bearer token (server/app.py NoCookieSession)")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
+
+
+class NoCookieSession(SessionInterface):
+    """Flask's cookie session, never opened: nothing here uses ``flask.session``.
+
+    The API authenticates every request by its bearer token, and the console keeps the
+    token of the API's own sign-in in the browser's sessionStorage (console.js). Opening the
+    signed cookie session anyway (a serializer, a cookie read, a save check) was paid on
+    every request; writing to ``flask.session`` now fails loudly instead of setting a cookie
+    nobody reads.
+    """
+
+    null_session_class = _NoSession
+
+    def open_session(self, app: Flask, request: Request) -> _NoSession:
+        return _NoSession()
+
+    def save_session(self, app: Flask, session: object, response: Response) -> None:
+        return None
 
 
 def _health() -> tuple[dict[str, str], int]:
