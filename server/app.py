@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from config import Config
 from server.api import register_blueprints
+from server.api.throttle import check_limits_only_where_declared
 from server.auth.passwords import Passwords
 from server.auth.services import TOKENS_REVOKED, TokenCache
 from server.auth.sign_in_locks import KEEP_ON_ERROR
@@ -42,6 +43,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     api = Api(app)
     keep_our_retry_after(app)  # before the limiter's hooks: see its docstring
     limiter.init_app(app)
+    check_limits_only_where_declared(app)
     register_error_handlers(app)
     register_blueprints(api)
     app.extensions["gridops.passwords"] = Passwords(
