@@ -193,3 +193,22 @@ def machine_line() -> str:
     machine are still comparable; absolute figures are not)."""
     one, five, _ = os.getloadavg()
     return f"machine: {os.cpu_count()} CPUs, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+def load_demo(url: str, *, password: str = BENCH_PASSWORD) -> None:
+    """The demo district (server/demo.py) in the database at ``url``, every user's password
+    ``password``; cheap password hashes, as a bench needs no real ones."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from server.auth.passwords import Passwords
+    from server.demo import load_demo_district
+
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        load_demo_district(session, Passwords(time_cost=1, memory_kib=64), password=password,
+                           now=datetime.now(UTC))
+        session.commit()
+    engine.dispose()

@@ -47,6 +47,7 @@ from _support import (
     closed_loop,
     fresh_database,
     gunicorn,
+    load_demo,
     machine_line,
     postgis_url,
     psycopg_dsn,
@@ -85,15 +86,7 @@ def prepare_database(url: str, *, reuse_with: int | None = None) -> bool:
             return True
     if not fresh_database(url):
         return False
-    from server.auth.passwords import Passwords
-    from server.demo import load_demo_district
-
-    engine = sa.create_engine(url)
-    with Session(engine) as session:
-        load_demo_district(session, Passwords(time_cost=1, memory_kib=64), password=PASSWORD,
-                           now=datetime.now(UTC))
-        session.commit()
-    engine.dispose()
+    load_demo(url, password=PASSWORD)
     return True
 
 

@@ -60,6 +60,7 @@ from _support import (
     ROOT,
     fresh_database,
     gunicorn,
+    load_demo,
     machine_line,
     psycopg_dsn,
 )
@@ -140,17 +141,7 @@ def prepare_database(url: str) -> bool:
     """A fresh database with the schema and the demo district; False if PostGIS is absent."""
     if not fresh_database(url):
         return False
-    from sqlalchemy.orm import Session
-
-    from server.auth.passwords import Passwords
-    from server.demo import load_demo_district
-
-    engine = sa.create_engine(url)
-    with Session(engine) as session:
-        load_demo_district(session, Passwords(time_cost=1, memory_kib=64), password=PASSWORD,
-                           now=datetime.now(UTC))
-        session.commit()
-    engine.dispose()
+    load_demo(url, password=PASSWORD)
     return True
 
 

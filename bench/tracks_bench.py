@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
-from _support import BENCH_PASSWORD, fresh_database, machine_line, postgis_url
+from _support import BENCH_PASSWORD, fresh_database, load_demo, machine_line, postgis_url
 from sqlalchemy.orm import Session
 
 DAY_START = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)  # 08:30 in Beijing
@@ -48,15 +48,7 @@ def prepare_database(url: str) -> bool:
     """A fresh database at head (``track_fixes`` partitioned by month) with the demo district."""
     if not fresh_database(url):
         return False
-    from server.auth.passwords import Passwords
-    from server.demo import load_demo_district
-
-    engine = sa.create_engine(url)
-    with Session(engine) as session:
-        load_demo_district(session, Passwords(time_cost=1, memory_kib=64),
-                           password=BENCH_PASSWORD, now=datetime.now(UTC))
-        session.commit()
-    engine.dispose()
+    load_demo(url, password=BENCH_PASSWORD)
     return True
 
 

@@ -154,56 +154,35 @@ def build_scheduler(
     app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
     """A scheduler (UTC) with the reminder job, every REMINDER_INTERVAL_S seconds, the sync
-    housekeeping, every SYNC_HOUSEKEEPING_INTERVAL_S, and the erasure of residents' contact
-    data, every RESIDENT_DATA_ERASURE_INTERVAL_S (unless retention is 0): each first run at
+    housekeeping, every SYNC_HOUSEKEEPING_INTERVAL_S, the erasure of residents' contact
+    data, every RESIDENT_DATA_ERASURE_INTERVAL_S (unless retention is 0), and the track
+    maintenance, every TRACK_MAINTENANCE_INTERVAL_S: each first run at
     once (to catch up after a restart), never two runs of a job at a time in this process,
     and missed runs folded into one."""
     scheduler = scheduler_class(timezone=UTC)
-    scheduler.add_job(
-        fire_reminders_job,
-        IntervalTrigger(seconds=app.config["REMINDER_INTERVAL_S"], timezone=UTC),
-        args=(app,),
-        id=REMINDER_JOB_ID,
-        name="send due deadline reminders",
-        max_instances=1,
-        coalesce=True,
-        # A late run still sends what is due (late, and recorded as such); never skip one.
-        misfire_grace_time=None,
-        next_run_time=now_utc(),
-    )
-    scheduler.add_job(
-        sync_housekeeping_job,
-        IntervalTrigger(seconds=app.config["SYNC_HOUSEKEEPING_INTERVAL_S"], timezone=UTC),
-        args=(app,),
-        id=SYNC_HOUSEKEEPING_JOB_ID,
-        name="prune the sync change feed and idle photo uploads",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        next_run_time=now_utc(),
-    )
-    if app.config["RESIDENT_DATA_RETENTION_DAYS"] > 0:
+
+    def every(setting: str, job, job_id: str, name: str) -> None:  # noqa: ANN001
         scheduler.add_job(
-            resident_data_job,
-            IntervalTrigger(seconds=app.config["RESIDENT_DATA_ERASURE_INTERVAL_S"],
-                            timezone=UTC),
+            job,
+            IntervalTrigger(seconds=app.config[setting], timezone=UTC),
             args=(app,),
-            id=RESIDENT_DATA_JOB_ID,
-            name="erase residents' contact data of cases closed past the retention period",
+            id=job_id,
+            name=name,
             max_instances=1,
             coalesce=True,
+            # A late run still does what is due (a reminder late, and recorded as such);
+            # never skip one.
             misfire_grace_time=None,
             next_run_time=now_utc(),
         )
-    scheduler.add_job(
-        track_maintenance_job,
-        IntervalTrigger(seconds=app.config["TRACK_MAINTENANCE_INTERVAL_S"], timezone=UTC),
-        args=(app,),
-        id=TRACK_MAINTENANCE_JOB_ID,
-        name="make next months' track partitions, drop those past retention",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        next_run_time=now_utc(),
-    )
+
+    every("REMINDER_INTERVAL_S", fire_reminders_job, REMINDER_JOB_ID,
+          "send due deadline reminders")
+    every("SYNC_HOUSEKEEPING_INTERVAL_S", sync_housekeeping_job, SYNC_HOUSEKEEPING_JOB_ID,
+          "prune the sync change feed and idle photo uploads")
+    if app.config["RESIDENT_DATA_RETENTION_DAYS"] > 0:
+        every("RESIDENT_DATA_ERASURE_INTERVAL_S", resident_data_job, RESIDENT_DATA_JOB_ID,
+              "erase residents' contact data of cases closed past the retention period")
+    every("TRACK_MAINTENANCE_INTERVAL_S", track_maintenance_job, TRACK_MAINTENANCE_JOB_ID,
+          "make next months' track partitions, drop those past retention")
     return scheduler
