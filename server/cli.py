@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -38,6 +39,21 @@ def _vertex_caps():  # noqa: ANN202
 
     return VertexCaps(per_geometry=current_app.config["MAX_VERTICES_PER_GEOMETRY"],
                       per_import=current_app.config["MAX_VERTICES_PER_IMPORT"])
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file to import, held to the text rule of every other input (server.core.text):
+    the web checks bodies in its request parser, which a file read here never passes."""
+    from server.core.text import find_bad_text, invalid_text
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise click.ClickException(f"{path} is not UTF-8 JSON: {exc}") from exc
+    bad = find_bad_text(doc)
+    if bad is not None:
+        _fail_on_domain_error(invalid_text(bad, location="file"))
+    return doc
 
 
 def _fail_on_domain_error(error: DomainError) -> None:
@@ -91,7 +107,7 @@ def import_grids_command(path: Path, crs: str, repair: bool, replace_existing: b
     from server.grids.services import import_grids
     from server.grids.tiling import Tolerances
 
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc = _read_json(path)
     tolerances = Tolerances(current_app.config["OVERLAP_TOLERANCE_M2"],
                             current_app.config["OUTSIDE_TOLERANCE_M2"])
     try:
@@ -130,10 +146,7 @@ def import_catalogue_command(path: Path, replace: bool, dry_run: bool) -> None:
                                label=f"reading {path.name}", file=sys.stderr) as bar:
             file = reader(data, progress=bar.update)
     else:
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise click.ClickException(f"{path} is not UTF-8 JSON: {exc}") from exc
+        doc = _read_json(path)
         file = formats.read_json_items(doc.get("items") if isinstance(doc, dict) else doc)
     where = f" (sheet {file.sheet!r})" if file.sheet else ""
     click.echo(f"{len(file.rows)} rows read from {path.name}{where}", err=True)
@@ -234,7 +247,7 @@ def import_boundaries_command(path: Path, crs: str) -> None:
     """Set unit boundaries from a GeoJSON FeatureCollection (property code; all or nothing)."""
     from server.org.boundaries import import_boundaries
 
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc = _read_json(path)
     try:
         with session_scope() as session:
             changed = import_boundaries(session, doc, crs=CRS(crs), now=now_utc(),

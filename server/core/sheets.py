@@ -7,21 +7,32 @@ refused), blank cells left out (defaults apply), a row with more values than the
 refused. Numbers are lines of the file (the header is line 1; blank lines count; a quoted
 cell spanning lines is numbered by its first line); in a workbook they are the sheet's row
 numbers, and problems name the sheet. One rejection shape for every import built on it.
+
+Cells obey the text rule of every other input (``server.core.text``): a cell holding a C0
+control character other than tab, line feed and carriage return is refused as
+``invalid_text``, naming its row and column, and nothing of the file is imported. Excel and
+WPS store such characters in a workbook as ``_xHHHH_`` escapes (ECMA-376 ST_Xstring;
+``_x005F_`` escapes the underscore itself), which openpyxl leaves as they are: cells are
+read through that escape, so ``_x000D_`` is the carriage return of a line break and
+``_x0001_`` is caught like a raw U+0001 in a CSV.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Generic, Protocol, TypeVar
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 
 from server.core.errors import Invalid
+from server.core.text import bad_char, clean
 
 
 class Problem(Protocol):
@@ -36,6 +47,7 @@ class Problem(Protocol):
 P = TypeVar("P", bound=Problem)
 # (row, key of the row or None, field, problem slug, reason) -> the area's problem type
 ProblemFactory = Callable[[int, str | None, str, str, str], P]
+_XSTRING_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
 
 
 @dataclass
@@ -108,11 +120,14 @@ def read_xlsx(
     sheet: Sheet[P] = Sheet()
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, ParseError) as exc:
+        # ParseError: XML that is not well-formed, such as a raw control character in the
+        # shared strings (XML 1.0 has no way to carry one).
         sheet.problems.append(problem(
             1, None, "file", "not_xlsx",
             f"The file is not an Excel workbook (.xlsx) openpyxl can read: {exc}."))
         return sheet
+    number = 0
     try:
         worksheet = workbook.worksheets[0]
         sheet.name = worksheet.title
@@ -129,6 +144,11 @@ def read_xlsx(
                         return sheet
                 continue
             add_record(number, header, record, key, sheet, problem)
+    except ParseError as exc:  # the worksheet's XML breaks off (read-only mode reads lazily)
+        sheet.problems.append(problem(
+            number + 1, None, "file", "malformed_xlsx",
+            f"The sheet cannot be read after row {number}: {exc}."))
+        return sheet
     finally:
         workbook.close()
     if header is None and not sheet.problems:
@@ -173,6 +193,8 @@ def cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, time):
         return value.strftime("%H:%M")
+    if isinstance(value, str):
+        return _XSTRING_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
     return str(value)
 
 
@@ -211,11 +233,22 @@ def add_record(
     problem: ProblemFactory[P],
 ) -> None:
     """One data row: blank rows are skipped, blank cells left out (Excel drops trailing
-    empty cells, so a short row is fine), values beyond the header refused."""
+    empty cells, so a short row is fine), values beyond the header refused, and each cell
+    holding a forbidden character refused by its column (``invalid_text``)."""
     if not any(value.strip() for value in record):
         return
-    values = {name: value.strip() for name, value in zip(header, record, strict=False)
+    # A refused cell is kept with U+FFFD in place of each forbidden character: the file is
+    # rejected anyway, the row's other problems are still reported, and the later checks
+    # (which look codes up in the database: PostgreSQL refuses NUL) see a harmless text.
+    refused = [(name, char) for name, value in zip(header, record, strict=False)
+               if (char := bad_char(value)) is not None]
+    values = {name: clean(value).strip() for name, value in zip(header, record, strict=False)
               if value.strip()}
+    for name, char in refused:
+        sheet.problems.append(problem(
+            number, values.get(key), name, "invalid_text",
+            f"'{name}' holds a control character (U+{ord(char):04X}); remove it and "
+            "import again."))
     if len(record) > len(header) and any(v.strip() for v in record[len(header):]):
         sheet.problems.append(problem(
             number, values.get(key), "file", "extra_values",

@@ -52,3 +52,21 @@ def test_extra_values_name_the_row_and_its_key():
 ])
 def test_cells_become_the_text_a_person_typed(value, text):
     assert cell_text(value) == text
+
+
+def test_a_cell_with_a_control_character_is_refused_by_row_and_column_and_kept_cleaned():
+    sheet = read("code,name\n01,a\x00b\n0\x1f2,\x0c\n03,tab\there\r\n")
+    assert [(p.row, p.key, p.field, p.problem) for p in sheet.problems] == [
+        (2, "01", "name", "invalid_text"), (3, "0\ufffd2", "code", "invalid_text"),
+        (3, "0\ufffd2", "name", "invalid_text")]
+    assert "U+0000" in sheet.problems[0].reason
+    assert sheet.rows == [(2, {"code": "01", "name": "a\ufffdb"}), (3, {"code": "0\ufffd2"}),
+                          (4, {"code": "03", "name": "tab\there"})]
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ("a_x000D_\nb", "a\r\nb"), ("_x0001_", "\x01"), ("_x005F_x0001_", "_x0001_"),
+    ("x_x4E2D_", "x中"), ("_x00_", "_x00_"),
+])
+def test_workbook_texts_are_read_through_excels_escape(value, text):
+    assert cell_text(value) == text
