@@ -71,6 +71,8 @@ KNOWN_GRID_VARIABLES = {
     "GRID_SIGN_IN_LOCK_AFTER",
     "GRID_SIGN_IN_LOCK_MINUTES",
     "GRID_SIGN_IN_FAILURE_WINDOW_MINUTES",
+    "GRID_SIGN_IN_FORGET_UNKNOWN_DAYS",
+    "GRID_SIGN_IN_HOUSEKEEPING_INTERVAL_S",
     "GRID_SYNC_PUSH_RATE_LIMIT",
     "GRID_PHOTO_RATE_LIMIT",
 }
@@ -260,6 +262,11 @@ class Config:
     SIGN_IN_LOCK_AFTER = _env_int("GRID_SIGN_IN_LOCK_AFTER", 10)
     SIGN_IN_LOCK_MINUTES = _env_float("GRID_SIGN_IN_LOCK_MINUTES", 30.0)
     SIGN_IN_FAILURE_WINDOW_MINUTES = _env_float("GRID_SIGN_IN_FAILURE_WINDOW_MINUTES", 60.0)
+    # Rows of usernames no account has (guesses, typos) are deleted by the scheduler, every
+    # SIGN_IN_HOUSEKEEPING_INTERVAL_S, once their last failure is SIGN_IN_FORGET_UNKNOWN_DAYS
+    # old and no lock holds (never sooner than the window: no answer changes).
+    SIGN_IN_FORGET_UNKNOWN_DAYS = _env_float("GRID_SIGN_IN_FORGET_UNKNOWN_DAYS", 7.0)
+    SIGN_IN_HOUSEKEEPING_INTERVAL_S = _env_float("GRID_SIGN_IN_HOUSEKEEPING_INTERVAL_S", 3600.0)
     # Per device (its token; the address without one): pushes, and tus requests (a 10 MB
     # photo in 1 MB chunks is a dozen).
     SYNC_PUSH_RATE_LIMIT = os.environ.get("GRID_SYNC_PUSH_RATE_LIMIT") or "60/minute"

@@ -10,7 +10,7 @@ lock: when several schedulers start it at once, one does the work and the others
 does the track maintenance (monthly partitions of track fixes made ahead, old ones dropped).
 The erasure of residents' contact data from cases closed longer than the retention period
 (``server.retention``) runs the same way, a batch per transaction, each under its own
-advisory lock.
+advisory lock; so does the forgetting of failed sign-ins of usernames no account has.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from server.auth.rules import SignInPolicy
+from server.auth.sign_in_locks import prune_unknown
 from server.cli import session_scope
 from server.core.clock import now_utc
 from server.core.db import is_postgres
@@ -41,9 +43,11 @@ REMINDER_JOB_ID = "fire_due_reminders"
 SYNC_HOUSEKEEPING_JOB_ID = "sync_housekeeping"
 RESIDENT_DATA_JOB_ID = "erase_resident_data"
 TRACK_MAINTENANCE_JOB_ID = "track_maintenance"
+SIGN_IN_HOUSEKEEPING_JOB_ID = "sign_in_housekeeping"
 # pg_try_advisory_xact_lock keys of the housekeeping runs (any constant bigints of our own).
 HOUSEKEEPING_LOCK_KEY = 0x6772_6964_7379_6E63  # "gridsync"
 TRACK_MAINTENANCE_LOCK_KEY = 0x6772_6964_7472_6B73  # "gridtrks"
+SIGN_IN_LOCK_KEY = 0x6772_6964_7369_676E  # "gridsign"
 logger = logging.getLogger(__name__)
 
 
@@ -150,13 +154,31 @@ def track_maintenance_job(app: Flask) -> Maintenance | None:
     return done
 
 
+def sign_in_housekeeping_job(app: Flask) -> int | None:
+    """One run, one transaction, under an advisory lock (None: another scheduler holds it):
+    forget the failed sign-ins of usernames no account has, last tried more than
+    SIGN_IN_FORGET_UNKNOWN_DAYS ago and not locked (server/auth/sign_in_locks.py)."""
+    policy = SignInPolicy(window_minutes=app.config["SIGN_IN_FAILURE_WINDOW_MINUTES"])
+    with app.app_context(), session_scope() as session:
+        if not _claim_housekeeping(session, SIGN_IN_LOCK_KEY):
+            logger.info("sign-in housekeeping: another scheduler is running it")
+            return None
+        forgotten = prune_unknown(
+            session, policy, now=now_utc(),
+            older_than=timedelta(days=app.config["SIGN_IN_FORGET_UNKNOWN_DAYS"]))
+    if forgotten:
+        logger.info("sign-in housekeeping: %d unknown usernames forgotten", forgotten)
+    return forgotten
+
+
 def build_scheduler(
     app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
     """A scheduler (UTC) with the reminder job, every REMINDER_INTERVAL_S seconds, the sync
     housekeeping, every SYNC_HOUSEKEEPING_INTERVAL_S, the erasure of residents' contact
     data, every RESIDENT_DATA_ERASURE_INTERVAL_S (unless retention is 0), and the track
-    maintenance, every TRACK_MAINTENANCE_INTERVAL_S: each first run at
+    maintenance, every TRACK_MAINTENANCE_INTERVAL_S, and the sign-in housekeeping, every
+    SIGN_IN_HOUSEKEEPING_INTERVAL_S: each first run at
     once (to catch up after a restart), never two runs of a job at a time in this process,
     and missed runs folded into one."""
     scheduler = scheduler_class(timezone=UTC)
@@ -185,4 +207,6 @@ def build_scheduler(
               "erase residents' contact data of cases closed past the retention period")
     every("TRACK_MAINTENANCE_INTERVAL_S", track_maintenance_job, TRACK_MAINTENANCE_JOB_ID,
           "make next months' track partitions, drop those past retention")
+    every("SIGN_IN_HOUSEKEEPING_INTERVAL_S", sign_in_housekeeping_job,
+          SIGN_IN_HOUSEKEEPING_JOB_ID, "forget failed sign-ins of unknown usernames")
     return scheduler

@@ -10,7 +10,7 @@ answer is a 401 (``KEEP_ON_ERROR``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -99,6 +99,24 @@ def record_failure(session: Session, username: str, policy: SignInPolicy, *,
 def forget(session: Session, username: str) -> None:
     """A successful sign-in starts the count again."""
     session.execute(sa.delete(SignInFailure).where(SignInFailure.username == username))
+
+
+def prune_unknown(session: Session, policy: SignInPolicy, *, now: datetime,
+                  older_than: timedelta) -> int:
+    """Delete the rows of usernames no account has, once their last failure is older than
+    ``older_than`` (never less than the failure window) and no lock holds; how many.
+
+    Guessed and mistyped usernames would otherwise stay forever. A row past the window and
+    unlocked counts as no row (the next failure starts at 1), so no answer changes: an
+    unknown username is still counted and refused like a real one. Rows of real accounts
+    stay (an admin sees their history until a sign-in or a lift clears it)."""
+    table = SignInFailure.__table__
+    cutoff = now - max(older_than, policy.window)
+    result = session.execute(sa.delete(table).where(
+        table.c.last_failed_at < cutoff,
+        sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= now),
+        ~sa.exists().where(User.username == table.c.username)))
+    return result.rowcount
 
 
 @dataclass(frozen=True)
