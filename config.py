@@ -72,6 +72,7 @@ KNOWN_GRID_VARIABLES = {
     "GRID_SIGN_IN_LOCK_MINUTES",
     "GRID_SIGN_IN_FAILURE_WINDOW_MINUTES",
     "GRID_SIGN_IN_FORGET_UNKNOWN_DAYS",
+    "GRID_PROXY_HOPS",
     "GRID_SIGN_IN_HOUSEKEEPING_INTERVAL_S",
     "GRID_SYNC_PUSH_RATE_LIMIT",
     "GRID_PHOTO_RATE_LIMIT",
@@ -265,6 +266,11 @@ class Config:
     # Rows of usernames no account has (guesses, typos) are deleted by the scheduler, every
     # SIGN_IN_HOUSEKEEPING_INTERVAL_S, once their last failure is SIGN_IN_FORGET_UNKNOWN_DAYS
     # old and no lock holds (never sooner than the window: no answer changes).
+    # Reverse proxies in front of the app that set X-Forwarded-For / -Proto (docs/deploy.md).
+    # 0 (default): the address is the socket's and any X-Forwarded-For is ignored, since a
+    # client could forge it; N: werkzeug's ProxyFix trusts the last N entries, so the
+    # per-address sign-in limit and the rate limits see the client, not the proxy.
+    PROXY_HOPS = _env_int("GRID_PROXY_HOPS", 0)
     SIGN_IN_FORGET_UNKNOWN_DAYS = _env_float("GRID_SIGN_IN_FORGET_UNKNOWN_DAYS", 7.0)
     SIGN_IN_HOUSEKEEPING_INTERVAL_S = _env_float("GRID_SIGN_IN_HOUSEKEEPING_INTERVAL_S", 3600.0)
     # Per device (its token; the address without one): pushes, and tus requests (a 10 MB
@@ -311,6 +317,8 @@ class Config:
         if cls.RESIDENT_DATA_RETENTION_DAYS < 0:
             raise RuntimeError("GRID_RESIDENT_DATA_RETENTION_DAYS must be 0 (never erase) or "
                                f"more days, not {cls.RESIDENT_DATA_RETENTION_DAYS:g}")
+        if cls.PROXY_HOPS < 0:
+            raise RuntimeError(f"GRID_PROXY_HOPS must be 0 or more, not {cls.PROXY_HOPS}")
         unknown = sorted(
             name
             for name in os.environ

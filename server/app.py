@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, Request, Response, g
 from flask.sessions import NullSession, SessionInterface
 from sqlalchemy.orm import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
 from server.api import register_blueprints
@@ -34,6 +35,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     app = Flask(__name__)
     app.config.from_object(config)
     app.session_interface = NoCookieSession()
+    _trust_proxies(app)
     i18n.configure(app.config["LOCALE"])
     _prepare_sqlite(app)
 
@@ -62,6 +64,16 @@ def create_app(config: type[Config] = Config) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_HOPS reverse proxies, take the client's address and scheme from the
+    X-Forwarded-For / -Proto entries those proxies added (werkzeug's ProxyFix), so that the
+    per-address limits count clients, not the proxy. With 0 nothing is trusted: a client
+    that talks to the app directly could write any X-Forwarded-For."""
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def warm_up_before_fork(app: Flask) -> None:
