@@ -197,8 +197,9 @@ class Config:
     SYNC_HOUSEKEEPING_INTERVAL_S = _env_float("GRID_SYNC_HOUSEKEEPING_INTERVAL_S", 3600.0)
     PHOTO_UPLOAD_KEEP_HOURS = _env_float("GRID_PHOTO_UPLOAD_KEEP_HOURS", 72.0)
     # Residents' contact data (server/retention.py, docs/deploy.md): the name and phone of the
-    # reporting resident, and the Open311 contact fields, are erased from a case closed more
-    # than RESIDENT_DATA_RETENTION_DAYS ago (0: never), by the scheduler every
+    # reporting resident, the Open311 contact fields, the appeal text and the callback
+    # comments (the resident's own words; officials' notes stay) are erased from a case
+    # closed more than RESIDENT_DATA_RETENTION_DAYS ago (0: never), by the scheduler every
     # RESIDENT_DATA_ERASURE_INTERVAL_S. 180 days outlasts the callback, the spot-check
     # re-calls and the half-year evaluation that need the contact; the figures need none.
     RESIDENT_DATA_RETENTION_DAYS = _env_float("GRID_RESIDENT_DATA_RETENTION_DAYS", 180.0)

@@ -372,8 +372,9 @@ def scheduler_command() -> None:
 @click.option("--dry-run", is_flag=True, help="Count what would be erased; write nothing.")
 @with_appcontext
 def erase_resident_data_command(days: float | None, dry_run: bool) -> None:
-    """Erase residents' names, phones and Open311 contact data from cases closed longer than
-    the retention period (the scheduler does it too); figures and timelines stay."""
+    """Erase residents' names, phones, Open311 contact data and own words (appeal text,
+    callback comments) from cases closed longer than the retention period (the scheduler
+    does it too); figures, timelines and officials' notes stay."""
     from server.jobs import resident_data_job
     from server.retention import count_due
 

@@ -11,9 +11,15 @@ none of it. So, for a case closed more than ``retention_days`` ago:
 - ``cases.resident_name`` and ``resident_phone`` become NULL and ``resident_data_erased_at``
   says when; the Open311 side (``email``, ``device_id``, ``account_id`` and the attributes
   the resident's app sent) is cleared too;
-- everything else stays: status, times, units, ratings, the timeline, the text of the
-  appeal (free text is not scanned for names: the intake's own rules ask for the contact in
-  its fields);
+- the free text the resident gave goes too, since it is where a resident names people,
+  flats and phone numbers: the appeal's ``description`` becomes empty, an Open311 case's
+  title keeps only its service name (the rest is the first line of the resident's text),
+  and each callback's comment (the resident's feedback, as the agent wrote it down) is
+  cleared on its rating, in the callback's timeline entry and in the re-handling notice
+  that quoted it;
+- everything else stays: status, times, units, place, ratings, the timeline, and the
+  officials' own work text (the 12345 operator's title, dispatch, return and completion
+  notes: the record of the work, which the archive keeps; it is not scanned for names);
 - cases that had the same phone share an opaque ``resident_ref`` (random, written at the
   first erasure that touches the phone, on every case that still has it), so the repeat
   complaints by phone of a past period count the same after erasure
@@ -39,11 +45,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from server.cases.models import Case
-from server.cases.rules import CaseStatus
+from server.cases.models import Case, CaseEvent, CaseRating
+from server.cases.rules import Action, CaseStatus
+from server.cases.services import SUBJECT
 from server.core.db import is_postgres
 from server.core.trail import ActorLike, record_change
 from server.open311.models import Open311Request
+from server.open311.rules import title_without_resident_text
+from server.supervision.models import Notification
 
 # pg_try_advisory_xact_lock key of an erasure run (any constant bigint of our own).
 ERASURE_LOCK_KEY = 0x6772_6964_7069_706C  # "gridpipl"
@@ -118,7 +127,33 @@ def _erase_batch(session: Session, closed_before: datetime, *, now: datetime,
         sa.update(Open311Request).where(Open311Request.case_id.in_(ids)).values(
             email=None, device_id=None, account_id=None, attributes={})
         .execution_options(synchronize_session=False)).rowcount
+    _erase_free_text(session, ids)
     return len(ids), requests
+
+
+def _erase_free_text(session: Session, ids: list[uuid.UUID]) -> None:
+    """The resident's own words on the cases ``ids``: the appeal, the Open311 title's tail,
+    the callback comments wherever they were copied. Officials' notes stay."""
+    session.execute(sa.update(Case).where(Case.id.in_(ids)).values(description="")
+                    .execution_options(synchronize_session=False))
+    for case_id, title in session.execute(
+            sa.select(Case.id, Case.title).join(Open311Request, Open311Request.case_id == Case.id)
+            .where(Case.id.in_(ids))).all():
+        session.execute(sa.update(Case).where(Case.id == case_id)
+                        .values(title=title_without_resident_text(title))
+                        .execution_options(synchronize_session=False))
+    session.execute(sa.update(CaseRating).where(
+        CaseRating.case_id.in_(ids), CaseRating.comment.is_not(None)).values(comment=None))
+    # The timeline is append-only for people; the law's erasure is the one edit it gets.
+    events = session.execute(sa.select(CaseEvent.id, CaseEvent.data).where(
+        CaseEvent.case_id.in_(ids), CaseEvent.action == Action.CALLBACK.value)).all()
+    for event_id, data in events:
+        if (data or {}).get("comment") is not None:
+            session.execute(sa.update(CaseEvent).where(CaseEvent.id == event_id)
+                            .values(data={**data, "comment": None}))
+    session.execute(sa.update(Notification).where(
+        Notification.subject_type == SUBJECT, Notification.subject_id.in_(ids),
+        Notification.kind == "case_rehandle").values(body=""))
 
 
 def erase_resident_data(session: Session, actor: ActorLike | None, *, now: datetime,

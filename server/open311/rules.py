@@ -108,3 +108,12 @@ def _is_cjk(text: str) -> bool:
     return any("\u3400" <= ch <= "\u9fff" for ch in text)
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+
+
+TITLE_SEPARATOR = "："  # a case's title: the service's name, then the resident's first line
+
+
+def title_without_resident_text(title: str) -> str:
+    """An Open311 case's title with the resident's words cut off (residents' data erasure):
+    the service's name, as the title was made from it."""
+    return title.split(TITLE_SEPARATOR, 1)[0]

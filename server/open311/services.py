@@ -27,7 +27,7 @@ from server.core.ids import new_id, new_secret
 from server.grids.assignment import GridIndexCache
 from server.open311 import queries
 from server.open311.models import Open311Key, Open311Request
-from server.open311.rules import SUBCATEGORY, resident_name, retry_ids
+from server.open311.rules import SUBCATEGORY, TITLE_SEPARATOR, resident_name, retry_ids
 from server.org.models import User
 from server.org.rules import Role
 from server.org.services import get_unit_by_code
@@ -201,6 +201,7 @@ def _category(session: Session, code: str, attributes: Mapping[str, Sequence[str
 
 def _title(service_name: str, submission: Submission) -> str:
     first_line = (submission.description or "").strip().splitlines()[:1]
-    return (f"{service_name}：{first_line[0]}" if first_line else service_name)[:200]
+    return (f"{service_name}{TITLE_SEPARATOR}{first_line[0]}" if first_line
+            else service_name)[:200]
 
 

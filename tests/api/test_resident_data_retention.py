@@ -207,3 +207,51 @@ def test_a_repeat_by_phone_stays_one_group_while_its_cases_are_erased_one_by_one
     assert db_session.get(Case, uuid.UUID(c[2]["id"])).resident_phone is None
     clock.now = second
     assert phone_groups() == [(ERASED_KEY, 2)]
+
+
+def test_the_residents_own_words_go_and_the_officials_notes_stay(
+        client, world, login, file_case, db_session, open311_key):
+    from server.cases.models import CaseEvent, CaseRating
+    from server.supervision.models import Notification
+
+    township, district = login("t1.dispatcher"), login("d1.dispatcher")
+    case = file_case(description="302室王五每晚在楼道堆放杂物，电话13900001111。")
+    case = act(client, township, case, "accept")
+    case = act(client, township, case, "complete", result="已清理楼道")
+    case = act(client, district, case, "callback", resolved=False, satisfaction="dissatisfied",
+               comment="王五又堆回去了，我是李四")
+    case = act(client, township, case, "complete", result="已再次清理并告知物业")
+    case = act(client, district, case, "callback", resolved=True, satisfaction="satisfied",
+               comment="谢谢，李四")
+    assert case["status"] == "closed"
+    posted = client.post("/open311/v2/requests.json", data=fms_form(open311_key))
+    assert posted.status_code == 201, posted.data
+    request = db_session.scalar(sa.select(Open311Request))
+    db_session.execute(sa.update(Case).where(Case.id == request.case_id).values(
+        status=CaseStatus.CLOSED, closed_at=now_utc()))
+    open311_title = db_session.get(Case, request.case_id).title
+    assert "：" in open311_title
+
+    erase_resident_data(db_session, None, now=now_utc() + timedelta(days=2), retention_days=1)
+    db_session.expire_all()
+
+    case_id = uuid.UUID(case["id"])
+    erased = db_session.get(Case, case_id)
+    assert (erased.description, erased.title) == ("", "门口占道摆摊")  # the operator's title
+    assert db_session.get(Case, request.case_id).title == open311_title.split("：")[0]
+    ratings = db_session.scalars(sa.select(CaseRating).where(CaseRating.case_id == case_id))
+    assert [(r.satisfaction.value, r.comment) for r in ratings] == [
+        ("dissatisfied", None), ("satisfied", None)]
+    events = db_session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                .order_by(CaseEvent.seq)).all()
+    callbacks = [e.data for e in events if e.action == "callback"]
+    assert [(d["comment"], d["satisfaction"]) for d in callbacks] == [
+        (None, "dissatisfied"), (None, "satisfied")]
+    assert [e.data["result"] for e in events if e.action == "complete"] == [
+        "已清理楼道", "已再次清理并告知物业"]  # the officials' work text stays
+    assert erased.result == "已再次清理并告知物业"
+    notices = db_session.scalars(sa.select(Notification).where(
+        Notification.subject_id == case_id, Notification.kind == "case_rehandle")).all()
+    assert [n.body for n in notices] == [""]
+    shown = client.get(f"/api/v1/cases/{case['id']}", headers=district).get_json()
+    assert shown["description"] == ""
