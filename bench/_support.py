@@ -29,6 +29,20 @@ if str(ROOT) not in sys.path:
 
 BENCH_PASSWORD = "bench-pass-123"  # noqa: S105 - a throwaway database
 
+# The two intake events (received, auto-dispatched) of bench cases loaded in bulk, for the
+# cases numbered :low..:high (sync_bench.py's SB-…, held_records_bench.py's HB-…).
+INTAKE_EVENTS_SQL = """
+INSERT INTO case_events (id, case_id, seq, at, action, from_status, to_status, actor_user_id,
+                         actor_username, actor_roles, actor_unit_id, data)
+SELECT gen_random_uuid(), c.id, e.seq, c.received_at, e.action, e.from_status, e.to_status,
+       NULL, 'system', '[]', NULL, e.data::json
+FROM cases c CROSS JOIN (VALUES
+    (1, 'received', NULL, 'received', '{"channel": "patrol"}'),
+    (2, 'dispatch', 'received', 'dispatched', '{"auto": true}')) AS e(seq, action, from_status,
+                                                                      to_status, data)
+WHERE c.number BETWEEN :low AND :high
+"""
+
 
 def postgis_url(database: str) -> str:
     """``BENCH_DATABASE_URL`` if set, else the local server's ``database``."""

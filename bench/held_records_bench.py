@@ -40,7 +40,15 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
-from _support import ROOT, closed_loop, fresh_database, gunicorn, machine_line, postgis_url
+from _support import (
+    INTAKE_EVENTS_SQL,
+    ROOT,
+    closed_loop,
+    fresh_database,
+    gunicorn,
+    machine_line,
+    postgis_url,
+)
 
 WORKER = "wj.worker1"  # the demo's grid worker of WJ-001..WJ-003
 WORKER_GRIDS = ("WJ-001", "WJ-002", "WJ-003")
@@ -59,7 +67,7 @@ FROM generate_series(1, :n) AS g,
 """
 
 # Open work in the worker's grids (a point in a random one, led by its township), received in
-# the last 5 days, each with its two intake events.
+# the last 5 days; then their two intake events (INTAKE_EVENTS_SQL).
 _CASES = """
 WITH g AS (
     SELECT row_number() OVER (ORDER BY code) - 1 AS k, id, code, township_id, min_lon, min_lat,
@@ -94,16 +102,7 @@ SELECT
     township_id, received_at + interval '24 hours', received_at + interval '7 days',
     CASE WHEN status = 'in_progress' THEN received_at + interval '2 hours' END,
     0, 2, 1, received_at
-FROM placed;
-INSERT INTO case_events (id, case_id, seq, at, action, from_status, to_status, actor_user_id,
-                         actor_username, actor_roles, actor_unit_id, data)
-SELECT gen_random_uuid(), c.id, e.seq, c.received_at, e.action, e.from_status, e.to_status,
-       NULL, 'system', '[]', NULL, e.data::json
-FROM cases c CROSS JOIN (VALUES
-    (1, 'received', NULL, 'received', '{"channel": "patrol"}'),
-    (2, 'dispatch', 'received', 'dispatched', '{"auto": true}')) AS e(seq, action, from_status,
-                                                                      to_status, data)
-WHERE c.number LIKE 'HB-%';
+FROM placed
 """
 
 
@@ -121,8 +120,8 @@ def prepare(url: str, code: Path, catalogue: int, cases: int) -> bool:
     with engine.begin() as conn:
         if catalogue:
             conn.execute(sa.text(_CATALOGUE), {"n": catalogue})
-        for statement in filter(str.strip, _CASES.split(";")):
-            conn.execute(sa.text(statement), {"codes": list(WORKER_GRIDS), "n": cases})
+        conn.execute(sa.text(_CASES), {"codes": list(WORKER_GRIDS), "n": cases})
+        conn.execute(sa.text(INTAKE_EVENTS_SQL), {"low": "HB-00000000", "high": "HB-99999999"})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()

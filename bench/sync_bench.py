@@ -57,6 +57,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from _support import (
     BENCH_PASSWORD,
+    INTAKE_EVENTS_SQL,
     ROOT,
     fresh_database,
     gunicorn,
@@ -124,17 +125,7 @@ SELECT
 FROM placed
 """
 
-_EVENTS = """
-INSERT INTO case_events (id, case_id, seq, at, action, from_status, to_status, actor_user_id,
-                         actor_username, actor_roles, actor_unit_id, data)
-SELECT gen_random_uuid(), c.id, e.seq, c.received_at, e.action, e.from_status, e.to_status,
-       NULL, 'system', '[]', NULL, e.data::json
-FROM cases c CROSS JOIN (VALUES
-    (1, 'received', NULL, 'received', '{"channel": "patrol"}'),
-    (2, 'dispatch', 'received', 'dispatched', '{"auto": true}')) AS e(seq, action, from_status,
-                                                                      to_status, data)
-WHERE c.number BETWEEN :low AND :high
-"""
+_EVENTS = INTAKE_EVENTS_SQL
 
 
 def prepare_database(url: str) -> bool:
