@@ -345,7 +345,8 @@ def assets_command(node_modules: Path | None) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Send deadline reminders as they fall due, prune the sync feed and idle uploads, and
-    keep the monthly track partitions (run on one or more hosts; safe to run several)."""
+    keep the monthly track partitions, forget unknown usernames' failed sign-ins (run on one
+    or more hosts; safe to run several)."""
     from server.jobs import build_scheduler
 
     app = current_app._get_current_object()  # the job opens its own app context per run
@@ -359,6 +360,8 @@ def scheduler_command() -> None:
                f"{erasure}, "
                f"track maintenance every {app.config['TRACK_MAINTENANCE_INTERVAL_S']:g} s "
                f"(keeping {app.config['TRACK_RETENTION_MONTHS']} months), "
+               f"unknown usernames' failed sign-ins forgotten every "
+               f"{app.config['SIGN_IN_HOUSEKEEPING_INTERVAL_S']:g} s, "
                f"on {db.engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it")
     try:
         scheduler.start()

@@ -15,6 +15,7 @@ from server.core.clock import now_utc
 from server.jobs import (
     REMINDER_JOB_ID,
     RESIDENT_DATA_JOB_ID,
+    SIGN_IN_HOUSEKEEPING_JOB_ID,
     SYNC_HOUSEKEEPING_JOB_ID,
     TRACK_MAINTENANCE_JOB_ID,
     build_scheduler,
@@ -74,7 +75,8 @@ def test_gridops_scheduler_starts_the_blocking_scheduler(app, db_session, monkey
     result = app.test_cli_runner().invoke(args=["scheduler"])
     assert result.exit_code == 0, result.output
     assert started == [[REMINDER_JOB_ID, SYNC_HOUSEKEEPING_JOB_ID, RESIDENT_DATA_JOB_ID,
-                        TRACK_MAINTENANCE_JOB_ID]]
+                        TRACK_MAINTENANCE_JOB_ID, SIGN_IN_HOUSEKEEPING_JOB_ID]]
+    assert "failed sign-ins forgotten every 3600 s" in result.output
     assert "every 30 s" in result.output
     assert "scheduler stopped" in result.output
     assert "erased 180 days after close" in result.output
