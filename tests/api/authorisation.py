@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -73,6 +74,25 @@ def module_session(app: Flask) -> Iterator[tuple[sa.orm.Session, sa.Connection]]
             outer.rollback()
             connection.close()
             app.extensions["gridops.grid_index"].clear()
+
+
+def objects_fixture(photo_dir_name: str):  # noqa: ANN201
+    """A module-scoped fixture yielding (connection, Objects): the objects built once in a
+    module transaction that is rolled back, photos in a temporary directory of that name.
+    The matrix and the fuzz test each bind one: ``objects = objects_fixture("matrix-photos")``.
+    """
+
+    @pytest.fixture(scope="module")
+    def _objects(app, tmp_path_factory) -> Iterator[tuple[sa.Connection, Objects]]:  # noqa: ANN001
+        photo_dir: Path = tmp_path_factory.mktemp(photo_dir_name)
+        saved = app.config["PHOTO_DIR"]
+        with module_session(app) as (session, connection):
+            try:
+                yield connection, build_objects(app, session, photo_dir)
+            finally:
+                app.config["PHOTO_DIR"] = saved
+
+    return _objects
 
 
 def _ok(response, *statuses: int) -> dict:  # noqa: ANN001

@@ -31,14 +31,12 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from server.org.rules import Role
-from tests.api.authorisation import USERS, Objects, build_objects, module_session
+from tests.api.authorisation import USERS, Objects, objects_fixture
 
 SHORT = {"admin": Role.ADMIN, "auditor": Role.AUDITOR, "district": Role.DISTRICT_DISPATCHER,
          "township": Role.TOWNSHIP_DISPATCHER, "leader": Role.GRID_LEADER,
@@ -215,15 +213,7 @@ BODY = {"PATCH /api/v1/photos/uploads/{upload_id}": lambda o: (
 # tests/api/test_case_action_matrix.py walks every case action with bodies that succeed.)
 
 
-@pytest.fixture(scope="module")
-def objects(app, tmp_path_factory) -> Iterator[tuple[object, Objects]]:  # noqa: ANN001
-    photo_dir: Path = tmp_path_factory.mktemp("matrix-photos")
-    saved = app.config["PHOTO_DIR"]
-    with module_session(app) as (session, connection):
-        try:
-            yield connection, build_objects(app, session, photo_dir)
-        finally:
-            app.config["PHOTO_DIR"] = saved
+objects = objects_fixture("matrix-photos")
 
 
 def _operations(spec: dict) -> dict[str, tuple[str, str, dict, dict]]:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import hypothesis
 import pytest
@@ -35,7 +33,7 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import Failure, FailureGroup
 
-from tests.api.authorisation import Objects, build_objects, module_session
+from tests.api.authorisation import objects_fixture
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))  # per operation
@@ -50,15 +48,7 @@ SKIP = re.compile(r"^(PATCH /api/v1/photos/uploads/|POST /api/v1/postings/import
                   r"|POST /api/v1/units/import|GET /api/v1/photos/\{sha256\}$)")
 
 
-@pytest.fixture(scope="module")
-def fuzz_objects(app, tmp_path_factory) -> Iterator[tuple[object, Objects]]:  # noqa: ANN001
-    photo_dir: Path = tmp_path_factory.mktemp("fuzz-photos")
-    saved = app.config["PHOTO_DIR"]
-    with module_session(app) as (session, connection):
-        try:
-            yield connection, build_objects(app, session, photo_dir)
-        finally:
-            app.config["PHOTO_DIR"] = saved
+fuzz_objects = objects_fixture("fuzz-photos")
 
 
 def _settings(examples: int) -> hypothesis.settings:
