@@ -110,42 +110,46 @@ def filter_fixes(
         [(f.at, f, -1) for f in known] + [(batch[i].at, batch[i], i) for i in candidates],
         key=lambda item: item[0],
     )
-    if _all_reachable(merged, max_speed_mps):  # the usual batch: no jump at all
+    speeds = _consecutive_speeds(merged)
+    if (speeds <= max_speed_mps).all():  # the usual batch: no jump at all
         dropped.sort(key=lambda d: d.index)
         return [index for _, _, index in merged if index >= 0], dropped
     kept: list[int] = []
     anchor: Fix | None = None
+    anchor_position = -1
     for position, (_, fix, index) in enumerate(merged):
         if index < 0:
-            anchor = fix
+            anchor, anchor_position = fix, position
             continue
         if anchor is None:
             if _is_leading_spike(merged, position, max_speed_mps):
                 dropped.append(Dropped(index, DropReason.TOO_FAST))
                 continue
-        elif implied_speed_mps(anchor, fix) > max_speed_mps:
+        elif (
+            speeds[position - 1] if anchor_position == position - 1  # the pair measured above
+            else implied_speed_mps(anchor, fix)
+        ) > max_speed_mps:
             dropped.append(Dropped(index, DropReason.TOO_FAST))
             continue
         kept.append(index)
-        anchor = fix
+        anchor, anchor_position = fix, position
     dropped.sort(key=lambda d: d.index)
     return kept, dropped
 
 
-def _all_reachable(merged: list[tuple[datetime, Fix, int]], max_speed_mps: float) -> bool:
-    """Whether every fix is reachable from the one before it (vectorised
-    :func:`implied_speed_mps`): then the walk below would keep every fix."""
+def _consecutive_speeds(merged: list[tuple[datetime, Fix, int]]) -> np.ndarray:
+    """:func:`implied_speed_mps` of each fix from the one before it, on whole arrays
+    (length n - 1): the walk below needs no other pair unless it drops a fix."""
     n = len(merged)
     if n < 2:
-        return True
+        return np.zeros(0)
     seconds = np.fromiter((f.at.timestamp() for _, f, _ in merged), np.float64, n)
     slack = np.fromiter((f.accuracy_m or 0.0 for _, f, _ in merged), np.float64, n)
     lons = np.fromiter((f.lon for _, f, _ in merged), np.float64, n)
     lats = np.fromiter((f.lat for _, f, _ in merged), np.float64, n)
     metres = path_lengths_m(lons, lats)
     gaps = np.maximum(np.abs(np.diff(seconds)), 1.0)
-    speeds = np.maximum(0.0, metres - slack[:-1] - slack[1:]) / gaps
-    return bool((speeds <= max_speed_mps).all())
+    return np.maximum(0.0, metres - slack[:-1] - slack[1:]) / gaps
 
 
 def _is_leading_spike(
