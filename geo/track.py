@@ -249,8 +249,20 @@ def dwell_by_grid(
     max_gap_s: float,
     min_visit_s: float,
 ) -> dict[Any, Dwell]:
-    """:func:`dwell` for several grids, measuring the track's segments once."""
-    segments_m = segment_lengths_m(lons, lats)
+    """:func:`dwell` for several grids, measuring the track's segments once, and only those
+    with an end inside one of the grids (the others weigh nothing)."""
+    segments_m = np.zeros(max(len(lons) - 1, 0))
+    if len(lons) >= 2 and grids:
+        touched = np.zeros(len(lons), dtype=bool)
+        for geometry in grids.values():
+            shapely.prepare(geometry)
+            touched |= shapely.intersects_xy(geometry, lons, lats)
+        wanted = np.flatnonzero(touched[:-1] | touched[1:])
+        if len(wanted):
+            segments_m[wanted] = path_lengths_m(
+                np.column_stack((lons[wanted], lons[wanted + 1])).ravel(),
+                np.column_stack((lats[wanted], lats[wanted + 1])).ravel(),
+            )[::2]
     return {
         key: dwell(
             seconds,
