@@ -165,7 +165,8 @@ def test_the_fast_dwell_path_agrees_with_a_fix_by_fix_reference(
     user_ids = {world.users[u].id: [g.id for g in grids] for u in people}
     got = dwell_for(db_session, user_ids, NOW - timedelta(hours=7), NOW, limits=limits,
                     geometries={g.id: g.boundary for g in grids})
-    assert any(d.visits for d in got.values()) and any(not d.visits for d in got.values())
+    assert any(d.visits for d in got.values())
+    assert any(not d.visits for d in got.values())
     for user_id in user_ids:
         track = [
             (at.timestamp(), lon, lat)
