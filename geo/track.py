@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.crs import in_china
-from geo.measure import distance_m, path_lengths_m
+from geo.measure import distance_m, distances_m, path_lengths_m
 
 _METRES_PER_DEG_LAT = 111_320.0
 
@@ -202,6 +202,7 @@ def dwell(
     max_gap_s: float,
     min_visit_s: float,
     segments_m: np.ndarray | None = None,
+    inside: np.ndarray | None = None,
 ) -> Dwell:
     """Time inside ``geometry``, distance travelled inside it, and the visits, from a track
     sorted by time (``seconds`` since any epoch).
@@ -216,8 +217,9 @@ def dwell(
         return Dwell(0.0, 0.0, ())
     # Prepared, the point-in-polygon test of a day's fixes is several times faster; preparing
     # is cached on the geometry, so a grid measured for many people is prepared once.
-    shapely.prepare(geometry)
-    inside = shapely.intersects_xy(geometry, lons, lats)
+    if inside is None:  # which fixes are in it (given by dwell_by_grid, which needs them too)
+        shapely.prepare(geometry)
+        inside = shapely.intersects_xy(geometry, lons, lats)
     if not inside.any():
         return Dwell(0.0, 0.0, ())
     if segments_m is None:
@@ -252,17 +254,16 @@ def dwell_by_grid(
     """:func:`dwell` for several grids, measuring the track's segments once, and only those
     with an end inside one of the grids (the others weigh nothing)."""
     segments_m = np.zeros(max(len(lons) - 1, 0))
-    if len(lons) >= 2 and grids:
-        touched = np.zeros(len(lons), dtype=bool)
-        for geometry in grids.values():
-            shapely.prepare(geometry)
-            touched |= shapely.intersects_xy(geometry, lons, lats)
+    insides = {}
+    for key, geometry in grids.items():
+        shapely.prepare(geometry)
+        insides[key] = shapely.intersects_xy(geometry, lons, lats)
+    if len(lons) >= 2 and insides:
+        touched = np.logical_or.reduce(list(insides.values()))
         wanted = np.flatnonzero(touched[:-1] | touched[1:])
         if len(wanted):
-            segments_m[wanted] = path_lengths_m(
-                np.column_stack((lons[wanted], lons[wanted + 1])).ravel(),
-                np.column_stack((lats[wanted], lats[wanted + 1])).ravel(),
-            )[::2]
+            segments_m[wanted] = distances_m(
+                lons[wanted], lats[wanted], lons[wanted + 1], lats[wanted + 1])
     return {
         key: dwell(
             seconds,
@@ -272,6 +273,7 @@ def dwell_by_grid(
             max_gap_s=max_gap_s,
             min_visit_s=min_visit_s,
             segments_m=segments_m,
+            inside=insides[key],
         )
         for key, geometry in grids.items()
     }
