@@ -11,15 +11,16 @@ at about 1.3 m/s with GPS noise. Then, in the same run, it prints:
    ``copy.write_row`` with the column types set; the primary key is the only index, as in
    production); about one fix in a thousand is a 2 km GPS jump, which COPY stores as is;
 2. the table emptied, the same fixes through the ingestion service
-   (``server.staff.track_ingest.ingest_fixes``: a binary COPY per batch) the way phones
+   (``server.staff.track_ingest.ingest_fixes``: the person's lock and anchor read in one
+   pipeline, then one INSERT of binary arrays per batch) the way phones
    send them: one batch of an hour (360 fixes) per transaction, each person's batches in
    shuffled order (late and out of order), every batch also filtered for impossible fixes
    against the stored neighbours;
    fixes/s (fixes received, including those dropped) and the ratio to the COPY;
 3. a replay of 10 % of the batches (phones retrying after lost answers): nothing stored twice;
 4. the time to compute time inside, distance and visits per (person, grid) for the day
-   (``server.staff.compliance.dwell_for``: one streamed query in primary-key order, then
-   geo/track.py per person), and the table's size per fix.
+   (``server.staff.compliance.dwell_for``: one query per 100 people, each track one bytea of
+   binary records, then geo/track.py per person), and the table's size per fix.
 
 Run: ``.venv/bin/python bench/tracks_bench.py`` (about 5 minutes on 2 cores; ``--staff 100``
 for a quick run).

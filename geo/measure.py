@@ -43,6 +43,15 @@ def path_lengths_m(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
     return np.asarray(dist_m, dtype=np.float64)
 
 
+def distances_m(lons1: np.ndarray, lats1: np.ndarray, lons2: np.ndarray,
+                lats2: np.ndarray) -> np.ndarray:
+    """Geodesic metres between each pair of WGS-84 positions, vectorised."""
+    if len(lons1) == 0:
+        return np.zeros(0)
+    _, _, dist_m = _GEOD.inv(lons1, lats1, lons2, lats2)
+    return np.asarray(dist_m, dtype=np.float64)
+
+
 def area_m2(geom: BaseGeometry | None) -> float:
     """Geodesic area in m² of the polygonal parts of ``geom`` (0 for anything else).
 

@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.crs import in_china
-from geo.measure import distance_m, path_lengths_m
+from geo.measure import distance_m, distances_m, path_lengths_m
 
 _METRES_PER_DEG_LAT = 111_320.0
 
@@ -110,42 +110,46 @@ def filter_fixes(
         [(f.at, f, -1) for f in known] + [(batch[i].at, batch[i], i) for i in candidates],
         key=lambda item: item[0],
     )
-    if _all_reachable(merged, max_speed_mps):  # the usual batch: no jump at all
+    speeds = _consecutive_speeds(merged)
+    if (speeds <= max_speed_mps).all():  # the usual batch: no jump at all
         dropped.sort(key=lambda d: d.index)
         return [index for _, _, index in merged if index >= 0], dropped
     kept: list[int] = []
     anchor: Fix | None = None
+    anchor_position = -1
     for position, (_, fix, index) in enumerate(merged):
         if index < 0:
-            anchor = fix
+            anchor, anchor_position = fix, position
             continue
         if anchor is None:
             if _is_leading_spike(merged, position, max_speed_mps):
                 dropped.append(Dropped(index, DropReason.TOO_FAST))
                 continue
-        elif implied_speed_mps(anchor, fix) > max_speed_mps:
+        elif (
+            speeds[position - 1] if anchor_position == position - 1  # the pair measured above
+            else implied_speed_mps(anchor, fix)
+        ) > max_speed_mps:
             dropped.append(Dropped(index, DropReason.TOO_FAST))
             continue
         kept.append(index)
-        anchor = fix
+        anchor, anchor_position = fix, position
     dropped.sort(key=lambda d: d.index)
     return kept, dropped
 
 
-def _all_reachable(merged: list[tuple[datetime, Fix, int]], max_speed_mps: float) -> bool:
-    """Whether every fix is reachable from the one before it (vectorised
-    :func:`implied_speed_mps`): then the walk below would keep every fix."""
+def _consecutive_speeds(merged: list[tuple[datetime, Fix, int]]) -> np.ndarray:
+    """:func:`implied_speed_mps` of each fix from the one before it, on whole arrays
+    (length n - 1): the walk below needs no other pair unless it drops a fix."""
     n = len(merged)
     if n < 2:
-        return True
+        return np.zeros(0)
     seconds = np.fromiter((f.at.timestamp() for _, f, _ in merged), np.float64, n)
     slack = np.fromiter((f.accuracy_m or 0.0 for _, f, _ in merged), np.float64, n)
     lons = np.fromiter((f.lon for _, f, _ in merged), np.float64, n)
     lats = np.fromiter((f.lat for _, f, _ in merged), np.float64, n)
     metres = path_lengths_m(lons, lats)
     gaps = np.maximum(np.abs(np.diff(seconds)), 1.0)
-    speeds = np.maximum(0.0, metres - slack[:-1] - slack[1:]) / gaps
-    return bool((speeds <= max_speed_mps).all())
+    return np.maximum(0.0, metres - slack[:-1] - slack[1:]) / gaps
 
 
 def _is_leading_spike(
@@ -198,6 +202,7 @@ def dwell(
     max_gap_s: float,
     min_visit_s: float,
     segments_m: np.ndarray | None = None,
+    inside: np.ndarray | None = None,
 ) -> Dwell:
     """Time inside ``geometry``, distance travelled inside it, and the visits, from a track
     sorted by time (``seconds`` since any epoch).
@@ -212,8 +217,9 @@ def dwell(
         return Dwell(0.0, 0.0, ())
     # Prepared, the point-in-polygon test of a day's fixes is several times faster; preparing
     # is cached on the geometry, so a grid measured for many people is prepared once.
-    shapely.prepare(geometry)
-    inside = shapely.intersects_xy(geometry, lons, lats)
+    if inside is None:  # which fixes are in it (given by dwell_by_grid, which needs them too)
+        shapely.prepare(geometry)
+        inside = shapely.intersects_xy(geometry, lons, lats)
     if not inside.any():
         return Dwell(0.0, 0.0, ())
     if segments_m is None:
@@ -245,8 +251,19 @@ def dwell_by_grid(
     max_gap_s: float,
     min_visit_s: float,
 ) -> dict[Any, Dwell]:
-    """:func:`dwell` for several grids, measuring the track's segments once."""
-    segments_m = segment_lengths_m(lons, lats)
+    """:func:`dwell` for several grids, measuring the track's segments once, and only those
+    with an end inside one of the grids (the others weigh nothing)."""
+    segments_m = np.zeros(max(len(lons) - 1, 0))
+    insides = {}
+    for key, geometry in grids.items():
+        shapely.prepare(geometry)
+        insides[key] = shapely.intersects_xy(geometry, lons, lats)
+    if len(lons) >= 2 and insides:
+        touched = np.logical_or.reduce(list(insides.values()))
+        wanted = np.flatnonzero(touched[:-1] | touched[1:])
+        if len(wanted):
+            segments_m[wanted] = distances_m(
+                lons[wanted], lats[wanted], lons[wanted + 1], lats[wanted + 1])
     return {
         key: dwell(
             seconds,
@@ -256,6 +273,7 @@ def dwell_by_grid(
             max_gap_s=max_gap_s,
             min_visit_s=min_visit_s,
             segments_m=segments_m,
+            inside=insides[key],
         )
         for key, geometry in grids.items()
     }

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from psycopg.errors import UniqueViolation
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from geo.crs import CRS, to_wgs84
 from geo.track import Dropped, Fix, filter_fixes
 from server.auth.actor import Actor
+from server.core import pg_arrays
 from server.core.db import is_postgres
 from server.core.errors import TooLarge
 from server.core.i18n import gettext
@@ -63,7 +63,8 @@ def ingest_fixes(
 
     Impossible fixes are dropped and counted by reason (geo.track.filter_fixes), judged
     against the stored fixes around the batch's times, so late and out-of-order batches are
-    checked against the track they fit into. One read and one multi-row insert.
+    checked against the track they fit into. On PostgreSQL three round trips: the person's
+    lock with the read, one INSERT of arrays, and the caller's COMMIT.
     """
     if len(batch) > MAX_FIXES_PER_BATCH:
         raise TooLarge(
@@ -73,16 +74,7 @@ def ingest_fixes(
     if not batch:
         return IngestResult(0, 0, 0)
     first, last = min(f.at for f in batch), max(f.at for f in batch)
-    known = [
-        Fix(at, lon, lat, acc)
-        for at, lon, lat, acc in session.execute(
-            sa.select(TrackFix.fixed_at, TrackFix.lon, TrackFix.lat, TrackFix.accuracy_m).where(
-                TrackFix.user_id == user_id,
-                TrackFix.fixed_at >= first - ANCHOR_WINDOW,
-                TrackFix.fixed_at <= last + ANCHOR_WINDOW,
-            )
-        )
-    ]
+    known = _stored_around(session, user_id, first - ANCHOR_WINDOW, last + ANCHOR_WINDOW)
     kept, dropped = filter_fixes(
         batch,
         known,
@@ -97,24 +89,52 @@ def ingest_fixes(
     return IngestResult(len(batch), stored, already + (len(rows) - stored), dropped)
 
 
-_COPY = (
-    "COPY track_fixes (user_id, fixed_at, lon, lat, accuracy_m, speed_mps, received_at) "
-    "FROM STDIN (FORMAT BINARY)"
+# Namespace (first key) of the per-person advisory locks of track ingest: the two-int4 form,
+# a key space apart from the single-bigint keys of the scheduler's jobs (server/jobs.py).
+TRACK_LOCK_CLASS = 15_0001
+_LOCK = "SELECT pg_advisory_xact_lock(%b, %b)"
+_ANCHORS = (
+    "SELECT fixed_at, lon, lat, accuracy_m FROM track_fixes "
+    "WHERE user_id = %b AND fixed_at >= %b AND fixed_at <= %b"
 )
-_COPY_TYPES = ("uuid", "timestamptz", "float8", "float8", "float8", "float8", "timestamptz")
+# No ON CONFLICT: under the person's lock the anchor read saw every stored fix of the
+# batch's period, so the rows are new; the arbiter's speculative insertion cost half again.
 _UNNEST_INSERT = (
     "INSERT INTO track_fixes (user_id, fixed_at, lon, lat, accuracy_m, speed_mps, received_at) "
-    "SELECT %s::uuid, t.*, %s::timestamptz "
-    "FROM unnest(%s::text::timestamptz[], %s::text::float8[], "
-    "%s::text::float8[], %s::text::float8[], %s::text::float8[]) AS t "
-    "ON CONFLICT (user_id, fixed_at) DO NOTHING"
+    "SELECT %b, t.*, %b FROM unnest(%b::timestamptz[], %b::float8[], %b::float8[], "
+    "%b::float8[], %b::float8[]) AS t"
 )
 
 
-def _float_array(values: Iterable[float | None]) -> str:
-    """A PostgreSQL array literal; repr() is the shortest text that reads back the same float.
-    (Building the literal here is several times cheaper than the driver adapting a list.)"""
-    return "{" + ",".join("NULL" if v is None else repr(float(v)) for v in values) + "}"
+def _lock_key(user_id: uuid.UUID) -> int:
+    return int.from_bytes(user_id.bytes[:4], "big", signed=True)
+
+
+def _stored_around(
+    session: Session, user_id: uuid.UUID, lo: datetime, hi: datetime
+) -> list[Fix]:
+    """The stored fixes of ``user_id`` in [lo, hi], the anchors of a batch.
+
+    PostgreSQL: first the person's transaction-level advisory lock, so that two uploads of
+    one person (a retry racing its original) are judged and inserted one after the other;
+    the read is a statement of its own after it (READ COMMITTED: it sees what the holder
+    before committed). Lock, read (and the BEGIN) go in one pipeline: one round trip.
+    """
+    if not is_postgres(session):
+        return [
+            Fix(at, lon, lat, acc)
+            for at, lon, lat, acc in session.execute(
+                sa.select(TrackFix.fixed_at, TrackFix.lon, TrackFix.lat, TrackFix.accuracy_m)
+                .where(TrackFix.user_id == user_id, TrackFix.fixed_at >= lo,
+                       TrackFix.fixed_at <= hi)
+            )
+        ]
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as lock, driver.cursor() as read:
+        with driver.pipeline():
+            lock.execute(_LOCK, (TRACK_LOCK_CLASS, _lock_key(user_id)))
+            read.execute(_ANCHORS, (user_id, lo, hi))
+        return [Fix(at, lon, lat, acc) for at, lon, lat, acc in read.fetchall()]
 
 
 def _insert_fixes(
@@ -122,20 +142,24 @@ def _insert_fixes(
 ) -> int:
     """Insert fixes the anchor read did not find stored; how many were new.
 
-    PostgreSQL: a binary COPY in a savepoint, the cheapest way in (no statement to parse,
-    no conflict check per row): ``ingest_fixes`` read every stored fix of the batch's
-    period, so the fixes given here are new unless a retry of the same upload committed
-    in the meantime. Then COPY hits the primary key, the savepoint is rolled back and the
-    fixes go in again with INSERT ... ON CONFLICT DO NOTHING, which skips those stored.
-    SQLite gets an executemany of that INSERT ... ON CONFLICT DO NOTHING.
+    PostgreSQL: one INSERT of five binary arrays (one round trip, no savepoint: the
+    person's advisory lock, taken before the anchor read, keeps a concurrent upload of the
+    same fixes out until this transaction ends). SQLite (one writer at a time) gets an
+    executemany of INSERT ... ON CONFLICT DO NOTHING.
     """
     if is_postgres(session):
-        try:
-            with session.begin_nested():
-                _copy_fixes(session, user_id, fixes, now=now)
-            return len(fixes)
-        except UniqueViolation:
-            return _insert_skipping_stored(session, user_id, fixes, now=now)
+        columns = (
+            pg_arrays.timestamptz_array([f.at for f in fixes]),
+            pg_arrays.float8_array([f.lon for f in fixes]),
+            pg_arrays.float8_array([f.lat for f in fixes]),
+            pg_arrays.float8_array([f.accuracy_m for f in fixes]),
+            pg_arrays.float8_array([f.speed_mps for f in fixes]),
+        )
+        driver = session.connection().connection.driver_connection
+        with driver.cursor() as cursor:
+            pg_arrays.register(cursor.adapters)
+            cursor.execute(_UNNEST_INSERT, (user_id, now, *columns))
+            return cursor.rowcount
     table = TrackFix.__table__
     statement = (
         sqlite.insert(table)
@@ -155,29 +179,6 @@ def _insert_fixes(
         for f in fixes
     ]
     return len(session.connection().execute(statement, rows).all())
-
-
-def _copy_fixes(session: Session, user_id: uuid.UUID, fixes: Sequence[Fix], *,
-                now: datetime) -> None:
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-        copy.set_types(list(_COPY_TYPES))
-        for f in fixes:
-            copy.write_row((user_id, f.at, f.lon, f.lat, f.accuracy_m, f.speed_mps, now))
-
-
-def _insert_skipping_stored(session: Session, user_id: uuid.UUID, fixes: Sequence[Fix], *,
-                            now: datetime) -> int:
-    columns = (
-        '{"' + '","'.join(f.at.isoformat() for f in fixes) + '"}',
-        _float_array(f.lon for f in fixes),
-        _float_array(f.lat for f in fixes),
-        _float_array(f.accuracy_m for f in fixes),
-        _float_array(f.speed_mps for f in fixes),
-    )
-    return session.connection().exec_driver_sql(
-        _UNNEST_INSERT, (str(user_id), now, *columns)
-    ).rowcount
 
 
 def ingest_for(

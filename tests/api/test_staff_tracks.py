@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from geo.measure import distance_m
 from tests.api.test_auth import assert_error
@@ -113,3 +114,76 @@ def test_a_person_outside_ones_territory_is_not_found(client, world, login, froz
 def test_fix_without_time_is_refused(client, world, login, frozen_now):
     response = upload(client, login("t1.worker"), [{"lon": 116.3, "lat": 39.9}])
     assert_error(response, 422, "validation_failed")
+
+
+def _reference_dwell(track, geometry, *, max_gap_s, min_visit_s):  # noqa: ANN001, ANN202
+    """Time, distance and visits fix by fix, the plain way: one point, one segment at a time."""
+    from shapely.geometry import Point
+
+    inside = [geometry.intersects(Point(lon, lat)) for _, lon, lat in track]
+    seconds = distance = 0.0
+    visits, run_start = [], None
+    for i, (t, lon, lat) in enumerate(track):
+        if inside[i] and run_start is None:
+            run_start = t
+        nxt = track[i + 1] if i + 1 < len(track) else None
+        usable = nxt is not None and nxt[0] - t <= max_gap_s
+        if usable:
+            weight = (inside[i] + inside[i + 1]) / 2.0
+            seconds += weight * (nxt[0] - t)
+            distance += weight * distance_m(lon, lat, nxt[1], nxt[2])
+        if run_start is not None and not (usable and inside[i + 1]):
+            if t - run_start >= min_visit_s:
+                visits.append((run_start, t))
+            run_start = None
+    return seconds, distance, visits
+
+
+def test_the_fast_dwell_path_agrees_with_a_fix_by_fix_reference(
+    client, world, login, frozen_now, db_session
+):
+    """dwell_for (the batched fetch and the array computation) against the plain loop, on
+    random walks in and out of two grids, with gaps, stored through the upload endpoint."""
+    import numpy as np
+
+    from server.staff.compliance import dwell_for
+    from server.staff.models import TrackFix
+    from server.staff.rules import FieldLimits
+
+    rng = np.random.default_rng(15)
+    grids = [world.grids["T1-A1"], world.grids["T1-A2"]]
+    people = ["t1.worker", "d1.staff"]
+    for username in people:
+        steps = rng.normal(0.0, 0.0004, size=(240, 2)).cumsum(axis=0)
+        points = [(116.305 + dx, 39.905 + dy) for dx, dy in steps]
+        fixes = fixes_along(points, start=START)
+        offsets = rng.choice([15.0] * 7 + [400.0], size=len(fixes)).cumsum()
+        for fix, offset in zip(fixes, offsets, strict=True):  # with gaps: phone off a while
+            fix["at"] = (NOW - timedelta(hours=6) + timedelta(seconds=float(offset))).isoformat()
+        upload(client, login(username), fixes)
+    limits = FieldLimits()
+    user_ids = {world.users[u].id: [g.id for g in grids] for u in people}
+    got = dwell_for(db_session, user_ids, NOW - timedelta(hours=7), NOW, limits=limits,
+                    geometries={g.id: g.boundary for g in grids})
+    assert any(d.visits for d in got.values())
+    assert any(not d.visits for d in got.values())
+    for user_id in user_ids:
+        track = [
+            (at.timestamp(), lon, lat)
+            for at, lon, lat in db_session.execute(
+                sa.select(TrackFix.fixed_at, TrackFix.lon, TrackFix.lat)
+                .where(TrackFix.user_id == user_id).order_by(TrackFix.fixed_at))
+        ]
+        assert len(track) > 200
+        for grid in grids:
+            seconds, metres, visits = _reference_dwell(
+                track, grid.boundary, max_gap_s=limits.track_max_gap_s,
+                min_visit_s=limits.visit_min_minutes * 60.0)
+            fast = got.get((user_id, grid.id))
+            assert fast is not None or seconds == 0.0
+            if fast is not None:
+                assert fast.seconds_inside == pytest.approx(seconds, abs=1e-6)
+                assert fast.distance_m == pytest.approx(metres, rel=1e-9, abs=1e-6)
+                assert len(fast.visits) == len(visits)
+                for v, (start, end) in zip(fast.visits, visits, strict=True):
+                    assert (v.start, v.end) == (pytest.approx(start), pytest.approx(end))
