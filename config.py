@@ -136,8 +136,9 @@ class Config:
     # How long a process may answer from its grid index before re-reading the generation
     # counter; changes made by another process show up within this many seconds.
     GRID_INDEX_MAX_STALE_S = _env_float("GRID_INDEX_MAX_STALE_S", 1.0)
-    # How long a process trusts a token it verified; a revocation made by another process
-    # takes effect here within this many seconds (the revoking process: at once).
+    # How long a process trusts a token it verified. On PostgreSQL a revocation made by
+    # another process empties this cache when its NOTIFY arrives (server/auth/revocations.py);
+    # on SQLite it takes effect here within this many seconds (the revoking process: at once).
     AUTH_CACHE_S = _env_float("GRID_AUTH_CACHE_S", 5.0)
     # The scheduler process (`gridops scheduler`) looks for due deadline reminders this often
     # (seconds): a reminder goes out at most this late. Each transaction sends at most

@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--postgis", action="store_true")
     parser.add_argument("--runs", type=int, default=3, help="best of this many runs of each")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order (tottime, …)")
     args = parser.parse_args()
     print(machine_line())
 
@@ -96,7 +97,7 @@ def main() -> None:
             profile = cProfile.Profile()
             profile.runcall(_per_request_ms, ours, "/api/v1/assign", point, auth,
                             args.requests)
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(45)
     print(machine_line())
 
 

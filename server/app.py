@@ -16,6 +16,7 @@ from config import Config
 from server.api import register_blueprints
 from server.api.throttle import check_limits_only_where_declared
 from server.auth.passwords import Passwords
+from server.auth.revocations import RevocationListener, install_revocation_notice, libpq_dsn
 from server.auth.services import TOKENS_REVOKED, TokenCache
 from server.auth.sign_in_locks import KEEP_ON_ERROR
 from server.console import init_console
@@ -54,7 +55,7 @@ def create_app(config: type[Config] = Config) -> Flask:
     )
     # Per-process caches; see their docstrings for how they stay correct across processes.
     app.extensions["gridops.grid_index"] = GridIndexCache(app.config["GRID_INDEX_MAX_STALE_S"])
-    app.extensions["gridops.tokens"] = TokenCache(app.config["AUTH_CACHE_S"])
+    app.extensions["gridops.tokens"] = _token_cache(app)
     install_change_capture()  # every ORM session records changes of synced rows
     _install_transaction_boundary(app)
     app.add_url_rule("/health", "health", _health)
@@ -74,6 +75,17 @@ def _trust_proxies(app: Flask) -> None:
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def _token_cache(app: Flask) -> TokenCache:
+    """The per-process token cache; on PostgreSQL it hears every revocation at once
+    (``server.auth.revocations``), so another process's sign-out holds here too."""
+    install_revocation_notice()
+    cache = TokenCache(app.config["AUTH_CACHE_S"])
+    url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if cache.ttl_s > 0 and url.get_backend_name() == "postgresql":
+        RevocationListener.for_dsn(libpq_dsn(url)).attach(cache)
+    return cache
 
 
 def warm_up_before_fork(app: Flask) -> None:

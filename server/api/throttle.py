@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import partial
 
 from flask import Flask, Response, current_app, request
 from flask_limiter.util import get_remote_address
@@ -75,3 +76,42 @@ def check_limits_only_where_declared(app: Flask) -> None:
             check()
 
     hooks[hooks.index(check)] = check_declared_limits
+    _skip_limiter_bookkeeping_where_untouched(app)
+
+
+def _skip_limiter_bookkeeping_where_untouched(app: Flask) -> None:
+    """Flask-Limiter's after-request (rate-limit headers, deductions on failure) and
+    teardown (reset) hooks, only for requests where a limit was looked at.
+
+    Both work on the per-request state Flask-Limiter keeps on the request context, which it
+    creates the first time any of its code touches the request (a limited blueprint's check,
+    a route's limit decorator). Where nothing touched it, the headers hook would create that
+    state empty and find no limit to report nor deduction to make, and the teardown would
+    reset the empty state: nothing happens either way, so nothing is skipped but the work of
+    finding that out (three context lookups, on every request). Found by identity like the
+    check above; start-up fails if they are not where ``init_app`` puts them.
+    """
+    from flask.globals import request_ctx
+    from flask_limiter import Limiter
+
+    def touched() -> bool:
+        return hasattr(request_ctx._get_current_object(), "_limiter_request_context")  # noqa: SLF001
+
+    after = app.after_request_funcs[None]
+    inject = next((f for f in after if isinstance(f, partial) and f.args == (limiter,)
+                   and f.func is Limiter._Limiter__inject_headers), None)  # noqa: SLF001
+    teardown = app.teardown_request_funcs[None]
+    release = limiter._Limiter__release_context  # noqa: SLF001
+    if inject is None or release not in teardown:
+        raise RuntimeError("Flask-Limiter's after-request or teardown hook is not where it was; "
+                           "see server/api/throttle.py _skip_limiter_bookkeeping_where_untouched")
+
+    def inject_headers_if_touched(response: Response) -> Response:
+        return inject(response) if touched() else response
+
+    def release_if_touched(exc: BaseException | None = None) -> None:
+        if touched():
+            release(exc)
+
+    after[after.index(inject)] = inject_headers_if_touched
+    teardown[teardown.index(release)] = release_if_touched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -115,37 +116,60 @@ class _CachedToken:
 class TokenCache:
     """Tokens this process verified in the last ``ttl_s`` seconds (0 disables it).
 
-    A request whose token is cached needs no database round trip to authenticate. The
-    price: a token revoked by *another* process keeps working here for at most ``ttl_s``
-    seconds; the revoking process clears its own cache right after its commit. Expiry is
-    still checked on every request.
+    A request whose token is cached needs no database round trip to authenticate. Expiry
+    is still checked on every request. The revoking process clears its own cache right
+    after its commit; on PostgreSQL every other process clears its cache when the
+    revocation's NOTIFY reaches it (``server.auth.revocations``), and while that signal is
+    not live (``signal.live`` false: not yet connected, reconnecting) the cache serves and
+    keeps nothing. Without a signal (SQLite) a token revoked by another process keeps
+    working here for at most ``ttl_s`` seconds.
+
+    ``generation`` moves at every clear: a lookup reads it before going to the database and
+    hands it to ``put``, which stores nothing if a clear happened in between (the lookup
+    may have read the token just before its revocation committed).
     """
 
     def __init__(self, ttl_s: float = 0.0, max_entries: int = 50_000) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
+        self.signal = None  # a RevocationListener (server.auth.revocations) or None
+        self.generation = 0
         self._entries: dict[str, _CachedToken] = {}
+        self._lock = threading.Lock()
+
+    def _trusted(self) -> bool:
+        signal = self.signal
+        if signal is None:
+            return True
+        signal.ensure_running()
+        return signal.live
 
     def get(self, token_hash: str, *, now: datetime) -> Actor | None:
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
-        if time.monotonic() - entry.cached_at >= self.ttl_s or entry.expires_at <= now:
+        if (not self._trusted() or time.monotonic() - entry.cached_at >= self.ttl_s
+                or entry.expires_at <= now):
             self._entries.pop(token_hash, None)
             return None
         return replace(entry.actor, _scope=None)  # a fresh Actor: scopes are per request
 
-    def put(self, token_hash: str, actor: Actor, expires_at: datetime) -> None:
-        if self.ttl_s <= 0:
+    def put(self, token_hash: str, actor: Actor, expires_at: datetime, *,
+            generation: int | None = None) -> None:
+        if self.ttl_s <= 0 or not self._trusted():
             return
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()  # crude but bounded; a full cache only costs round trips
-        self._entries[token_hash] = _CachedToken(
-            replace(actor, _scope=None), expires_at, time.monotonic()
-        )
+        entry = _CachedToken(replace(actor, _scope=None), expires_at, time.monotonic())
+        with self._lock:  # the check and the store as one step against a clear
+            if generation is not None and generation != self.generation:
+                return  # cleared since this lookup began: what it read may be revoked
+            if len(self._entries) >= self.max_entries:
+                self._entries = {}  # crude but bounded; a full cache only costs round trips
+            self._entries[token_hash] = entry
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self.generation += 1
+            self._entries = {}
 
 
 def _register_device(session: Session, user_id: uuid.UUID, device_id: uuid.UUID,
@@ -168,6 +192,7 @@ def authenticate(
     token_hash = hash_token(raw_token)
     if cache is not None and (cached := cache.get(token_hash, now=now)) is not None:
         return cached
+    generation = cache.generation if cache is not None else None
     row = session.execute(
         sa.select(AuthToken, User, Unit)
         .join(User, AuthToken.user_id == User.id)
@@ -193,7 +218,7 @@ def authenticate(
         device_id=token.device_id,
     )
     if cache is not None:
-        cache.put(token_hash, actor, token.expires_at)
+        cache.put(token_hash, actor, token.expires_at, generation=generation)
     return actor
 
 

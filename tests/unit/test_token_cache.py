@@ -38,3 +38,38 @@ def test_clearing_drops_every_entry():
     cache.put("h", actor(), NOW + timedelta(hours=1))
     cache.clear()
     assert cache.get("h", now=NOW) is None
+
+
+class _Signal:
+    """A stand-in for the revocation listener: live or not, as the test says."""
+
+    def __init__(self, live: bool) -> None:
+        self.live = live
+        self.started = 0
+
+    def ensure_running(self) -> None:
+        self.started += 1
+
+
+def test_a_lookup_that_raced_a_clear_stores_nothing():
+    cache = TokenCache(ttl_s=60)
+    seen = cache.generation  # the lookup begins
+    cache.clear()  # a revocation's notice arrives while it reads the database
+    cache.put("h", actor(), NOW + timedelta(hours=1), generation=seen)
+    assert cache.get("h", now=NOW) is None
+    cache.put("h", actor(), NOW + timedelta(hours=1), generation=cache.generation)
+    assert cache.get("h", now=NOW) is not None
+
+
+def test_without_a_live_revocation_signal_the_cache_serves_and_keeps_nothing():
+    signal = _Signal(live=False)
+    cache = TokenCache(ttl_s=60)
+    cache.signal = signal
+    cache.put("h", actor(), NOW + timedelta(hours=1))
+    assert cache.get("h", now=NOW) is None  # not kept while deaf
+    signal.live = True
+    cache.put("h", actor(), NOW + timedelta(hours=1))
+    assert cache.get("h", now=NOW) is not None
+    signal.live = False  # the listener lost its connection: a notice may be missed
+    assert cache.get("h", now=NOW) is None
+    assert signal.started >= 3  # every use makes sure this process's listener runs
