@@ -359,7 +359,8 @@ def _store_all(session: Session, done: Sequence[tuple[SyncOperation, _Done]]) ->
                          name="outcome").data(
             [(v["id"], v["case_id"], v["result"], v["flags"]) for v in applied])
         session.execute(table.update().where(table.c.id == rows.c.id).values(
-            status=OpStatus.APPLIED, case_id=rows.c.case_id, result=rows.c.result,
+            status=OpStatus.APPLIED, case_id=sa.cast(rows.c.case_id, sa.Uuid),  # NULL: untyped
+            result=rows.c.result,
             flags=rows.c.flags))
     else:  # SQLite: an executemany is one statement run in-process
         session.execute(table.update().where(table.c.id == sa.bindparam("b_id")).values(
