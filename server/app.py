@@ -217,11 +217,6 @@ def _sqlite_begin(connection: sa.Connection) -> None:
 
 def _attach_sqlite_pragmas(app: Flask) -> None:
     with app.app_context():
-        if db.engine.dialect.driver == "psycopg":
-            # An executemany INSERT as multi-row INSERTs (pages of 1,000 rows), as SQLAlchemy
-            # does for psycopg2, instead of psycopg 3's pipeline of one statement per row: the
-            # push's claims and change-feed rows (docs/benchmarks.md, issue 15).
-            db.engine.dialect.use_insertmanyvalues_wo_returning = True
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
             sa.event.listen(db.engine, "begin", _sqlite_begin)

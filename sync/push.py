@@ -32,7 +32,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from server.auth.actor import Actor
 from server.auth.models import Device
@@ -249,7 +248,8 @@ def _apply_chunk(session: Session, actor: Actor, chunk: Sequence[IncomingOp],
                 raise
             except Exception as exc:
                 raise _ReplayChunk from exc
-            _store_all(session, done)
+            for row, outcome in done:
+                _store(row, outcome)
             session.flush()
     except _ReplayChunk:
         # Rolled back to the chunk's start; what was added or changed in memory since the
@@ -330,43 +330,6 @@ def _store(row: SyncOperation, done: _Done) -> None:
     if done.case is not None:
         row.case_id = done.case.id
     row.flags = done.flags
-
-
-def _store_all(session: Session, done: Sequence[tuple[SyncOperation, _Done]]) -> None:
-    """The outcomes of a batched chunk into its ledger rows: the rejected ones through the
-    ORM (a rejected row enters the change feed, for the phone's pull), the applied ones in
-    one UPDATE (a pipeline of one UPDATE per row before; applied rows are not synced)."""
-    applied = []
-    for row, outcome in done:
-        if outcome.error is not None:
-            _store(row, outcome)
-            continue
-        result = outcome.result
-        if outcome.case is not None and "version" in result:
-            result = {**result, "version": outcome.case.version}
-        values = {"id": row.id, "status": OpStatus.APPLIED, "result": result,
-                  "case_id": outcome.case.id if outcome.case is not None else row.case_id,
-                  "flags": outcome.flags}
-        for key in ("status", "result", "case_id", "flags"):  # as stored, not dirty
-            set_committed_value(row, key, values[key])
-        applied.append(values)
-    if not applied:
-        return
-    table = SyncOperation.__table__
-    if is_postgres(session):
-        rows = sa.values(sa.column("id", sa.Uuid), sa.column("case_id", sa.Uuid),
-                         sa.column("result", sa.JSON), sa.column("flags", sa.JSON),
-                         name="outcome").data(
-            [(v["id"], v["case_id"], v["result"], v["flags"]) for v in applied])
-        session.execute(table.update().where(table.c.id == rows.c.id).values(
-            status=OpStatus.APPLIED, case_id=sa.cast(rows.c.case_id, sa.Uuid),  # NULL: untyped
-            result=rows.c.result,
-            flags=rows.c.flags))
-    else:  # SQLite: an executemany is one statement run in-process
-        session.execute(table.update().where(table.c.id == sa.bindparam("b_id")).values(
-            status=sa.bindparam("b_status"), case_id=sa.bindparam("b_case_id"),
-            result=sa.bindparam("b_result"), flags=sa.bindparam("b_flags")),
-            [{f"b_{k}": v for k, v in values.items()} for values in applied])
 
 
 def _outcome(row: SyncOperation, *, duplicate: bool = False) -> OpOutcome:
