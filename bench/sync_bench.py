@@ -72,7 +72,9 @@ PASSWORD = BENCH_PASSWORD
 WORKER = "wj.worker1"  # the demo's grid worker of WJ-001..WJ-003 (community 110199001001)
 WORKER_GRIDS = ("WJ-001", "WJ-002", "WJ-003")
 SCOPE_CASES = 500
-PORT = 18801  # this helper's range; --before serves the other checkout on PORT + 1
+# BENCH_PORT: a port of one's own on a shared machine; --before serves the other checkout on
+# PORT + 1
+PORT = int(os.environ.get("BENCH_PORT", "18801"))
 BASE = f"http://127.0.0.1:{PORT}"
 
 # One statement loads a range of cases into the basic grids inside (or outside) a set: a point
