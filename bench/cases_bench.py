@@ -22,7 +22,12 @@ Run: ``.venv/bin/python bench/cases_bench.py`` (about 4 minutes; ``--reuse`` kee
 database already loaded with at least ``--cases`` cases, upgrading its schema, instead of
 building it again; ``--cases 0`` skips the bulk load; ``--skip-list``, ``--skip-http``;
 ``--workers 2``, ``--seconds 8``, ``--runs 30``; ``--show-statements`` prints one intake's
-SQL).
+SQL; ``--port-base`` moves the three servers' ports, default 18901-18903).
+
+The intake comparison alone, on a small fresh database (the demo district, no bulk load;
+about a minute): ``--cases 0 --skip-list``, with ``BENCH_DATABASE_URL`` naming a database
+of its own. Both sides of the ratio write into the same ``cases`` table, so its size moves
+them together; the 1M table is what the list queries need.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ DISPATCHER = "wj.dispatcher"  # the demo's township dispatcher of 望京示范�
 TOWNSHIP_BOXES = ((116.40001, 39.98001, 116.45999, 40.01999),
                   (116.46001, 39.98001, 116.49999, 40.01199))
 INTAKE_CATEGORIES = ("01.01", "01.02", "01.04", "02.02", "04.01", "04.02", "06.03", "07.01")
-PORTS = {"bare": 18901, "insert": 18902, "intake": 18903}
+PORT_BASE = 18901  # --port-base: the three servers take this port and the next two
+PORT_OFFSETS = {"bare": 0, "insert": 1, "intake": 2}
 # Each server first takes WARM_S seconds of the same load, not measured: every worker has
 # built its grid index, prepared its statements and filled its caches before the count.
 WARM_S = 3.0
@@ -480,8 +486,9 @@ def case_row_template(url: str) -> str:
     return json.dumps({c: [types[c], v] for c, v in row.items()})
 
 
-def bench_http(url: str, workers: int, seconds: float) -> None:
+def bench_http(url: str, workers: int, seconds: float, port_base: int = PORT_BASE) -> None:
     """Three servers, one after another: same gunicorn, workers and client; only the app differs."""
+    ports = {name: port_base + offset for name, offset in PORT_OFFSETS.items()}
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         before = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar()
@@ -497,16 +504,16 @@ def bench_http(url: str, workers: int, seconds: float) -> None:
         Path(tmp, "bare_app.py").write_text(BARE_APP)
         bare_env = {**env, "PYTHONPATH": tmp, "BARE_PG_DSN": psycopg_dsn(url),
                     "BARE_CASE_ROW": case_row_template(url)}
-        with gunicorn("bare_app:app", PORTS["bare"], workers=workers, env=bare_env,
+        with gunicorn("bare_app:app", ports["bare"], workers=workers, env=bare_env,
                       cwd=Path(tmp)) as base:
             closed_loop(base + "/bare", body, seconds=WARM_S, expect=201)
             bare = closed_loop(base + "/bare", body, seconds=seconds, expect=201)
-        with gunicorn("bare_app:app", PORTS["insert"], workers=workers, env=bare_env,
+        with gunicorn("bare_app:app", ports["insert"], workers=workers, env=bare_env,
                       cwd=Path(tmp)) as base:
             closed_loop(base + "/insert", body, seconds=WARM_S, expect=201)
             insert = closed_loop(base + "/insert", body, seconds=seconds, expect=201)
     token = sign_in(url)
-    with gunicorn("server.app:create_app()", PORTS["intake"], workers=workers, env=env,
+    with gunicorn("server.app:create_app()", ports["intake"], workers=workers, env=env,
                   ) as base:
         auth = {"Authorization": f"Bearer {token}"}
         closed_loop(base + "/api/v1/cases", body, seconds=WARM_S, expect=201, headers=auth)
@@ -546,6 +553,7 @@ def main() -> None:
     parser.add_argument("--skip-list", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--show-statements", action="store_true")
+    parser.add_argument("--port-base", type=int, default=PORT_BASE)
     args = parser.parse_args()
 
     print(machine_line())
@@ -561,7 +569,7 @@ def main() -> None:
         bench_list(url, args.runs)
     count_statements(url, 20, args.show_statements)
     if not args.skip_http:
-        bench_http(url, args.workers, args.seconds)
+        bench_http(url, args.workers, args.seconds, args.port_base)
     print(machine_line())
 
 
