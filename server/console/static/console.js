@@ -370,7 +370,8 @@ function actionForm(c, action, units) {
     values[name] = type === "units" ? [] : type === "bool" ? false : "";
   }
   // The units the case names already are choices too, even outside the units one may list
-  // (a township dispatcher lists its township's units, not the district's departments).
+  // (a township dispatcher lists its township's units and the departments serving it, not,
+  // say, a district command centre that leads the case).
   const known = new Set(units.map((u) => u.id));
   const extra = [c.lead_unit, c.township].filter((u) => u && !known.has(u.id) && known.add(u.id));
   return { action, spec, values, units: extra.concat(units), error: "", busy: false, open: false };
