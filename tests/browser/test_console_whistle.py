@@ -73,12 +73,18 @@ def test_a_township_command_centre_judges_closes_and_rates_a_call(browser, serve
     assert any("\u4e00" <= ch <= "\u9fff" for ch in message)  # the Chinese message
     assert _status(server, call["id"])["status"] == "raised"
 
+    # The arrival radius: empty says the server's default; 350 m is stored on the call.
+    radius = form.find_element(By.NAME, "arrival_radius_m")
+    assert radius.get_attribute("value") == ""
+    assert "200" in radius.get_attribute("placeholder")
+    _set(browser, form, "arrival_radius_m", "350")
     _set(browser, form, "completion_due_at", _local(now + timedelta(hours=8)))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait(browser).until(lambda d: d.find_elements(
         By.CSS_SELECTOR, f"{row} [data-action='whistle_close']"))
     judged = _status(server, call["id"])
     assert judged["status"] == "accepted"
+    assert judged["arrival_radius_m"] == 350
     roles = {d["department"]["code"].rsplit("-", 1)[-1]: d["role"] for d in judged["departments"]}
     assert roles == {"CGZF": "lead", "SCJG": "cooperating"}
 
@@ -123,3 +129,4 @@ def test_the_judge_form_offers_the_departments_serving_the_township(browser, ser
     judged = _status(server, call["id"])
     named = {d["department"]["id"]: d["role"] for d in judged["departments"] if d["role"]}
     assert named[other] == "cooperating"
+    assert judged["arrival_radius_m"] == 200  # left empty: the server's default

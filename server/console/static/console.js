@@ -394,6 +394,7 @@ function actionBody(form, c) {
   for (const [name, type] of form.spec.fields) {
     let value = form.values[name];
     if (type === "datetime") value = value ? new Date(value).toISOString() : null;
+    if (type.startsWith("number") && value !== "" && value !== null) value = Number(value);
     if (value !== null && value !== "") body[name] = value;
   }
   return body;
@@ -597,7 +598,9 @@ function rankingPage() {
 // decides whether this caller may: a judge accepts or rejects, the caller closes and rates).
 const WHISTLE_FORMS = {
   accept: { path: "accept", fields: [["lead_department_id", "unit"], ["cooperating_department_ids", "units"],
-                                     ["arrival_due_at", "datetime"], ["completion_due_at", "datetime"], ["note", "text"]] },
+                                     ["arrival_due_at", "datetime"], ["completion_due_at", "datetime"],
+                                     // Empty: the server's default radius (GRID_WHISTLE_ARRIVAL_RADIUS_M).
+                                     ["arrival_radius_m", "number:10,5000"], ["note", "text"]] },
   reject: { path: "reject", fields: [["reason", "text", true]] },
   close: { path: "close", fields: [["result", "text", true]] },
   rate: { path: "ratings", fields: [["department_id", "unit"], ["satisfaction", "choice:satisfied,basically_satisfied,dissatisfied"], ["comment", "text"]] },
