@@ -184,6 +184,9 @@ function geometryBbox(features) {
   return box;
 }
 
+// GET /tracks answers at most this many people at once (server/staff/rules.py MAX_TRACK_PEOPLE).
+const TRACKS_PER_REQUEST = 100;
+
 function beijingDayStart() {
   const day = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
   return new Date(day + "T00:00:00+08:00");
@@ -288,7 +291,8 @@ function mapPage(tiles) {
       return people.length;
     },
     // Today's tracks (Beijing day) of the staff posted in one's territory: a layer off by
-    // default, loaded when first turned on (GET /postings, then /people/{id}/track each).
+    // default, loaded when first turned on (GET /postings, then GET /tracks for up to 100
+    // people at a time, the API's bound).
     async toggleTracks() {
       if (!this.tracksOn) { if (this.tracks) this.tracks.remove(); return; }
       if (this.tracks) { this.tracks.addTo(this.map); return; }
@@ -297,14 +301,20 @@ function mapPage(tiles) {
         const postings = await api.all("/postings?status=active&limit=200", 5);
         const staff = new Map(postings.map((p) => [p.staff.id, p.staff]));
         const start = beijingDayStart().toISOString(), end = new Date().toISOString();
+        const ids = [...staff.keys()];
         let drawn = 0;
-        for (const person of staff.values()) {
-          const track = await api.get("/people/" + person.id + "/track?" + new URLSearchParams({ start, end }));
-          if (!track.geometry) continue;
-          L.polyline(track.geometry.coordinates.map(([lon, lat]) => this.latlng(lon, lat)), {
-            className: "track-line", color: "#00796b", weight: 3, opacity: 0.85,
-          }).addTo(group).bindTooltip(person.display_name + " · " + Math.round(track.properties.distance_m) + " m");
-          drawn++;
+        for (let i = 0; i < ids.length; i += TRACKS_PER_REQUEST) {
+          const query = new URLSearchParams({ start, end });
+          for (const id of ids.slice(i, i + TRACKS_PER_REQUEST)) query.append("user", id);
+          const tracks = await api.get("/tracks?" + query);
+          for (const track of tracks.features) {
+            if (!track.geometry) continue;
+            const person = staff.get(track.properties.user_id);
+            L.polyline(track.geometry.coordinates.map(([lon, lat]) => this.latlng(lon, lat)), {
+              className: "track-line", color: "#00796b", weight: 3, opacity: 0.85,
+            }).addTo(group).bindTooltip(person.display_name + " · " + Math.round(track.properties.distance_m) + " m");
+            drawn++;
+          }
         }
         return { drawn, people: staff.size };
       });
