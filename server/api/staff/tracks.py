@@ -47,8 +47,9 @@ class TracksQuerySchema(TrackQuerySchema):
 @may_answer("invalid_period", "too_many_people", "too_many_track_fixes", "permission_denied",
             "person_not_found")
 def get_tracks(args):
-    """Several people's tracks over one period (at most a day) as GeoJSON LineStrings
-    simplified for a map; each person as GET /people/{id}/track would allow"""
+    """Several people's tracks over one period (at most a day), simplified for a map
+
+    Each person as GET /people/{id}/track allows; at most 100 people and 100,000 fixes."""
     actor, session = ctx.current_actor(), ctx.session()
     start, end, user_ids = args["start"], args["end"], list(dict.fromkeys(args["user"]))
     if any(u != actor.user_id for u in user_ids):
