@@ -22,6 +22,7 @@ def register_blueprints(api: Api) -> None:
     from server.api.photos.tus import blp as tus_blp
     from server.api.reports.routes import blp as reports_blp
     from server.api.staff.routes import blp as staff_blp
+    from server.api.staff.tracks import blp as tracks_blp
     from server.api.sync.pull_routes import blp as sync_pull_blp
     from server.api.sync.push_routes import blp as sync_push_blp
     from server.api.sync.watermelon_routes import blp as sync_watermelon_blp
@@ -29,8 +30,8 @@ def register_blueprints(api: Api) -> None:
 
     for blp in (auth_blp, org_blp, grids_blp, assign_blp, cases_blp,
                 notifications_blp, catalogue_blp, photos_blp, tus_blp, sync_push_blp, sync_pull_blp,
-                sync_watermelon_blp, staff_blp, whistle_blp, reports_blp, evaluation_blp,
-                insights_blp, audit_blp, open311_keys_blp):
+                sync_watermelon_blp, staff_blp, tracks_blp, whistle_blp, reports_blp,
+                evaluation_blp, insights_blp, audit_blp, open311_keys_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1/{blp.url_prefix}")
     # GeoReport v2 lives at its own, conventional root (docs/open311.md).
     api.register_blueprint(open311_blp, url_prefix=f"/{open311_blp.url_prefix}")

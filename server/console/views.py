@@ -51,7 +51,9 @@ def case_page(case_id: uuid.UUID):  # noqa: ANN201
 
 @bp.route("/whistle")
 def whistle_page():  # noqa: ANN201
-    return _page("console/whistle.html", page="whistle")
+    # The placeholder of the judge form's radius: what the API uses when it is left empty.
+    radius = current_app.config["WHISTLE_ARRIVAL_RADIUS_M"]
+    return _page("console/whistle.html", page="whistle", arrival_radius_m=f"{radius:g}")
 
 
 @bp.route("/whereabouts")

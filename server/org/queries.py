@@ -31,9 +31,16 @@ def _visible_units(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     scope = scope_of(session, actor)
     if scope.unit_paths is None:
         return sa.true()
-    in_subtree = sa.or_(*(Unit.path.startswith(p, autoescape=True) for p in scope.unit_paths))
-    # The chain above one's own territory is shown so clients can draw breadcrumbs.
-    return sa.or_(in_subtree, Unit.id.in_(scope.ancestor_ids)) if scope.ancestor_ids else in_subtree
+    clauses = [Unit.path.startswith(p, autoescape=True) for p in scope.unit_paths]
+    if scope.ancestor_ids:
+        # The chain above one's own territory is shown so clients can draw breadcrumbs.
+        clauses.append(Unit.id.in_(scope.ancestor_ids))
+        if Sight.TOWNSHIP_DEPARTMENTS in sights(actor.roles, Subject.UNITS):
+            # The departments hanging off that chain (the district's, the city's) serve the
+            # township (server/whistle/rules.py serves_township): it names them when it calls.
+            clauses.append(sa.and_(Unit.kind == UnitKind.DEPARTMENT,
+                                   Unit.parent_id.in_(scope.ancestor_ids)))
+    return sa.or_(*clauses)
 
 
 def visible_units(session: Session, actor: Actor) -> sa.ColumnElement[bool]:

@@ -100,6 +100,9 @@ class Sight(StrEnum):
     ALL = "all"  # everything
     DISTRICT = "district"  # their district's territory (a district command centre)
     TOWNSHIP = "township"  # their township's territory
+    # Units only: the township's territory plus the departments that serve it (those of the
+    # district and city above it), which a township calls to a whistle call or a case.
+    TOWNSHIP_DEPARTMENTS = "township_departments"
     OWN_GRIDS = "own_grids"  # the grids they are a member of (+ special grids over them)
     DEPARTMENT = "department"  # their own department: its staff, their postings
     INVOLVED = "involved"  # cases they lead or cooperate on; calls they raised or are named in
@@ -110,7 +113,10 @@ class Sight(StrEnum):
 # The one table of need-to-know. Everyone also sees what they made themselves (a case they
 # received, a call they raised) and their own user record and track.
 _S = Subject
-_COMMAND = {s: Sight.TOWNSHIP for s in Subject}
+# A township command centre blows the whistle and the departments report (吹哨报到): it names
+# the departments it calls, so it sees the departments serving it (names and codes, not
+# their people).
+_COMMAND = {s: Sight.TOWNSHIP for s in Subject} | {Subject.UNITS: Sight.TOWNSHIP_DEPARTMENTS}
 NEED_TO_KNOW: dict[Role, dict[Subject, Sight]] = {
     Role.ADMIN: dict.fromkeys(Subject, Sight.ALL),
     Role.AUDITOR: dict.fromkeys(Subject, Sight.ALL),

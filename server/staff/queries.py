@@ -319,3 +319,35 @@ def checks(
         )
         .order_by(FieldCheck.recorded_at)
     ).all()
+
+
+def people_for(session: Session, actor: Actor, user_ids: Sequence[uuid.UUID], *, today: date,
+               subject: Subject = Subject.TRACKS) -> list[User]:
+    """The people of ``user_ids`` in the order asked, each as ``get_person_for`` would load
+    them (oneself always); one outside sight raises ``person_not_found`` like an unknown id."""
+    wanted = list(dict.fromkeys(user_ids))
+    found = {u.id: u for u in session.scalars(sa.select(User).where(
+        User.id.in_(wanted),
+        sa.or_(User.id == actor.user_id,
+               visible_people(session, actor, today=today, subject=subject))))}
+    if len(found) < len(wanted):
+        raise NotFound("No such person.", code="person_not_found")
+    return [found[i] for i in wanted]
+
+
+def count_fixes(session: Session, user_ids: Sequence[uuid.UUID], start: datetime,
+                end: datetime) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(TrackFix).where(
+        TrackFix.user_id.in_(list(user_ids)), TrackFix.fixed_at >= start,
+        TrackFix.fixed_at < end)) or 0
+
+
+def tracks(session: Session, user_ids: Sequence[uuid.UUID], start: datetime, end: datetime
+           ) -> dict[uuid.UUID, list[TrackFix]]:
+    """Each person's fixes in [start, end), oldest first, in one query."""
+    by_user: dict[uuid.UUID, list[TrackFix]] = {u: [] for u in user_ids}
+    for fix in session.scalars(sa.select(TrackFix).where(
+            TrackFix.user_id.in_(list(user_ids)), TrackFix.fixed_at >= start,
+            TrackFix.fixed_at < end).order_by(TrackFix.user_id, TrackFix.fixed_at)):
+        by_user[fix.user_id].append(fix)
+    return by_user

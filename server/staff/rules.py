@@ -205,3 +205,10 @@ def period_targets(
 
 def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+# --- the tracks of many people at once (GET /tracks: the console's map layer) --------------
+
+MAX_TRACK_PEOPLE = 100  # people per request
+MAX_TRACK_WINDOW_S = 24 * 3600  # one day: the map shows today's tracks
+MAX_TRACK_FIXES = 100_000  # raw fixes read, counted before they are loaded

@@ -93,6 +93,7 @@ EXPECTED: dict[str, dict[Role, str]] = {
     "GET /api/v1/notifications": row("r r r r r r r r"),
     "GET /api/v1/open311-keys": row("r d d d d d d d"),
     "GET /api/v1/people/{user_id}/track": row("R R r r r r h d"),
+    "GET /api/v1/tracks": row("r r r r r r h d"),  # as the single track, for t1.worker
     "GET /api/v1/photos": row("r r r r r r r h"),
     "GET /api/v1/photos/{sha256}": row("R R r r r r r h"),
     "GET /api/v1/photos/{sha256}/status": row("R R R R R R R R"),
@@ -196,6 +197,9 @@ CONSTANT = {"fmt": "json"}
 QUERY = {
     "GET /api/v1/people/{user_id}/track": lambda o: {
         "start": "2026-11-23T00:00:00+00:00", "end": "2026-11-24T00:00:00+00:00"},
+    "GET /api/v1/tracks": lambda o: {
+        "user": o.inside["user_id"], "start": "2026-11-23T00:00:00+00:00",
+        "end": "2026-11-24T00:00:00+00:00"},
     "GET /api/v1/grids": lambda o: {"township": "T1"},
     "GET /api/v1/grids/export": lambda o: {"township": "T1"},
     "GET /api/v1/photos": lambda o: {"subject_type": "case", "subject_id": o.inside["case_id"]},

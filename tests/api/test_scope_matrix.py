@@ -49,6 +49,45 @@ VISIBLE_TOWNSHIPS = {
     "d2.dispatcher": {"T3"},
 }
 
+# role -> the district's departments it sees (docs/scope.md, units: a township command centre
+# sees the departments serving it, since it names them when it calls them; a grid worker not)
+D1_DEPARTMENTS = {"D1-CGZF", "D1-SCJG"}
+VISIBLE_DEPARTMENTS = {
+    "admin": D1_DEPARTMENTS,
+    "d1.dispatcher": D1_DEPARTMENTS,
+    "d1.staff": D1_DEPARTMENTS,
+    "t1.dispatcher": D1_DEPARTMENTS,
+    "t1.leader": D1_DEPARTMENTS,
+    "t2.dispatcher": D1_DEPARTMENTS,
+    "t1.worker": set(),
+    "d2.dispatcher": set(),  # another district's departments do not serve it
+}
+
+
+@pytest.mark.parametrize("username", sorted(VISIBLE_DEPARTMENTS))
+def test_a_township_command_centre_sees_the_departments_serving_it(client, world, login,
+                                                                   username):
+    headers = login(username)
+    listed = client.get("/api/v1/units?kind=department", headers=headers).get_json()
+    assert {u["code"] for u in listed} == VISIBLE_DEPARTMENTS[username]
+    for code in sorted(D1_DEPARTMENTS):
+        response = client.get(f"/api/v1/units/{world.units[code].id}", headers=headers)
+        expected = 200 if code in VISIBLE_DEPARTMENTS[username] else 404
+        assert response.status_code == expected, (username, code)
+    everything = {u["code"] for u in client.get("/api/v1/units", headers=headers).get_json()}
+    if username.startswith("t1."):
+        # The departments, not the district's other units: no other township, no centre.
+        assert not everything & {"T2", "T2-CC", "D1-CC", "T3"}
+
+
+def test_seeing_a_department_shows_none_of_its_people(client, world, login):
+    headers = login("t1.dispatcher")
+    listed = client.get(f"/api/v1/users?unit_id={world.units['D1-CGZF'].id}",
+                        headers=headers).get_json()
+    assert listed == []
+    staff = client.get(f"/api/v1/users/{world.users['d1.staff'].id}", headers=headers)
+    assert staff.status_code == 404
+
 
 @pytest.mark.parametrize("username", sorted(VISIBLE_GRIDS))
 def test_grid_reads_are_scoped(client, world, login, username):

@@ -32,6 +32,10 @@ def test_dispatcher_dispatches_a_case_from_the_queue_and_reads_its_timeline(brow
     lead = Select(browser.find_element(By.CSS_SELECTOR, f"{row} select[name=lead_unit_id]"))
     wait(browser).until(lambda d: lead.first_selected_option.get_attribute("value"))
     assert lead.first_selected_option.get_attribute("value") == before["lead_unit"]["id"]
+    # Every department serving the township is a choice (GET /units lists them for a township
+    # command centre), not only the case's current lead.
+    departments = {u["id"] for u in server.api("district.dispatcher", "/units?kind=department")}
+    assert {o.get_attribute("value") for o in lead.options} >= departments
     cooperating = Select(browser.find_element(
         By.CSS_SELECTOR, f"{row} select[name=cooperating_unit_ids]"))
     assert [o.get_attribute("value") for o in cooperating.all_selected_options] == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import requested_urls, screenshot
 from tests.browser.pages import sign_in, wait
@@ -46,9 +47,18 @@ def test_the_api_docs_page_renders_with_nothing_from_outside(browser, server):
     requested_urls(browser)  # drain what earlier pages asked for
     browser.get(f"{server.url}/api/v1/docs")
     wait(browser, 30).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock .opblock-summary-path")) > 50)
-    paths = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")]
-    assert any("/api/v1/cases" in p for p in paths)
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock .opblock-summary-path"))
+    assert browser.execute_script("return window.ui.specSelectors.operations().size") > 50
+    # Swagger UI 5 renders a large document virtualised (only what is near the viewport is in
+    # the DOM), so the page is scrolled through and what it drew on the way is collected.
+    paths: set[str] = set()
+
+    def drawn_on_scrolling(d) -> bool:  # noqa: ANN001
+        paths.update(e.text for e in d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"))
+        d.execute_script("window.scrollBy(0, 600)")
+        return len(paths) > 50 and any("/api/v1/cases" in p for p in paths)
+
+    WebDriverWait(browser, 60, poll_frequency=0.1).until(drawn_on_scrolling)
     urls = requested_urls(browser)
     assert any(u.endswith("/openapi.json") for u in urls)
     assert any("swagger-ui-bundle.js" in u for u in urls)

@@ -1,5 +1,5 @@
 """The map's layer of today's tracks of posted staff: off by default, drawn when turned on,
-one line per posted person with a track today (as the API's /people/{id}/track answers)."""
+one line per posted person with a track today, asked in one batch (GET /tracks)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ def test_todays_tracks_are_a_layer_off_by_default(browser, server):
     wait(browser).until(lambda d: _drawn(d, "track-line") == 1)
     legend = browser.find_element(By.CSS_SELECTOR, ".legend").text
     assert f"在岗下沉人员 {len(staff)} 人，今日轨迹 1 条" in legend
+    # One batch request for everyone (GET /tracks), not one request per person.
+    asked = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name)")
+    batches = [u for u in asked if "/api/v1/tracks?" in u]
+    assert len(batches) == 1
+    assert all(f"user={person}" in batches[0] for person in staff)
+    assert not [u for u in asked if "/track?" in u and "/people/" in u]
 
     browser.find_element(By.NAME, "tracks").click()  # off again
     wait(browser).until(lambda d: _drawn(d, "track-line") == 0)

@@ -73,12 +73,18 @@ def test_a_township_command_centre_judges_closes_and_rates_a_call(browser, serve
     assert any("\u4e00" <= ch <= "\u9fff" for ch in message)  # the Chinese message
     assert _status(server, call["id"])["status"] == "raised"
 
+    # The arrival radius: empty says the server's default; 350 m is stored on the call.
+    radius = form.find_element(By.NAME, "arrival_radius_m")
+    assert radius.get_attribute("value") == ""
+    assert "200" in radius.get_attribute("placeholder")
+    _set(browser, form, "arrival_radius_m", "350")
     _set(browser, form, "completion_due_at", _local(now + timedelta(hours=8)))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait(browser).until(lambda d: d.find_elements(
         By.CSS_SELECTOR, f"{row} [data-action='whistle_close']"))
     judged = _status(server, call["id"])
     assert judged["status"] == "accepted"
+    assert judged["arrival_radius_m"] == 350
     roles = {d["department"]["code"].rsplit("-", 1)[-1]: d["role"] for d in judged["departments"]}
     assert roles == {"CGZF": "lead", "SCJG": "cooperating"}
 
@@ -97,3 +103,30 @@ def test_a_township_command_centre_judges_closes_and_rates_a_call(browser, serve
     wait(browser).until(lambda d: "1 / 2" in d.find_element(By.CSS_SELECTOR, row).text)
     rated = {d["department"]["id"]: d["rating"] for d in _status(server, call["id"])["departments"]}
     assert rated[lead["department"]["id"]]["satisfaction"] == "basically_satisfied"
+
+
+def test_the_judge_form_offers_the_departments_serving_the_township(browser, server):
+    # A township calls the district's departments (吹哨报到): its judge form offers every one
+    # of them, not only those the call requested, and a judgement may name another.
+    units = server.api("district.dispatcher", "/units?kind=department")
+    district = {u["id"] for u in units}
+    assert {u["id"] for u in server.api("wj.dispatcher", "/units?kind=department")} >= district
+    call = _raise_call(server)
+    requested = {d["department"]["id"] for d in call["departments"]}
+    sign_in(browser, server, "wj.dispatcher")
+    browser.get(f"{server.url}/console/whistle")
+    row = f"tr[data-call='{call['id']}']"
+    form = _form(browser, row, "accept")
+    lead = Select(form.find_element(By.NAME, "lead_department_id"))
+    offered = {o.get_attribute("value") for o in lead.options} - {""}
+    assert offered >= district
+    other = sorted(district - requested)[0]
+    cooperating = Select(form.find_element(By.NAME, "cooperating_department_ids"))
+    cooperating.select_by_value(other)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, f"{row} [data-action='whistle_close']"))
+    judged = _status(server, call["id"])
+    named = {d["department"]["id"]: d["role"] for d in judged["departments"] if d["role"]}
+    assert named[other] == "cooperating"
+    assert judged["arrival_radius_m"] == 200  # left empty: the server's default

@@ -184,6 +184,9 @@ function geometryBbox(features) {
   return box;
 }
 
+// GET /tracks answers at most this many people at once (server/staff/rules.py MAX_TRACK_PEOPLE).
+const TRACKS_PER_REQUEST = 100;
+
 function beijingDayStart() {
   const day = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
   return new Date(day + "T00:00:00+08:00");
@@ -288,7 +291,8 @@ function mapPage(tiles) {
       return people.length;
     },
     // Today's tracks (Beijing day) of the staff posted in one's territory: a layer off by
-    // default, loaded when first turned on (GET /postings, then /people/{id}/track each).
+    // default, loaded when first turned on (GET /postings, then GET /tracks for up to 100
+    // people at a time, the API's bound).
     async toggleTracks() {
       if (!this.tracksOn) { if (this.tracks) this.tracks.remove(); return; }
       if (this.tracks) { this.tracks.addTo(this.map); return; }
@@ -297,14 +301,20 @@ function mapPage(tiles) {
         const postings = await api.all("/postings?status=active&limit=200", 5);
         const staff = new Map(postings.map((p) => [p.staff.id, p.staff]));
         const start = beijingDayStart().toISOString(), end = new Date().toISOString();
+        const ids = [...staff.keys()];
         let drawn = 0;
-        for (const person of staff.values()) {
-          const track = await api.get("/people/" + person.id + "/track?" + new URLSearchParams({ start, end }));
-          if (!track.geometry) continue;
-          L.polyline(track.geometry.coordinates.map(([lon, lat]) => this.latlng(lon, lat)), {
-            className: "track-line", color: "#00796b", weight: 3, opacity: 0.85,
-          }).addTo(group).bindTooltip(person.display_name + " · " + Math.round(track.properties.distance_m) + " m");
-          drawn++;
+        for (let i = 0; i < ids.length; i += TRACKS_PER_REQUEST) {
+          const query = new URLSearchParams({ start, end });
+          for (const id of ids.slice(i, i + TRACKS_PER_REQUEST)) query.append("user", id);
+          const tracks = await api.get("/tracks?" + query);
+          for (const track of tracks.features) {
+            if (!track.geometry) continue;
+            const person = staff.get(track.properties.user_id);
+            L.polyline(track.geometry.coordinates.map(([lon, lat]) => this.latlng(lon, lat)), {
+              className: "track-line", color: "#00796b", weight: 3, opacity: 0.85,
+            }).addTo(group).bindTooltip(person.display_name + " · " + Math.round(track.properties.distance_m) + " m");
+            drawn++;
+          }
         }
         return { drawn, people: staff.size };
       });
@@ -370,7 +380,8 @@ function actionForm(c, action, units) {
     values[name] = type === "units" ? [] : type === "bool" ? false : "";
   }
   // The units the case names already are choices too, even outside the units one may list
-  // (a township dispatcher lists its township's units, not the district's departments).
+  // (a township dispatcher lists its township's units and the departments serving it, not,
+  // say, a district command centre that leads the case).
   const known = new Set(units.map((u) => u.id));
   const extra = [c.lead_unit, c.township].filter((u) => u && !known.has(u.id) && known.add(u.id));
   return { action, spec, values, units: extra.concat(units), error: "", busy: false, open: false };
@@ -393,6 +404,7 @@ function actionBody(form, c) {
   for (const [name, type] of form.spec.fields) {
     let value = form.values[name];
     if (type === "datetime") value = value ? new Date(value).toISOString() : null;
+    if (type.startsWith("number") && value !== "" && value !== null) value = Number(value);
     if (value !== null && value !== "") body[name] = value;
   }
   return body;
@@ -596,7 +608,9 @@ function rankingPage() {
 // decides whether this caller may: a judge accepts or rejects, the caller closes and rates).
 const WHISTLE_FORMS = {
   accept: { path: "accept", fields: [["lead_department_id", "unit"], ["cooperating_department_ids", "units"],
-                                     ["arrival_due_at", "datetime"], ["completion_due_at", "datetime"], ["note", "text"]] },
+                                     ["arrival_due_at", "datetime"], ["completion_due_at", "datetime"],
+                                     // Empty: the server's default radius (GRID_WHISTLE_ARRIVAL_RADIUS_M).
+                                     ["arrival_radius_m", "number:10,5000"], ["note", "text"]] },
   reject: { path: "reject", fields: [["reason", "text", true]] },
   close: { path: "close", fields: [["result", "text", true]] },
   rate: { path: "ratings", fields: [["department_id", "unit"], ["satisfaction", "choice:satisfied,basically_satisfied,dissatisfied"], ["comment", "text"]] },
