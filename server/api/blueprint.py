@@ -17,6 +17,9 @@ as absent.
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
+import uuid
 from typing import Any
 
 import marshmallow as ma
@@ -40,6 +43,7 @@ class StrictQueryParser(FlaskParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._schemas: dict[type[ma.Schema], ma.Schema] = {}
+        self._empty_defaults: dict[type[ma.Schema], dict | None] = {}
 
     def _get_schema(self, argmap: Any, req: Request) -> ma.Schema:
         """One instance per schema class, made on first use.
@@ -55,6 +59,26 @@ class StrictQueryParser(FlaskParser):
                 schema = self._schemas.setdefault(argmap, argmap())
             return schema
         return super()._get_schema(argmap, req)
+
+    def parse(self, argmap: Any, req: Request | None = None, *, location: str | None = None,
+              validate: Any = None, **kwargs: Any) -> Any:
+        """An empty query string loads to the same defaults every time: those are loaded
+        once per schema and copied, not loaded again on every request (most requests send
+        no query at all, and a route without a query schema still checks it is empty)."""
+        if location in ("query", "querystring") and validate is None:
+            request = req if req is not None else self.get_default_request()
+            if not request.query_string:
+                defaults = self._empty_query_defaults(argmap, request)
+                if defaults is not None:
+                    return dict(defaults)
+        return super().parse(argmap, req, location=location, validate=validate, **kwargs)
+
+    def _empty_query_defaults(self, argmap: Any, req: Request) -> dict | None:
+        if not (isinstance(argmap, type) and issubclass(argmap, ma.Schema)):
+            return None
+        if argmap not in self._empty_defaults:
+            self._empty_defaults[argmap] = _constant_load_of_nothing(self._get_schema(argmap, req))
+        return self._empty_defaults[argmap]
 
     def load_json(self, req: Request, schema: ma.Schema) -> Any:
         if not is_json_request(req):
@@ -95,6 +119,26 @@ class StrictQueryParser(FlaskParser):
     def load_form(self, req: Request, schema: ma.Schema) -> Any:
         _refuse_bad_text(req.form, "form")
         return super().load_form(req, schema)
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), enum.Enum, dt.date, dt.time, uuid.UUID)
+
+
+def _constant_load_of_nothing(schema: ma.Schema) -> dict | None:
+    """What ``schema.load({})`` gives, if it cannot differ from one load to the next: no
+    hooks, no callable default, no required field, only immutable values. None otherwise
+    (the request is parsed as usual, and a missing required parameter is answered as such)."""
+    if any(schema._hooks.values()):  # noqa: SLF001 - marshmallow keeps its hooks here
+        return None
+    if any(callable(f.load_default) for f in schema.load_fields.values()):
+        return None
+    try:
+        loaded = schema.load({})
+    except ma.ValidationError:
+        return None
+    if not all(isinstance(v, _IMMUTABLE) for v in loaded.values()):
+        return None
+    return loaded
 
 
 def _other_media_types(schema: ma.Schema) -> tuple[str, ...]:
