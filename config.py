@@ -14,6 +14,7 @@ DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production
 KNOWN_GRID_VARIABLES = {
     "GRID_DATA_DIR",
     "GRID_ASSIGN_TOLERANCE_M",
+    "GRID_ASSIGN_FAST_LANE",
     "GRID_OVERLAP_TOLERANCE_M2",
     "GRID_OUTSIDE_TOLERANCE_M2",
     "GRID_TOKEN_HOURS",
@@ -99,6 +100,19 @@ def _env_int(name: str, default: int) -> int:
     return int(_env_float(name, default))
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    """1/0 (also true/false, yes/no, on/off)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'gridops.sqlite3'}"
 
@@ -125,6 +139,10 @@ class Config:
     # Points this close (metres) to a basic grid but inside none are assigned to the nearest
     # one and flagged; farther ones go to manual triage. Digitising gaps are usually < 20 m.
     ASSIGN_TOLERANCE_M = _env_float("GRID_ASSIGN_TOLERANCE_M", 50.0)
+    # The single-point POST /assign answered beneath Flask when the request is plainly valid
+    # (server/api/assign/fast_lane.py; the same answer, several times cheaper); 0 sends every
+    # request through the Flask route.
+    ASSIGN_FAST_LANE = _env_bool("GRID_ASSIGN_FAST_LANE", True)
     # A grid import refuses a basic grid overlapping another basic grid by more than this
     # (geodesic m²): grids cut from one base map share edges exactly, so 1 m² only lets
     # floating-point dust through, never a real overlap (the audit reports from 1 m² too).

@@ -9,8 +9,10 @@ Builds 10,000 basic grids (a Voronoi tiling, so polygons are irregular like real
    reachable at BENCH_DATABASE_URL (default: the local server, database gridops_bench);
 3. the single-point HTTP endpoint's requests/s under gunicorn against a bare Flask JSON
    endpoint under the same gunicorn settings, after a 2 s warm-up reported apart (target
-   >= 0.8), as before (each worker loads the index on its first request) and with
-   ``deploy/gunicorn.conf.py`` (built once in the master, shared copy-on-write);
+   >= 0.8), as before (each worker loads the index on its first request), with
+   ``deploy/gunicorn.conf.py`` (built once in the master, shared copy-on-write) but the fast
+   lane off (``GRID_ASSIGN_FAST_LANE=0``: every request through the Flask route), and as
+   deployed (the plain single point answered beneath Flask, server/api/assign/fast_lane.py);
 4. the memory of master + workers (PSS from /proc/<pid>/smaps_rollup) with 1, 2 and 4
    workers, both ways: what each worker beyond the first adds (target <= +20 MB).
 
@@ -272,12 +274,16 @@ def bench_http(url: str, workers: int, seconds: float, memory_workers: tuple[int
                                   workers, seconds)
     before = _serve_and_measure("assign, no preload", ours_spec, env, ROOT, "/api/v1/assign",
                                 {**point, "crs": "wgs84"}, auth, workers, seconds)
+    route = _serve_and_measure("assign, Flask route only", ours_spec,
+                               {**env, "GRID_ASSIGN_FAST_LANE": "0"}, ROOT, "/api/v1/assign",
+                               {**point, "crs": "wgs84"}, auth, workers, seconds,
+                               extra=("-c", CONF))
     after = _serve_and_measure("assign, -c gunicorn.conf", ours_spec, env, ROOT,
                                "/api/v1/assign", {**point, "crs": "wgs84"}, auth, workers,
                                seconds, extra=("-c", CONF))
     rate = bare["load"].rate
     print(f"HTTP, gunicorn -w {workers}, 8 client threads, {seconds:g} s after a 2 s warm-up:")
-    for run in (bare, before, after):
+    for run in (bare, before, route, after):
         _print_run(run, None if run is bare else rate)
     print("memory per worker (PSS of master + workers, MiB), after the same load:")
     for extra, label in (((), "no preload"), (("-c", CONF), "preload (gunicorn.conf)")):

@@ -74,6 +74,14 @@ class GridIndexCache:
         """Check the generation on the next call (this process just committed a change)."""
         self._checked_at = -math.inf
 
+    def fresh(self) -> GridIndex | None:
+        """The index if it needs no generation check now; None if it does (or is unbuilt).
+        For callers that hold no database session and answer only from memory."""
+        index = self._index
+        if index is not None and time.monotonic() - self._checked_at < self.max_stale_s:
+            return index
+        return None
+
     def get(self, session: Session) -> GridIndex:
         index = self._index
         checked = time.monotonic()
