@@ -102,8 +102,9 @@ def _tracks(
     if is_postgres(session):
         driver = session.connection().connection.driver_connection
         with driver.cursor(binary=True) as cursor:
-            cursor.execute(_TRACKS_AS_RECORDS, (list(user_ids), start, end))
-            for user_id, track in cursor:
+            # Streamed (libpq's single-row mode): each person's track is measured here while
+            # the server still aggregates the next one, instead of after all of them.
+            for user_id, track in cursor.stream(_TRACKS_AS_RECORDS, (list(user_ids), start, end)):
                 rows = np.frombuffer(track, dtype=_RECORD)
                 rows = rows[np.argsort(rows["at_us"], kind="stable")]
                 seconds = rows["at_us"].astype(np.float64) / 1e6 + _PG_EPOCH_S
