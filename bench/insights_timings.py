@@ -8,11 +8,11 @@ up, then the median and max of three runs.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
 import sqlalchemy as sa
+from _support import machine_line, postgis_url
 from sqlalchemy.orm import Session
 
 from server.cases.models import Case
@@ -21,8 +21,8 @@ from server.reports import hotspots, periods, unit_stats
 
 
 def main() -> None:
-    engine = sa.create_engine(os.environ.get(
-        "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/gridops_bench_eval"))
+    print(machine_line())
+    engine = sa.create_engine(postgis_url("gridops_bench_eval"))
     p = periods.month(2026, 11)
     with Session(engine) as s:
         d = s.scalar(sa.select(Unit).where(Unit.kind == "district"))
@@ -49,6 +49,7 @@ def main() -> None:
                 times.append((time.perf_counter() - start) * 1000)
             print(f"{name:34s} median {statistics.median(times):6.0f} ms, "
                   f"max {max(times):6.0f} ms, {len(table.rows)} rows")
+    print(machine_line())
 
 
 if __name__ == "__main__":

@@ -1,29 +1,29 @@
 """Time ``ranking()`` for one month over a year of cases (default 1,000,000) on PostgreSQL.
 
 A quick check of the evaluation queries' plan, separate from the shared evaluation bench:
-it fills a database of its own with one district (20 townships with 10 communities each,
-30 departments, 20 outposts) in plain SQL (generate_series), then times the township and
-department rankings and one township's drill-down page.
+it fills a database of its own (bench/_support.py: BENCH_DATABASE_URL, default: the local
+server, database gridops_bench_scores, made afresh with PostGIS and the schema at head) with
+one district (20 townships with 10 communities each, 30 departments, 20 outposts) in plain
+SQL (generate_series), then times the township and department rankings and one township's
+drill-down page.
 
-    createdb -h 127.0.0.1 -U postgres gridops_bench_scores
-    psql -h 127.0.0.1 -U postgres gridops_bench_scores -c 'CREATE EXTENSION postgis'
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/gridops_bench_scores gridops db upgrade
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/gridops_bench_scores \
-        python bench/scores_ranking.py [--cases 1000000] [--reuse]
+    .venv/bin/python bench/scores_ranking.py [--cases 1000000] [--reuse]
+
+``--reuse`` keeps the database and the data of an earlier run.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from _support import fresh_database, machine_line, postgis_url
 from sqlalchemy.orm import Session
 
-from config import normalise_database_url
 from server.reports.periods import parse
 from server.reports.scores import explain, ranking
 
@@ -114,12 +114,14 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--reuse", action="store_true", help="keep the data already loaded")
     args = parser.parse_args()
-    engine = sa.create_engine(normalise_database_url(os.environ["DATABASE_URL"]))
+    print(machine_line())
+    url = postgis_url("gridops_bench_scores")
+    if not args.reuse and not fresh_database(url):
+        sys.exit(1)
+    engine = sa.create_engine(url)
     with engine.begin() as conn:
         district = conn.scalar(sa.text("SELECT id FROM units WHERE code = 'BD'"))
-        if district is None or not args.reuse:
-            if district is not None:
-                raise SystemExit("Bench data is loaded already: pass --reuse or use a new db.")
+        if district is None:
             started = time.perf_counter()
             district = build_units(conn)
             for statement in FILL.split(";\n"):
@@ -143,6 +145,7 @@ def main() -> None:
             session, unit_id=town, period=month, figure="resolution"))
         r = ranking(session, district_id=district, kind="township", period=month)
         print("top:", [(x.code, x.counts.rated, str(x.composite)) for x in r.rows[:3]])
+    print(machine_line())
 
 
 if __name__ == "__main__":
