@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import Config
 from server.api import register_blueprints
 from server.api.assign.fast_lane import AssignFastLane
-from server.api.throttle import check_limits_only_where_declared
+from server.api.throttle import check_limits_only_where_declared, limited_blueprint
 from server.auth.passwords import Passwords
 from server.auth.revocations import RevocationListener, install_revocation_notice, libpq_dsn
 from server.auth.services import TOKENS_REVOKED, TokenCache
@@ -61,7 +61,8 @@ def create_app(config: type[Config] = Config) -> Flask:
     _install_transaction_boundary(app)
     app.add_url_rule("/health", "health", _health)
     init_console(app)  # the command centre's pages at /console (after the API's docs page)
-    if app.config["ASSIGN_FAST_LANE"]:
+    # The lane answers beneath Flask-Limiter: it stands aside if a limit could apply there.
+    if app.config["ASSIGN_FAST_LANE"] and not limited_blueprint(app, "assign"):
         app.wsgi_app = AssignFastLane(app, app.wsgi_app)
 
     from server.cli import register_commands

@@ -115,3 +115,12 @@ def _skip_limiter_bookkeeping_where_untouched(app: Flask) -> None:
 
     after[after.index(inject)] = inject_headers_if_touched
     teardown[teardown.index(release)] = release_if_touched
+
+
+def limited_blueprint(app: Flask, name: str) -> bool:
+    """Whether any Flask-Limiter limit (default, application-wide or the blueprint's own)
+    can apply to the blueprint ``name``'s routes."""
+    manager = limiter.limit_manager
+    with app.app_context():  # a limit given as a setting is read from the app's config
+        return bool(manager.default_limits or manager.application_limits
+                    or manager.blueprint_limits(app, name))

@@ -217,3 +217,20 @@ def test_the_setting_turns_the_lane_off():
         ASSIGN_FAST_LANE = False
 
     assert not isinstance(create_app(Off).wsgi_app, AssignFastLane)
+
+
+def test_the_lane_stands_aside_where_a_rate_limit_could_apply(app, monkeypatch):
+    """It answers beneath Flask-Limiter, so it is installed only while no limit reaches the
+    assign routes (none does: limits are per device, account and Open311 key)."""
+    import server.app
+    from config import TestConfig
+    from server.api.throttle import limited_blueprint
+
+    assert not limited_blueprint(app, "assign")
+    assert limited_blueprint(app, "open311")  # a blueprint that carries its own limit
+
+    class Plain(TestConfig):
+        SQLALCHEMY_DATABASE_URI = "sqlite://"
+
+    monkeypatch.setattr(server.app, "limited_blueprint", lambda _app, name: name == "assign")
+    assert not isinstance(server.app.create_app(Plain).wsgi_app, AssignFastLane)
