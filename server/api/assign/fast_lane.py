@@ -12,7 +12,8 @@ route's; ``tests/api/test_assign_fast_lane.py`` compares the two answer for answ
 Anything else (another path, a query, a form, a string number, an unknown field, a point
 outside China, a token not cached, a stale index, a body over 1 KiB) goes to the Flask route
 untouched, with the body put back: every error, and every check the route makes, stays the
-route's alone. ``GRID_ASSIGN_FAST_LANE=0`` turns this layer off.
+route's alone. ``GRID_ASSIGN_FAST_LANE=0`` turns this layer off, and ``create_app`` leaves it
+out while a rate limit could reach the assign routes (it answers beneath Flask-Limiter).
 """
 
 from __future__ import annotations
