@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 from pathlib import Path
@@ -18,10 +19,12 @@ from server.api.assign.fast_lane import AssignFastLane
 from server.api.throttle import check_limits_only_where_declared, limited_blueprint
 from server.auth.passwords import Passwords
 from server.auth.revocations import RevocationListener, install_revocation_notice, libpq_dsn
-from server.auth.services import TOKENS_REVOKED, TokenCache
+from server.auth.services import TOKENS_REVOKED, TokenCache, authenticate
 from server.auth.sign_in_locks import KEEP_ON_ERROR
 from server.console import init_console
 from server.core import i18n
+from server.core.clock import now_utc
+from server.core.errors import Unauthenticated
 from server.errors import keep_our_retry_after, register_error_handlers
 from server.extensions import Api, db, limiter, migrate
 from server.grids.assignment import GridIndexCache
@@ -121,13 +124,21 @@ def warm_up_before_fork(app: Flask) -> None:
 
 
 def _first_requests(app: Flask) -> None:
-    """Requests a worker would otherwise make first, made once in the master: what they
-    build to stay (the token query compiled, the ORM's mappers configured, the JSON and
-    error machinery) is then shared by every worker instead of copied into each."""
+    """What a worker's first requests build to stay, built once in the master and then
+    shared by every worker instead of copied into each: the health check, an
+    unauthenticated request's error machinery and JSON, and a token lookup (its statement
+    compiled, the ORM's mappers configured).
+
+    The lookup bypasses the token cache on purpose: the cache's first use starts the
+    revocation listener's thread, and no thread may run in the master when it forks (one
+    holding a lock at that moment would leave the lock held in every worker).
+    """
     client = app.test_client()
     client.get("/health")
-    client.post("/api/v1/assign", json={"lon": 116.4, "lat": 39.9},
-                headers={"Authorization": "Bearer warm-up-before-fork"})  # 401, after a lookup
+    client.post("/api/v1/assign", json={"lon": 116.4, "lat": 39.9})  # 401: no token
+    with contextlib.suppress(Unauthenticated):
+        authenticate(db.session, "warm-up-before-fork", now=now_utc())  # no such token
+    db.session.rollback()
 
 
 def after_fork(app: Flask) -> None:

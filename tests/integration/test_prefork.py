@@ -30,3 +30,18 @@ def test_the_index_is_built_before_the_fork_and_no_connection_is_left_open(app):
         db.session.remove()
     assert cache.rebuilds == rebuilds + 1
     cache.clear()
+
+
+def test_no_thread_is_started_before_the_fork(app, monkeypatch):
+    """The token revocation listener is a thread; one running in the master when gunicorn
+    forks could hold a lock that every worker then inherits held."""
+    from server.auth.revocations import RevocationListener
+
+    started = []
+    monkeypatch.setattr(RevocationListener, "ensure_running", lambda self: started.append(self))
+    try:
+        warm_up_before_fork(app)
+    finally:
+        gc.unfreeze()
+    assert started == []
+    app.extensions["gridops.grid_index"].clear()
