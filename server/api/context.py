@@ -46,11 +46,10 @@ def grid_index_cache() -> GridIndexCache:
 
 
 def bearer_token() -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = auth.bearer_token_in(request.headers.get("Authorization", ""))
+    if token is None:
         raise Unauthenticated()
-    return token.strip()
+    return token
 
 
 def current_actor() -> Actor:

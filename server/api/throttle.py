@@ -71,7 +71,7 @@ def check_limits_only_where_declared(app: Flask) -> None:
     def check_declared_limits() -> None:
         name = request.blueprint
         if name not in limited:
-            limited[name] = bool(name and manager.blueprint_limits(app, name))
+            limited[name] = bool(name and limited_blueprint(app, name))
         if limited[name]:
             check()
 

@@ -30,6 +30,13 @@ from server.org.rules import Reach, UnitKind, path_ids
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
+def bearer_token_in(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None for any other."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def hash_token(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 

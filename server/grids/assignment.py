@@ -83,10 +83,11 @@ class GridIndexCache:
         return None
 
     def get(self, session: Session) -> GridIndex:
+        fresh = self.fresh()
+        if fresh is not None:
+            return fresh
         index = self._index
         checked = time.monotonic()
-        if index is not None and checked - self._checked_at < self.max_stale_s:
-            return index
         generation = current_generation(session)
         if index is not None and generation == self._generation:
             self._checked_at = checked

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo.assign import Assignment, AssignMethod
+from geo.assign import Assignment, AssignMethod, GridIndex
+from geo.crs import CRS, to_wgs84
 from server.core.i18n import _
 
 
@@ -36,3 +37,12 @@ def assignment_as_dict(a: Assignment, lon: float, lat: float, tolerance_m: float
         "explanation": explain(a, tolerance_m),
         "wgs84": [float(lon), float(lat)],
     }
+
+
+def point_answer(index: GridIndex, lon: float, lat: float, crs: CRS,
+                 tolerance_m: float) -> dict[str, Any]:
+    """The answer to "which grids hold this point" from the in-memory index: the one the
+    route gives and the one its fast lane gives (server/api/assign/fast_lane.py)."""
+    wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
+    found = index.assign(float(wgs_lon), float(wgs_lat), tolerance_m=tolerance_m)
+    return assignment_as_dict(found, wgs_lon, wgs_lat, tolerance_m)

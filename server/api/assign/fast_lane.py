@@ -5,8 +5,8 @@ costs microseconds (an STRtree query); Flask's request objects, webargs, marshma
 hooks around a view cost several times that. This WSGI layer answers the plain success: a
 JSON body of ``lon``, ``lat`` and optionally ``crs``, numbers inside China, no query string,
 a bearer token this process has cached, a grid index that needs no generation check. The
-answer is computed by the same code as the route (``assignment_as_dict`` over
-``GridIndex.assign``) and encoded by the app's own JSON provider, so the bytes are the
+answer is computed by the same function as the route's (``server.grids.explain.point_answer``)
+and encoded by the app's own JSON provider, so the bytes are the
 route's; ``tests/api/test_assign_fast_lane.py`` compares the two answer for answer.
 
 Anything else (another path, a query, a form, a string number, an unknown field, a point
@@ -26,11 +26,11 @@ from typing import Any
 
 from flask import Flask
 
-from geo.crs import CRS, in_china, to_wgs84
-from server.auth.services import TokenCache, hash_token
+from geo.crs import CRS, in_china
+from server.auth.services import TokenCache, bearer_token_in, hash_token
 from server.core.clock import now_utc
 from server.grids.assignment import GridIndexCache
-from server.grids.explain import assignment_as_dict
+from server.grids.explain import point_answer
 
 ENDPOINT = "assign.assign_point"
 MAX_BODY_BYTES = 1024
@@ -73,9 +73,8 @@ class AssignFastLane:
 
     def _answer(self, environ: dict, body: bytes) -> bytes | None:
         """The route's answer, or None where the route must answer."""
-        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token_in(environ.get("HTTP_AUTHORIZATION", ""))
+        if token is None:
             return None
         index = self._grids.fresh()
         if index is None:
@@ -86,10 +85,7 @@ class AssignFastLane:
         lon, lat, crs = point
         if self._tokens.get(hash_token(token), now=now_utc()) is None:
             return None
-        wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
-        found = index.assign(float(wgs_lon), float(wgs_lat), tolerance_m=self._tolerance_m)
-        answer = assignment_as_dict(found, wgs_lon, wgs_lat, self._tolerance_m)
-        return _encode(self._app, answer)
+        return _encode(self._app, point_answer(index, lon, lat, crs, self._tolerance_m))
 
 
 def _plain_point(body: bytes) -> tuple[float, float, CRS] | None:
