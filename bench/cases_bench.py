@@ -16,13 +16,18 @@ townships' grids, and prints:
    nearby-duplicate check) against the 1M-case table, as a ratio to a bare Flask endpoint
    that INSERTs one full ``cases`` row (every column, into the real table with all its
    indexes) per request through psycopg (target >= 0.5), and to a bare Flask JSON endpoint;
-   all under the same gunicorn settings in the same run.
+   and two floors: one real intake's own statements (captured in process in step 2, with
+   their parameters) replayed through psycopg in one transaction, with fresh ids, no ORM and
+   no rules; and its writes alone (the case number and the INSERTs, every read left out).
+   The first says what share of intake's time is Python, the second the most any intake
+   writing these rows in one transaction could reach. All under the same gunicorn settings
+   in the same run.
 
 Run: ``.venv/bin/python bench/cases_bench.py`` (about 4 minutes; ``--reuse`` keeps a
 database already loaded with at least ``--cases`` cases, upgrading its schema, instead of
 building it again; ``--cases 0`` skips the bulk load; ``--skip-list``, ``--skip-http``;
 ``--workers 2``, ``--seconds 8``, ``--runs 30``; ``--show-statements`` prints one intake's
-SQL; ``--port-base`` moves the three servers' ports, default 18901-18903).
+SQL; ``--port-base`` moves the five servers' ports, default 18901-18905).
 
 The intake comparison alone, on a small fresh database (the demo district, no bulk load;
 about a minute): ``--cases 0 --skip-list``, with ``BENCH_DATABASE_URL`` naming a database
@@ -36,6 +41,7 @@ import argparse
 import collections
 import json
 import os
+import pickle
 import random
 import statistics
 import tempfile
@@ -66,8 +72,8 @@ DISPATCHER = "wj.dispatcher"  # the demo's township dispatcher of 望京示范�
 TOWNSHIP_BOXES = ((116.40001, 39.98001, 116.45999, 40.01999),
                   (116.46001, 39.98001, 116.49999, 40.01199))
 INTAKE_CATEGORIES = ("01.01", "01.02", "01.04", "02.02", "04.01", "04.02", "06.03", "07.01")
-PORT_BASE = 18901  # --port-base: the three servers take this port and the next two
-PORT_OFFSETS = {"bare": 0, "insert": 1, "intake": 2}
+PORT_BASE = 18901  # --port-base: the five servers take this port and the next four
+PORT_OFFSETS = {"bare": 0, "insert": 1, "intake": 2, "floor": 3, "writes": 4}
 # Each server first takes WARM_S seconds of the same load, not measured: every worker has
 # built its grid index, prepared its statements and filled its caches before the count.
 WARM_S = 3.0
@@ -355,9 +361,10 @@ def intake_body(rng: random.Random) -> dict:
     }
 
 
-def count_statements(url: str, n: int, show: bool) -> float:
+def count_statements(url: str, n: int, show: bool) -> tuple[float, list[tuple]]:
     """Average SQL statements per intake, through the real app in this process; prints them
-    by kind (the first words of each statement)."""
+    by kind (the first words of each statement). Also returns the last intake's statements
+    with their parameters, (statement, parameters, executemany), for the replay floor."""
     from config import Config
     from server.app import create_app
     from server.extensions import db
@@ -369,8 +376,11 @@ def count_statements(url: str, n: int, show: bool) -> float:
     with app.app_context():
         engine = db.engine
 
+    last: list[tuple] = []
+
     def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
         seen.append(statement)
+        last.append((statement, pickle.loads(pickle.dumps(parameters)), executemany))
 
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
@@ -381,6 +391,7 @@ def count_statements(url: str, n: int, show: bool) -> float:
     try:
         for i in range(n):
             before = len(seen)
+            last.clear()
             response = client.post("/api/v1/cases", json=intake_body(rng), headers=headers)
             assert response.status_code == 201, response.get_json()
             assert response.get_json()["status"] == "dispatched", response.get_json()
@@ -397,7 +408,7 @@ def count_statements(url: str, n: int, show: bool) -> float:
           f"{elapsed / n * 1000:.1f} ms each): {len(seen) / n:.1f}")
     for kind, k in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {k / n:5.2f}  {kind}")
-    return len(seen) / n
+    return len(seen) / n, last
 
 
 def _statement_kind(statement: str) -> str:
@@ -412,9 +423,11 @@ def _statement_kind(statement: str) -> str:
     return f"{verb} … FROM {table}"
 
 
-BARE_APP = textwrap.dedent("""
+BARE_APP = textwrap.dedent(r"""
     import json
     import os
+    import pickle
+    import re
     import uuid
     from datetime import datetime, timezone
 
@@ -468,6 +481,54 @@ BARE_APP = textwrap.dedent("""
             conn().execute(INSERT, [row[c] for c in COLUMNS])
         return {"id": str(case_id), "client_request_id": body["client_request_id"],
                 "status": "dispatched"}, 201
+
+    # The floor: one real intake's own statements (bench_http captures them in process),
+    # replayed with their parameters in one transaction, no ORM, no rules. New rows get
+    # fresh ids (every id an INSERT gave, and each reference to it), and the two unique
+    # strings a request brings (its client_request_id, the case number) are this request's.
+    REPLAY = []
+    if os.environ.get("BARE_INTAKE_SQL"):
+        with open(os.environ["BARE_INTAKE_SQL"], "rb") as f:
+            REPLAY = pickle.load(f)
+    NAME = re.compile(r"(__|_)\d+$")
+
+    def _rows(params):
+        return params if isinstance(params, list) else [params]
+
+    NEW_IDS = {v for statement, params, _ in REPLAY if statement.startswith("INSERT")
+               for p in _rows(params) for k, v in p.items()
+               if isinstance(v, uuid.UUID) and NAME.sub("", k) == "id"}
+
+    # The same with the reads left out: the case number and the rows, as if every read
+    # (the retry check, catalogue, grid, units, nearby duplicates) were free.
+    WRITES = [r for r in REPLAY if r[0].startswith("INSERT") or "nextval(" in r[0]]
+
+    @app.post("/intake-sql")
+    def intake_sql():
+        return _replay(REPLAY)
+
+    @app.post("/intake-writes")
+    def intake_writes():
+        return _replay(WRITES)
+
+    def _replay(statements):
+        body = request.get_json()
+        COUNTER[0] += 1
+        fresh = {old: uuid.uuid4() for old in NEW_IDS}
+        unique = {"client_request_id": body["client_request_id"],
+                  "number": f"B{os.getpid() % 100000:05d}-{COUNTER[0]:07d}"}
+
+        def remap(p):
+            return {k: unique.get(NAME.sub("", k), fresh.get(v, v))
+                    if not isinstance(v, (list, dict)) else v for k, v in p.items()}
+
+        with conn().transaction(), conn().cursor() as cursor:
+            for statement, params, many in statements:
+                if isinstance(params, list):
+                    cursor.executemany(statement, [remap(p) for p in params])
+                else:
+                    cursor.execute(statement, remap(params))
+        return {"id": str(fresh.get(next(iter(NEW_IDS)))), "status": "dispatched"}, 201
 """)
 
 
@@ -486,11 +547,14 @@ def case_row_template(url: str) -> str:
     return json.dumps({c: [types[c], v] for c, v in row.items()})
 
 
-def bench_http(url: str, workers: int, seconds: float, port_base: int = PORT_BASE) -> None:
-    """Three servers, one after another: same gunicorn, workers and client; only the app differs."""
+def bench_http(url: str, workers: int, seconds: float, replay: list[tuple],
+               port_base: int = PORT_BASE) -> None:
+    """Four servers, one after another: same gunicorn, workers and client; only the app
+    differs. ``replay``: one intake's statements with their parameters (count_statements)."""
     ports = {name: port_base + offset for name, offset in PORT_OFFSETS.items()}
     engine = sa.create_engine(url)
     with engine.begin() as conn:
+        remove_bench_cases(conn)  # left by a run that was cut short
         before = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar()
         deadlines_before = conn.exec_driver_sql("SELECT count(*) FROM deadlines").scalar()
         reminders_before = conn.exec_driver_sql("SELECT count(*) FROM reminders").scalar()
@@ -502,8 +566,10 @@ def bench_http(url: str, workers: int, seconds: float, port_base: int = PORT_BAS
 
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "bare_app.py").write_text(BARE_APP)
+        Path(tmp, "intake.sql.pickle").write_bytes(pickle.dumps(replay))
         bare_env = {**env, "PYTHONPATH": tmp, "BARE_PG_DSN": psycopg_dsn(url),
-                    "BARE_CASE_ROW": case_row_template(url)}
+                    "BARE_CASE_ROW": case_row_template(url),
+                    "BARE_INTAKE_SQL": str(Path(tmp, "intake.sql.pickle"))}
         with gunicorn("bare_app:app", ports["bare"], workers=workers, env=bare_env,
                       cwd=Path(tmp)) as base:
             closed_loop(base + "/bare", body, seconds=WARM_S, expect=201)
@@ -512,6 +578,14 @@ def bench_http(url: str, workers: int, seconds: float, port_base: int = PORT_BAS
                       cwd=Path(tmp)) as base:
             closed_loop(base + "/insert", body, seconds=WARM_S, expect=201)
             insert = closed_loop(base + "/insert", body, seconds=seconds, expect=201)
+        with gunicorn("bare_app:app", ports["floor"], workers=workers, env=bare_env,
+                      cwd=Path(tmp)) as base:
+            closed_loop(base + "/intake-sql", body, seconds=WARM_S, expect=201)
+            floor = closed_loop(base + "/intake-sql", body, seconds=seconds, expect=201)
+        with gunicorn("bare_app:app", ports["writes"], workers=workers, env=bare_env,
+                      cwd=Path(tmp)) as base:
+            closed_loop(base + "/intake-writes", body, seconds=WARM_S, expect=201)
+            writes = closed_loop(base + "/intake-writes", body, seconds=seconds, expect=201)
     token = sign_in(url)
     with gunicorn("server.app:create_app()", ports["intake"], workers=workers, env=env,
                   ) as base:
@@ -520,20 +594,22 @@ def bench_http(url: str, workers: int, seconds: float, port_base: int = PORT_BAS
         ours = closed_loop(base + "/api/v1/cases", body, seconds=seconds, expect=201,
                            headers=auth)
     with engine.begin() as conn:
-        added = conn.exec_driver_sql(
-            "SELECT count(*) FROM cases WHERE left(number, 1) <> 'B'").scalar() - before
+        # The baselines' rows are not cases anyone handles: remove them and what the floor
+        # wrote with them, then count what intake wrote.
+        remove_bench_cases(conn)
+        added = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() - before
         undispatched = conn.exec_driver_sql(
             "SELECT count(*) FROM cases WHERE title = '门口占道摆摊' "
             "AND status <> 'dispatched' AND left(number, 1) <> 'B'").scalar()
         deadlines = conn.exec_driver_sql("SELECT count(*) FROM deadlines").scalar()
         reminders = conn.exec_driver_sql("SELECT count(*) FROM reminders").scalar()
-        # The baseline's rows are not cases anyone handles: remove them.
-        conn.exec_driver_sql("DELETE FROM cases WHERE left(number, 1) = 'B'")
     engine.dispose()
     print(f"gunicorn -w {workers}, 8 client threads, {seconds:.0f} s each after {WARM_S:.0f} s "
           "of warm-up, 127.0.0.1:")
     print("  " + bare.line("bare Flask JSON (no database)"))
     print("  " + insert.line("bare Flask + one full cases-row INSERT"))
+    print("  " + floor.line("bare Flask + intake's own SQL replayed"))
+    print("  " + writes.line("bare Flask + intake's writes replayed"))
     print("  " + ours.line("POST /api/v1/cases (intake)"))
     print(f"  intake wrote {added:,} cases ({undispatched} not dispatched), "
           f"{deadlines - deadlines_before:,} deadlines, {reminders - reminders_before:,} "
@@ -541,6 +617,35 @@ def bench_http(url: str, workers: int, seconds: float, port_base: int = PORT_BAS
     print(f"  ratio to the full-row INSERT        : {ours.rate / insert.rate:8.2f}"
           f"   (target >= 0.5)")
     print(f"  ratio to bare JSON                  : {ours.rate / bare.rate:8.2f}")
+    print(f"  ratio to its own SQL replayed       : {ours.rate / floor.rate:8.2f}"
+          "   (the rest is Python: rules, ORM, request)")
+    print(f"  its own SQL replayed / full-row INSERT: {floor.rate / insert.rate:6.2f}"
+          "   (the most this design's statements allow)")
+    print(f"  its writes alone / full-row INSERT  : {writes.rate / insert.rate:8.2f}"
+          "   (the most these rows in one transaction allow, every read free)")
+
+
+# What a baseline case can carry, in the order the foreign keys need them removed.
+_BENCH_CASE_ROWS = (
+    "DELETE FROM reminders WHERE deadline_id IN (SELECT id FROM deadlines WHERE subject_id IN "
+    "(SELECT id FROM bench_cases))",
+    "DELETE FROM deadlines WHERE subject_id IN (SELECT id FROM bench_cases)",
+    "DELETE FROM notifications WHERE subject_id IN (SELECT id FROM bench_cases)",
+    "DELETE FROM sync_changes WHERE row_id IN (SELECT id FROM bench_cases)",
+    "DELETE FROM case_events WHERE case_id IN (SELECT id FROM bench_cases)",
+    "DELETE FROM case_cooperators WHERE case_id IN (SELECT id FROM bench_cases)",
+    "DELETE FROM case_special_grids WHERE case_id IN (SELECT id FROM bench_cases)",
+    "DELETE FROM personal_data_access WHERE case_id IN (SELECT id FROM bench_cases)",
+    "DELETE FROM cases WHERE id IN (SELECT id FROM bench_cases)",
+)
+
+
+def remove_bench_cases(conn: sa.Connection) -> None:
+    """Remove the baselines' cases (numbers starting with B) and every row written with them."""
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE bench_cases ON COMMIT DROP AS "
+                         "SELECT id FROM cases WHERE left(number, 1) = 'B'")
+    for statement in _BENCH_CASE_ROWS:
+        conn.exec_driver_sql(statement)
 
 
 def main() -> None:
@@ -567,9 +672,9 @@ def main() -> None:
         load_cases(url, args.cases)
     if not args.skip_list:
         bench_list(url, args.runs)
-    count_statements(url, 20, args.show_statements)
+    _, replay = count_statements(url, 20, args.show_statements)
     if not args.skip_http:
-        bench_http(url, args.workers, args.seconds, args.port_base)
+        bench_http(url, args.workers, args.seconds, replay, args.port_base)
     print(machine_line())
 
 

@@ -10,15 +10,18 @@ at about 1.3 m/s with GPS noise. Then, in the same run, it prints:
 1. the baseline: a raw binary ``COPY`` of exactly those rows into ``track_fixes`` (psycopg's
    ``copy.write_row`` with the column types set; the primary key is the only index, as in
    production); about one fix in a thousand is a 2 km GPS jump, which COPY stores as is;
-2. the table emptied, the same fixes through the ingestion service
+2. the table emptied, the floor of one transaction per upload: each batch's rows in one
+   ``INSERT … unnest`` (the service's statement) and a commit, with no checks;
+3. the table emptied, the same fixes through the ingestion service
    (``server.staff.track_ingest.ingest_fixes``: the person's lock and anchor read in one
    pipeline, then one INSERT of binary arrays per batch) the way phones
    send them: one batch of an hour (360 fixes) per transaction, each person's batches in
    shuffled order (late and out of order), every batch also filtered for impossible fixes
    against the stored neighbours;
-   fixes/s (fixes received, including those dropped) and the ratio to the COPY;
-3. a replay of 10 % of the batches (phones retrying after lost answers): nothing stored twice;
-4. the time to compute time inside, distance and visits per (person, grid) for the day
+   fixes/s (fixes received, including those dropped) and the ratios to the COPY and to
+   the floor;
+4. a replay of 10 % of the batches (phones retrying after lost answers): nothing stored twice;
+5. the time to compute time inside, distance and visits per (person, grid) for the day
    (``server.staff.compliance.dwell_for``: one query per 100 people, each track one bytea of
    binary records, then geo/track.py per person), and the table's size per fix.
 
@@ -169,6 +172,35 @@ def copy_rows(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]]) -> float:
         raw.close()
 
 
+def insert_per_batch(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]],
+                     batches: list[tuple]) -> float:
+    """The floor of one transaction per upload: each batch's rows as the ingestion service
+    sends them (the same ``INSERT … unnest`` of binary arrays) and a commit, nothing else:
+    no lock, no anchor read, no filter. What any design with a transaction per phone upload
+    pays; the ingestion service's checks are the rest."""
+    from server.core import pg_arrays
+    from server.staff.track_ingest import _UNNEST_INSERT
+
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        started = time.perf_counter()
+        with driver.cursor() as cursor:
+            pg_arrays.register(cursor.adapters)
+            for user_id, start in batches:
+                batch = rows[user_id][start : start + BATCH]
+                received = batch[0][6]
+                columns = [
+                    pg_arrays.timestamptz_array([r[1] for r in batch]),
+                    *(pg_arrays.float8_array([r[k] for r in batch]) for k in (2, 3, 4, 5)),
+                ]
+                cursor.execute(_UNNEST_INSERT, (user_id, received, *columns))
+                driver.commit()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
+
+
 def ingest(
     engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]], batches: list[tuple], limits
 ) -> tuple[float, int, int]:  # noqa: ANN001
@@ -190,6 +222,14 @@ def ingest(
             stored += result.stored
             dropped += len(result.dropped)
     return time.perf_counter() - started, stored, dropped
+
+
+def empty_table(engine: sa.Engine) -> None:
+    """Empty ``track_fixes`` and write out what the stage before left dirty, so that each
+    stage starts alike and none pays for the last one's checkpoint."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("TRUNCATE track_fixes")
+        conn.exec_driver_sql("CHECKPOINT")
 
 
 def count(engine: sa.Engine) -> int:
@@ -220,6 +260,7 @@ def main() -> None:
     total = sum(len(r) for r in rows.values())
     print(f"{args.staff} staff, {total:,} fixes generated in {time.perf_counter() - t0:.1f} s")
 
+    empty_table(engine)
     copy_s = copy_rows(engine, rows)
     assert count(engine) == total
     with engine.connect() as conn:
@@ -231,12 +272,19 @@ def main() -> None:
         f"raw COPY:            {copy_s:7.1f} s  {total / copy_s:10,.0f} fixes/s   "
         f"table + index {size / 2**20:,.0f} MiB ({size / total:.0f} bytes/fix)"
     )
-    with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE track_fixes")
+    empty_table(engine)
 
     limits = FieldLimits()
     batches = [(u, s) for u in rows for s in range(0, FIXES_PER_DAY, BATCH)]
     rng.shuffle(batches)  # late and out of order, interleaved across people
+    floor_s = insert_per_batch(engine, rows, batches)
+    assert count(engine) == total
+    print(
+        f"one INSERT a batch:  {floor_s:7.1f} s  {total / floor_s:10,.0f} fixes/s   "
+        f"ratio to COPY {copy_s / floor_s:.2f} (the floor: a transaction per upload, "
+        "no checks)"
+    )
+    empty_table(engine)
     ingest_s, stored, dropped = ingest(engine, rows, batches, limits)
     assert count(engine) == stored
     print(
@@ -245,6 +293,8 @@ def main() -> None:
         f"({len(batches):,} batches of {BATCH}; "
         f"{stored:,} stored, {dropped:,} dropped as impossible)"
     )
+    print(f"                     ratio to one INSERT a batch {floor_s / ingest_s:.2f} "
+          "(what the lock, the anchor read and the filter cost)")
     replay = rng.sample(batches, max(1, len(batches) // 10))
     replay_s, again, _ = ingest(engine, rows, replay, limits)
     print(

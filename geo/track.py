@@ -55,6 +55,20 @@ def implied_speed_mps(a: Fix, b: Fix) -> float:
     return max(0.0, distance_m(a.lon, a.lat, b.lon, b.lat) - slack_m) / gap_s
 
 
+def anchors_needed(known: Sequence[Fix], first: datetime, last: datetime) -> list[Fix]:
+    """Of the stored fixes around a batch whose times span [first, last], the ones
+    :func:`filter_fixes` can be swayed by, in time order: every one inside the span, the
+    last one before it and the first one after it. The speed rule compares a new fix only
+    with the fix kept just before it (and a leading fix with the one just after it), so a
+    stored fix with another stored fix between it and the batch changes no outcome.
+    Storage reads just these (``server.staff.track_ingest``)."""
+    before = [f for f in known if f.at < first]
+    after = [f for f in known if f.at > last]
+    inside = sorted((f for f in known if first <= f.at <= last), key=lambda f: f.at)
+    return ([max(before, key=lambda f: f.at)] if before else []) + inside + (
+        [min(after, key=lambda f: f.at)] if after else [])
+
+
 def filter_fixes(
     batch: Sequence[Fix],
     known: Sequence[Fix] = (),

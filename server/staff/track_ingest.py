@@ -13,7 +13,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from geo.crs import CRS, to_wgs84
-from geo.track import Dropped, Fix, filter_fixes
+from geo.track import Dropped, Fix, anchors_needed, filter_fixes
 from server.auth.actor import Actor
 from server.core import pg_arrays
 from server.core.db import is_postgres
@@ -74,7 +74,7 @@ def ingest_fixes(
     if not batch:
         return IngestResult(0, 0, 0)
     first, last = min(f.at for f in batch), max(f.at for f in batch)
-    known = _stored_around(session, user_id, first - ANCHOR_WINDOW, last + ANCHOR_WINDOW)
+    known = _stored_around(session, user_id, first, last)
     kept, dropped = filter_fixes(
         batch,
         known,
@@ -93,9 +93,16 @@ def ingest_fixes(
 # a key space apart from the single-bigint keys of the scheduler's jobs (server/jobs.py).
 TRACK_LOCK_CLASS = 15_0001
 _LOCK = "SELECT pg_advisory_xact_lock(%b, %b)"
+# geo.track.anchors_needed, read: the stored fixes inside the batch's span and the nearest
+# one on each side within ANCHOR_WINDOW (not the whole window: a stored fix with another
+# between it and the batch sways nothing). Results in binary, parsed without text.
 _ANCHORS = (
-    "SELECT fixed_at, lon, lat, accuracy_m FROM track_fixes "
-    "WHERE user_id = %b AND fixed_at >= %b AND fixed_at <= %b"
+    "(SELECT fixed_at, lon, lat, accuracy_m FROM track_fixes WHERE user_id = %(user)b"
+    " AND fixed_at >= %(lo)b AND fixed_at < %(first)b ORDER BY fixed_at DESC LIMIT 1)"
+    " UNION ALL (SELECT fixed_at, lon, lat, accuracy_m FROM track_fixes WHERE user_id = %(user)b"
+    " AND fixed_at >= %(first)b AND fixed_at <= %(last)b)"
+    " UNION ALL (SELECT fixed_at, lon, lat, accuracy_m FROM track_fixes WHERE user_id = %(user)b"
+    " AND fixed_at > %(last)b AND fixed_at <= %(hi)b ORDER BY fixed_at LIMIT 1)"
 )
 # No ON CONFLICT: under the person's lock the anchor read saw every stored fix of the
 # batch's period, so the rows are new; the arbiter's speculative insertion cost half again.
@@ -111,29 +118,32 @@ def _lock_key(user_id: uuid.UUID) -> int:
 
 
 def _stored_around(
-    session: Session, user_id: uuid.UUID, lo: datetime, hi: datetime
+    session: Session, user_id: uuid.UUID, first: datetime, last: datetime
 ) -> list[Fix]:
-    """The stored fixes of ``user_id`` in [lo, hi], the anchors of a batch.
+    """The stored fixes of ``user_id`` that judge a batch spanning [first, last]: those
+    :func:`geo.track.anchors_needed` keeps of the ones within ``ANCHOR_WINDOW`` around it.
 
     PostgreSQL: first the person's transaction-level advisory lock, so that two uploads of
     one person (a retry racing its original) are judged and inserted one after the other;
     the read is a statement of its own after it (READ COMMITTED: it sees what the holder
     before committed). Lock, read (and the BEGIN) go in one pipeline: one round trip.
     """
+    lo, hi = first - ANCHOR_WINDOW, last + ANCHOR_WINDOW
     if not is_postgres(session):
-        return [
+        return anchors_needed([
             Fix(at, lon, lat, acc)
             for at, lon, lat, acc in session.execute(
                 sa.select(TrackFix.fixed_at, TrackFix.lon, TrackFix.lat, TrackFix.accuracy_m)
                 .where(TrackFix.user_id == user_id, TrackFix.fixed_at >= lo,
                        TrackFix.fixed_at <= hi)
             )
-        ]
+        ], first, last)
     driver = session.connection().connection.driver_connection
-    with driver.cursor() as lock, driver.cursor() as read:
+    with driver.cursor() as lock, driver.cursor(binary=True) as read:
         with driver.pipeline():
             lock.execute(_LOCK, (TRACK_LOCK_CLASS, _lock_key(user_id)))
-            read.execute(_ANCHORS, (user_id, lo, hi))
+            read.execute(_ANCHORS, {"user": user_id, "lo": lo, "first": first, "last": last,
+                                    "hi": hi})
         return [Fix(at, lon, lat, acc) for at, lon, lat, acc in read.fetchall()]
 
 

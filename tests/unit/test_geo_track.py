@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,7 +12,15 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from geo.measure import distance_m
-from geo.track import DropReason, Fix, dwell, filter_fixes, implied_speed_mps, simplify
+from geo.track import (
+    DropReason,
+    Fix,
+    anchors_needed,
+    dwell,
+    filter_fixes,
+    implied_speed_mps,
+    simplify,
+)
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 GRID = box(116.30, 39.90, 116.31, 39.91)
@@ -92,6 +101,51 @@ def test_the_order_fixes_arrive_in_does_not_change_what_is_kept(order):
     kept, dropped = filter_fixes(shuffled, **LIMITS)
     assert sorted(shuffled[i].at for i in kept) == [f.at for i, f in enumerate(fixes) if i != 12]
     assert [shuffled[d.index].at for d in dropped] == [fixes[12].at]
+
+
+def _random_split_track(rng: random.Random) -> tuple[list[Fix], list[Fix]]:
+    """A random track (moves of up to ~250 m in 1-40 s: many are jumps; some accuracies past
+    the limit), about half of it stored (known) and the rest in a batch, which also brings
+    a stored fix again now and then."""
+    at, lon, track = T0, 116.30, []
+    for _ in range(rng.randint(2, 30)):
+        at, lon = at + timedelta(seconds=rng.randint(1, 40)), lon + rng.uniform(-0.003, 0.003)
+        track.append(Fix(at, lon, 39.905, rng.choice([None, 3.0, 25.0, 150.0])))
+    stored = [rng.random() < 0.5 for _ in track]
+    known = [f for f, s in zip(track, stored, strict=True) if s]
+    batch = [f for f, s in zip(track, stored, strict=True) if not s]
+    if known and rng.random() < 0.2:
+        batch.append(rng.choice(known))
+    return known, batch
+
+
+def test_the_anchors_needed_give_the_outcome_the_whole_window_gives():
+    # Judging a batch against only the stored fixes anchors_needed keeps must change no
+    # outcome. So that this cannot pass by never meeting a case where the anchors outside
+    # the batch's span matter, it also counts the tracks where leaving them out would.
+    rng, outside_mattered = random.Random(15), 0
+    for _ in range(3000):
+        known, batch = _random_split_track(rng)
+        if not batch:
+            continue
+        first, last = min(f.at for f in batch), max(f.at for f in batch)
+        needed = anchors_needed(known, first, last)
+        outcome = filter_fixes(batch, known, **LIMITS)
+        assert filter_fixes(batch, needed, **LIMITS) == outcome
+        inside = [f for f in known if first <= f.at <= last]
+        assert len(needed) <= len(inside) + 2
+        outside_mattered += filter_fixes(batch, inside, **LIMITS) != outcome
+    assert outside_mattered > 20
+
+
+def test_a_lone_fix_before_the_stored_track_is_judged_by_the_first_stored_fix_after_it():
+    track = walk(10)
+    known = track[3:]
+    spike = Fix(track[2].at, 116.45, 39.905, 5.0)  # ~12 km from the fix 10 s later
+    needed = anchors_needed(known, spike.at, spike.at)
+    assert needed == [track[3]]
+    assert [d.reason for d in filter_fixes([spike], needed, **LIMITS)[1]] == [DropReason.TOO_FAST]
+    assert filter_fixes([spike], [], **LIMITS)[1] == []  # with no anchor at all it would stay
 
 
 def _arrays(fixes: list[Fix]):  # noqa: ANN202
