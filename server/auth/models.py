@@ -24,7 +24,8 @@ class AuthToken(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # No index of its own: ix_auth_tokens_user_device (user_id first) serves it.
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     # Phones send their own UUID; a new sign-in from the same device revokes the old token.
     device_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     device_name: Mapped[str | None] = mapped_column(sa.String(120))

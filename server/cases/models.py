@@ -169,7 +169,8 @@ class CaseEvent(Base):
     __tablename__ = "case_events"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
-    case_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    # No index of its own: the unique (case_id, seq) index serves every lookup by case.
+    case_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("cases.id"))
     seq: Mapped[int] = mapped_column(sa.Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     action: Mapped[str] = mapped_column(sa.String(30))
@@ -214,7 +215,8 @@ class CaseRating(Base):
     __tablename__ = "case_ratings"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
-    case_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    # No index of its own: the unique (case_id, seq) index serves every lookup by case.
+    case_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("cases.id"))
     seq: Mapped[int] = mapped_column(sa.Integer)  # 1 for the case's first callback
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rated_at: Mapped[datetime] = mapped_column(UTCDateTime)

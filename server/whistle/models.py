@@ -168,7 +168,8 @@ class WhistleEvent(Base):
     __tablename__ = "whistle_events"
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
-    call_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("whistle_calls.id"), index=True)
+    # No index of its own: the unique (call_id, seq) index serves every lookup by call.
+    call_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("whistle_calls.id"))
     seq: Mapped[int] = mapped_column(sa.Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     action: Mapped[str] = mapped_column(sa.String(30))
