@@ -30,8 +30,8 @@ from server.org.rules import Role, UnitKind
 from server.org.services import create_unit, create_user
 from server.staff.postings import PostingRequest, create_posting
 from server.staff.rules import PostingMode, VisitPeriod
+from server.whistle.raising import RaiseRequest, raise_call
 from server.whistle.rules import WhistleKind
-from server.whistle.services import RaiseRequest, raise_call
 
 DISTRICT_CODE = "110199"
 

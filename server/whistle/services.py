@@ -1,5 +1,5 @@
-"""Whistle-call use cases: raise, judge (accept or reject), arrive on site, record joint action,
-close, rate, mark unjustified.
+"""Whistle-call use cases after the raise (``server.whistle.raising``): judge (accept or
+reject), arrive on site, record joint action, close, rate, mark unjustified.
 
 Each function takes the session, the acting user and primitives, checks who may act and from
 which state, changes the call, appends one event per change, and keeps the supervision
@@ -16,24 +16,18 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from shapely.geometry import Point
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.crs import CRS
 from geo.measure import distance_m
 from server.auth.actor import Actor, who_acted
 from server.auth.services import scope_of
-from server.cases.models import Case
-from server.cases.queries import visible_cases
-from server.cases.rules import Satisfaction, Urgency
-from server.catalogue.queries import get_item
+from server.cases.rules import Satisfaction
 from server.core.errors import Conflict, Invalid, PermissionDenied, StaleVersion
 from server.core.i18n import N_, _
 from server.core.ids import new_id
 from server.core.points import wgs84_in_china
-from server.grids.assignment import GridIndexCache, assign_with_index
-from server.grids.models import Grid
 from server.org.models import Unit
 from server.org.rules import Role, UnitKind, path_ids
 from server.supervision import services as supervision
@@ -51,7 +45,6 @@ from server.whistle.rules import (
     Action,
     DepartmentRole,
     Party,
-    WhistleKind,
     WhistleStatus,
 )
 
@@ -71,22 +64,6 @@ class ArrivalLimits:
 
     radius_m: float
     accuracy_cap_m: float
-
-
-@dataclass(frozen=True)
-class RaiseRequest:
-    kind: WhistleKind
-    description: str
-    lon: float
-    lat: float
-    crs: CRS = CRS.WGS84
-    address: str | None = None
-    category_code: str | None = None
-    urgency: Urgency = Urgency.NORMAL
-    department_ids: Sequence[uuid.UUID] = ()
-    linked_case_ids: Sequence[uuid.UUID] = ()
-    photos: Sequence[str] = ()
-    client_request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,17 +183,17 @@ def department_of(actor: Actor, call: WhistleCall) -> WhistleDepartment:
     return max(rows, key=lambda d: actor.unit_path.index(f"/{d.unit_id.hex}/"))
 
 
-def _parent_path(unit: Unit) -> str:
+def parent_path(unit: Unit) -> str:
     return unit.path.rsplit("/", 2)[0] + "/"
 
 
-def _department_units(session: Session, ids: Sequence[uuid.UUID], township: Unit,
+def department_units(session: Session, ids: Sequence[uuid.UUID], township: Unit,
                       field: str) -> dict[uuid.UUID, Unit]:
     units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(list(ids))))}
     for unit_id in ids:
         unit = units.get(unit_id)
         if (unit is None or unit.kind is not UnitKind.DEPARTMENT
-                or not rules.serves_township(_parent_path(unit), township.path)):
+                or not rules.serves_township(parent_path(unit), township.path)):
             raise Invalid.for_field(field, f"No department {unit_id} serves this township.",
                                     code="unknown_department")
     return units
@@ -230,7 +207,7 @@ ROLE_TITLES = {rules.DepartmentRole.LEAD: N_("Report on site, leading: {text}"),
                rules.DepartmentRole.COOPERATING: N_("Report on site, cooperating: {text}")}
 
 
-def _notify(session: Session, unit_id: uuid.UUID, call: WhistleCall, kind: str, title: str,
+def notify_unit(session: Session, unit_id: uuid.UUID, call: WhistleCall, kind: str, title: str,
             now: datetime) -> None:
     supervision.notify(session, unit_id=unit_id, kind=kind, subject_type=SUBJECT,
                        subject_id=call.id, title=title, body=call.description[:500], now=now,
@@ -244,110 +221,6 @@ def _judged(call: WhistleCall, actor: Actor, now: datetime) -> None:
 
 def label(call: WhistleCall) -> str:
     return f"吹哨 {call.kind.value} {call.grid_code}: {call.description[:80]}"
-
-
-# --- raise ---------------------------------------------------------------------------------
-
-
-def _raising_department(session: Session, actor: Actor) -> Unit | None:
-    """The department a department user raises for (their own unit); None for a township's
-    dispatcher or grid leader, whose township's rules apply."""
-    if actor.has_any(rules.TOWNSHIP_RAISE_ROLES) or actor.unit_id is None:
-        return None
-    unit = session.get(Unit, actor.unit_id)
-    if unit is None or unit.kind is not UnitKind.DEPARTMENT:
-        raise PermissionDenied("Only a department's own users may raise a whistle call for it.")
-    return unit
-
-
-def _check_place(session: Session, actor: Actor, grid: Grid | None,
-                 department: Unit | None) -> None:
-    """A township raises for a place in a basic grid of its own township (tolerance 0); a
-    department for a place in a basic grid of a township it serves (a district's department:
-    the district's townships)."""
-    if department is not None:
-        if grid is None or not rules.serves_township(_parent_path(department),
-                                                     grid.township.path):
-            raise Invalid("This place is not inside a grid of the area your department "
-                          "serves.", code="outside_served_area",
-                          errors={"json": {"lon": ["outside the area you serve"],
-                                           "lat": ["outside the area you serve"]}})
-        return
-    scope = scope_of(session, actor)
-    if grid is None or (scope.township_ids is not None
-                        and grid.township_id not in scope.township_ids):
-        raise Invalid("This place is not inside your township's grids: a whistle call is "
-                      "about a place in the caller's own territory.", code="outside_township",
-                      errors={"json": {"lon": ["outside your township"],
-                                       "lat": ["outside your township"]}})
-
-
-def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
-               grid_index: GridIndexCache, tolerance_m: float, now: datetime) -> Outcome:
-    """吹哨: a township dispatcher or grid leader calls the departments to a place in its
-    township; a department's handler or staff to a place in a township the department serves
-    (Yicheng: "由镇街或部门提出申请"). Either way the call belongs to the township of the basic
-    grid it lies in, whose command centre judges it. A retried request (same
-    ``client_request_id``) returns the call it made."""
-    actor.require(rules.RAISE_ROLES, _("raise whistle calls"))
-    if request.client_request_id:
-        existing = session.scalar(sa.select(WhistleCall).where(
-            WhistleCall.client_request_id == request.client_request_id))
-        if existing is not None:
-            if existing.raised_by_user_id != actor.user_id:
-                raise Conflict.for_field("client_request_id",
-                                         _("This request id was already used by someone else."),
-                                         code="idempotency_key_reused")
-            return Outcome(existing, created=False)
-    if request.category_code is not None:
-        get_item(session, request.category_code)  # unknown_category for a code it lacks
-    lon, lat = wgs84_in_china(request.lon, request.lat, request.crs)
-    [found] = assign_with_index(session, grid_index, [lon], [lat], tolerance_m=tolerance_m)
-    grid = (session.get(Grid, uuid.UUID(found.basic), options=[defer(Grid.boundary)])
-            if found.basic is not None else None)
-    department = _raising_department(session, actor)
-    _check_place(session, actor, grid, department)
-    township = grid.township
-    department_ids = list(dict.fromkeys(request.department_ids))
-    if len(department_ids) > MAX_DEPARTMENTS:
-        raise Invalid.for_field("department_ids", f"Call at most {MAX_DEPARTMENTS} departments.")
-    _department_units(session, department_ids, township, "department_ids")
-    linked = list(dict.fromkeys(request.linked_case_ids))
-    if linked:
-        seen = set(session.scalars(sa.select(Case.id).where(
-            Case.id.in_(linked), visible_cases(session, actor))))
-        missing = [str(c) for c in linked if c not in seen]
-        if missing:
-            raise Invalid.for_field("linked_case_ids", f"No such case: {', '.join(missing)}.",
-                                    code="unknown_case")
-
-    call = WhistleCall(
-        id=new_id(), client_request_id=request.client_request_id, kind=request.kind,
-        category_code=request.category_code, description=request.description,
-        urgency=request.urgency, status=WhistleStatus.RAISED,
-        lon=lon, lat=lat, location=Point(lon, lat), input_crs=request.crs.value,
-        input_lon=request.lon, input_lat=request.lat, address=request.address,
-        grid_id=grid.id, grid_code=grid.code, township_id=township.id,
-        district_id=township.parent_id, linked_case_ids=[str(c) for c in linked],
-        photos=normalise_photos(request.photos), raised_at=now,
-        raised_by_user_id=actor.user_id, raised_by_unit_id=actor.unit_id,
-        raised_by_department_id=department.id if department is not None else None,
-        event_count=0, updated_at=now,
-    )
-    call.township = township
-    call.departments = [WhistleDepartment(unit_id=u, position=i, requested=True)
-                        for i, u in enumerate(department_ids)]
-    with session.no_autoflush:
-        session.add(call)
-        session.add(new_event(call, actor, Action.RAISE.value, None, WhistleStatus.RAISED, now, {
-            "kind": call.kind.value, "grid": call.grid_code,
-            "raised_by_department_id": str(department.id) if department is not None else None,
-            "department_ids": [str(u) for u in department_ids],
-            "linked_case_ids": call.linked_case_ids, "photos": call.photos}))
-        _notify(session, township.id, call, "whistle_raised",
-                _("Whistle call: {text}").format(text=call.description[:60]), now)
-    session.flush()
-    return Outcome(call, created=True)
 
 
 # --- judge -----------------------------------------------------------------------------------
@@ -371,8 +244,8 @@ def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
     if len(cooperating) + 1 > MAX_DEPARTMENTS:
         raise Invalid.for_field("cooperating_department_ids",
                                 f"Name at most {MAX_DEPARTMENTS} departments.")
-    _department_units(session, [lead_department_id], call.township, "lead_department_id")
-    _department_units(session, cooperating, call.township, "cooperating_department_ids")
+    department_units(session, [lead_department_id], call.township, "lead_department_id")
+    department_units(session, cooperating, call.township, "cooperating_department_ids")
 
     rows = {d.unit_id: d for d in call.departments}
     named = [(lead_department_id, DepartmentRole.LEAD)] + [
@@ -407,7 +280,7 @@ def accept(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
                          lead_department_id)],
         label=label(call), starts_at=now, supervisor_unit_id=actor.unit_id, now=now)
     for row in named_rows:
-        _notify(session, row.unit_id, call, "whistle_assigned",
+        notify_unit(session, row.unit_id, call, "whistle_assigned",
                 _(ROLE_TITLES[row.role]).format(text=call.description[:60]), now)
     return call
 
@@ -418,7 +291,7 @@ def reject(session: Session, actor: Actor, call: WhistleCall, *, version: int | 
     before = _begin(session, actor, call, Action.REJECT, version)
     call.rejection_reason = reason
     _judged(call, actor, now)
-    _notify(session, call.raised_by_unit_id, call, "whistle_rejected",
+    notify_unit(session, call.raised_by_unit_id, call, "whistle_rejected",
             _("Whistle call not accepted: {reason}").format(reason=reason[:60]), now)
     return _move(session, actor, call, Action.REJECT, before, WhistleStatus.REJECTED, now,
                  {"reason": reason})

@@ -12,7 +12,7 @@ from server.api.openapi import may_answer
 from server.api.schemas import ReasonSchema
 from server.api.whistle import schemas as s
 from server.auth.actor import Actor
-from server.whistle import queries, rules, services
+from server.whistle import queries, raising, rules, services
 from server.whistle.models import WhistleCall
 from sync.photos import link_photos
 from sync.photos import statuses as photo_statuses
@@ -85,8 +85,8 @@ def _load(actor: Actor, call_id: uuid.UUID) -> WhistleCall:
 def raise_call(body):
     """吹哨: raise a whistle call about a place in one's township (or department's area)"""
     actor = ctx.current_actor()
-    outcome = services.raise_call(
-        ctx.session(), actor, services.RaiseRequest(**body), grid_index=ctx.grid_index_cache(),
+    outcome = raising.raise_call(
+        ctx.session(), actor, raising.RaiseRequest(**body), grid_index=ctx.grid_index_cache(),
         tolerance_m=0.0, now=ctx.request_now())
     # Its photos, linked to it, can be downloaded by everyone who sees the call.
     link_photos(ctx.session(), outcome.call.photos, subject_type="whistle_call",
