@@ -21,7 +21,9 @@ each) and 500 elsewhere, starts the real app under gunicorn, and prints, over HT
     them devices of the one demo worker: what grows is the tables, which is the point);
 (d) push throughput: pushes of ``--ops`` (500) operations (notes, contacts with residents,
     arrivals) over ``--push-cases`` (50) of the worker's open cases, committed in chunks of
-    ``GRID_SYNC_PUSH_CHUNK`` (100): ops/s (median of ``--pushes``), and the same push
+    ``GRID_SYNC_PUSH_CHUNK`` (100): ops/s (median of ``--pushes``, after two warm-up pushes
+    per worker, whose times are printed apart: a worker's first push compiles what every
+    later one reuses), and the same push
     replayed (every operation answered ``duplicate``, nothing applied again). Baselines in
     the same run: a bare multi-row INSERT of the same event rows through psycopg (rolled
     back), and with ``--before DIR`` the same pushes against a server run from another
@@ -397,6 +399,16 @@ def push_stage(args: argparse.Namespace, url: str, rng: random.Random, env: dict
     tokens = {label: sign_in(base=base) for label, base in servers.items()}
     times: dict[str, list[float]] = {label: [] for label in servers}
     last: dict[str, list[dict]] = {}
+    # Warm-up, reported apart (as for /assign): each worker's first push compiles the
+    # statements and builds the schemas the push uses; a serving district's workers have
+    # long done that. Twice the workers, so each worker most likely gets one.
+    cold: dict[str, list[float]] = {label: [] for label in servers}
+    for _ in range(2 * args.workers):
+        for label, base in servers.items():
+            ms, counts = push(tokens[label], operations(cases, args.ops, rng, seq), base)
+            seq += args.ops
+            assert counts == {"applied": args.ops}, counts
+            cold[label].append(ms)
     for _ in range(args.pushes):  # alternating, so a load that comes and goes hits both
         for label, base in servers.items():
             ops = last[label] = operations(cases, args.ops, rng, seq)
@@ -412,7 +424,9 @@ def push_stage(args: argparse.Namespace, url: str, rng: random.Random, env: dict
         assert counts == {"duplicate": args.ops}, counts
         print(f"(d) {label}: push of {args.ops} operations over {len(cases)} cases: "
               f"{ms:,.0f} ms, {rates[label]:,.0f} ops/s (median of {args.pushes}, "
-              f"alternating); replayed {replay_ms:,.0f} ms, all duplicate")
+              f"alternating); replayed {replay_ms:,.0f} ms, all duplicate; the "
+              f"{len(cold[label])} warm-up pushes before: "
+              f"{', '.join(f'{ms:,.0f}' for ms in cold[label])} ms")
     raw = statistics.median(raw_insert_ms(url, cases, args.ops) for _ in range(3))
     print(f"    baseline: a bare {args.ops}-row INSERT of the event rows through psycopg: "
           f"{raw:,.0f} ms ({args.ops / raw * 1000:,.0f} rows/s); the push is "
