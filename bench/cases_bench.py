@@ -30,7 +30,7 @@ building it again; ``--cases 0`` skips the bulk load; ``--skip-list``, ``--skip-
 SQL; ``--port-base`` moves the five servers' ports, default 18901-18905).
 
 The intake comparison alone, on a small fresh database (the demo district, no bulk load;
-about a minute): ``--cases 0 --skip-list``, with ``BENCH_DATABASE_URL`` naming a database
+about 1.5 minutes): ``--cases 0 --skip-list``, with ``BENCH_DATABASE_URL`` naming a database
 of its own. Both sides of the ratio write into the same ``cases`` table, so its size moves
 them together; the 1M table is what the list queries need.
 """

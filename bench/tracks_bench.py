@@ -25,7 +25,7 @@ at about 1.3 m/s with GPS noise. Then, in the same run, it prints:
    (``server.staff.compliance.dwell_for``: one query per 100 people, each track one bytea of
    binary records, then geo/track.py per person), and the table's size per fix.
 
-Run: ``.venv/bin/python bench/tracks_bench.py`` (about 5 minutes on 2 cores; ``--staff 100``
+Run: ``.venv/bin/python bench/tracks_bench.py`` (about 6 minutes on 2 cores; ``--staff 100``
 for a quick run).
 """
 
