@@ -27,6 +27,12 @@ def _track(rng: random.Random, n: int) -> list[Fix]:
 
 def test_a_late_batch_is_judged_as_against_the_whole_window(db_session, world):
     limits = FieldLimits()
+
+    def judge(batch: list[Fix], known: list[Fix]):  # noqa: ANN202
+        return filter_fixes(batch, known, max_accuracy_m=limits.fix_max_accuracy_m,
+                            max_speed_mps=limits.fix_max_speed_mps,
+                            latest_allowed=NOW + timedelta(seconds=limits.fix_max_future_s))
+
     rng = random.Random(7)
     user_id = world.users["t1.worker"].id
     outside_mattered = 0
@@ -45,16 +51,9 @@ def test_a_late_batch_is_judged_as_against_the_whole_window(db_session, world):
         first, last = min(f.at for f in batch), max(f.at for f in batch)
         window = [f for f in stored
                   if first - ANCHOR_WINDOW <= f.at <= last + ANCHOR_WINDOW]
-        kept, dropped = filter_fixes(
-            batch, window, max_accuracy_m=limits.fix_max_accuracy_m,
-            max_speed_mps=limits.fix_max_speed_mps,
-            latest_allowed=NOW + timedelta(seconds=limits.fix_max_future_s))
-
+        kept, dropped = judge(batch, window)
         inside = [f for f in window if first <= f.at <= last]
-        outside_mattered += filter_fixes(
-            batch, inside, max_accuracy_m=limits.fix_max_accuracy_m,
-            max_speed_mps=limits.fix_max_speed_mps,
-            latest_allowed=NOW + timedelta(seconds=limits.fix_max_future_s)) != (kept, dropped)
+        outside_mattered += judge(batch, inside) != (kept, dropped)
 
         result = ingest_fixes(db_session, user_id, batch, limits=limits, now=NOW)
 
