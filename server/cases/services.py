@@ -123,18 +123,9 @@ def intake(
     """
     actor.require(INTAKE_ROLES, _("receive cases"))
     if request.client_request_id:
-        # The id alone first: nearly every request is new, and the whole case (with its
-        # joined units) is only worth loading for a retry.
-        existing_id = session.scalar(
-            sa.select(Case.id).where(Case.client_request_id == request.client_request_id)
-        )
-        if existing_id is not None:
-            existing = session.get_one(Case, existing_id)
-            if existing.received_by_user_id != actor.user_id:
-                raise Conflict.for_field("client_request_id",
-                                         _("This request id was already used by someone else."),
-                                         code="idempotency_key_reused")
-            return IntakeResult(existing, created=False)
+        retried = retried_intake(session, actor, request.client_request_id)
+        if retried is not None:
+            return retried
     _check_city_order(session, request)
     # unknown_category (422) for a code the catalogue lacks; the item also plans the dispatch.
     item = get_item(session, request.category_code) if request.category_code is not None else None
@@ -206,6 +197,35 @@ def intake(
             raise _duplicate_city_order(request.city_order_number) from exc
         raise
     return IntakeResult(case, created=True)
+
+
+def retried_intake(session: Session, actor: Actor,
+                   client_request_id: str) -> IntakeResult | None:
+    """The case an earlier request with this id created, or None; someone else's id is
+    refused (409), never shared."""
+    # The id alone first: nearly every request is new, and the whole case (with its joined
+    # units) is only worth loading for a retry.
+    existing_id = session.scalar(
+        sa.select(Case.id).where(Case.client_request_id == client_request_id))
+    if existing_id is None:
+        return None
+    existing = session.get_one(Case, existing_id)
+    if existing.received_by_user_id != actor.user_id:
+        raise Conflict.for_field("client_request_id",
+                                 _("This request id was already used by someone else."),
+                                 code="idempotency_key_reused")
+    return IntakeResult(existing, created=False)
+
+
+def raced_by_its_twin(error: IntegrityError, request: IntakeRequest) -> bool:
+    """Whether ``intake`` failed because the same request, sent again at once, created its
+    case first: both looked the id up, found nothing, and the unique index let one in.
+
+    The loser's transaction is then spoilt and holds a half-made twin, so only its caller
+    can recover: roll the transaction back and answer ``retried_intake`` (the retry's
+    answer), as a retry that came a moment later would have been answered.
+    """
+    return bool(request.client_request_id) and "client_request_id" in str(error.orig)
 
 
 def _duplicate_city_order(number: str) -> DuplicateCityOrder:
