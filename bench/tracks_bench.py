@@ -25,13 +25,22 @@ at about 1.3 m/s with GPS noise. Then, in the same run, it prints:
    (``server.staff.compliance.dwell_for``: one query per 100 people, each track one bytea of
    binary records, then geo/track.py per person), and the table's size per fix.
 
-Run: ``.venv/bin/python bench/tracks_bench.py`` (about 6 minutes on 2 cores; ``--staff 100``
+Stages 1-3 run in ``--streams`` processes at once (default 2), each over its own people
+on its own connection: as a server with two workers (gunicorn -w 2, as every other write
+bench here) takes the uploads of different people at the same moment. The COPY runs in as
+many streams, which makes the baseline faster too (11-12 s against 14-25 s in one stream on
+this 2-core machine). ``--streams 1`` measures one upload after another, as this bench did
+until the third session of 2026-12-03.
+
+Run: ``.venv/bin/python bench/tracks_bench.py`` (about 5 minutes on 2 cores; ``--staff 100``
 for a quick run).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import multiprocessing.synchronize
 import random
 import sys
 import time
@@ -148,7 +157,7 @@ def make_rows(posted: dict[uuid.UUID, list], seed: int) -> dict[uuid.UUID, list[
     return rows
 
 
-def copy_rows(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]]) -> float:
+def copy_rows(engine: sa.Engine, rows: dict[uuid.UUID, list[tuple]], _batches: list) -> float:
     raw = engine.raw_connection()
     try:
         started = time.perf_counter()
@@ -224,6 +233,55 @@ def ingest(
     return time.perf_counter() - started, stored, dropped
 
 
+_STREAM_WORK: tuple = ()  # what the forked streams read (set just before the fork)
+
+
+def _stream(i: int, n: int, start: multiprocessing.synchronize.Barrier,
+            results: multiprocessing.Queue) -> None:
+    """One stream: its share of the people (every n-th), on its own connection."""
+    url, work, rows, batches, extra = _STREAM_WORK
+    engine = sa.create_engine(url)
+    people = set(list(rows)[i::n])
+    mine = {u: r for u, r in rows.items() if u in people}
+    my_batches = [b for b in batches if b[0] in people]
+    with engine.connect() as conn:  # the connection made before the clock starts
+        conn.exec_driver_sql("SELECT 1")
+    start.wait()
+    results.put(work(engine, mine, my_batches, *extra))
+    engine.dispose()
+
+
+def in_streams(n: int, url: str, work, rows: dict, batches: list, *extra) -> tuple:  # noqa: ANN001
+    """``work(engine, rows, batches, *extra)`` in ``n`` forked processes at once, each over
+    its own people (as phones of different people upload at the same time, each request on
+    its own connection), and the wall time from their common start to the last one's end.
+    Returns (seconds, [each stream's result]). With n = 1, the work runs in this process."""
+    if n == 1:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        started = time.perf_counter()
+        result = work(engine, rows, batches, *extra)
+        elapsed = time.perf_counter() - started
+        engine.dispose()
+        return elapsed, [result]
+    global _STREAM_WORK  # noqa: PLW0603 - handed to the forked children, not shared back
+    _STREAM_WORK = (url, work, rows, batches, extra)
+    context = multiprocessing.get_context("fork")
+    start, results = context.Barrier(n + 1), context.Queue()
+    streams = [context.Process(target=_stream, args=(i, n, start, results)) for i in range(n)]
+    for stream in streams:
+        stream.start()
+    start.wait()
+    started = time.perf_counter()
+    outcomes = [results.get() for _ in streams]
+    elapsed = time.perf_counter() - started
+    for stream in streams:
+        stream.join()
+    _STREAM_WORK = ()
+    return elapsed, outcomes
+
+
 def empty_table(engine: sa.Engine) -> None:
     """Empty ``track_fixes`` and write out what the stage before left dirty, so that each
     stage starts alike and none pays for the last one's checkpoint."""
@@ -241,6 +299,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--staff", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--streams", type=int, default=2,
+                        help="COPY, the floor and ingestion each in this many processes at "
+                             "once over disjoint people (2: as gunicorn -w 2 takes uploads)")
     args = parser.parse_args()
     print(machine_line())
     url = postgis_url("gridops_bench_tracks")
@@ -260,8 +321,13 @@ def main() -> None:
     total = sum(len(r) for r in rows.values())
     print(f"{args.staff} staff, {total:,} fixes generated in {time.perf_counter() - t0:.1f} s")
 
+    limits = FieldLimits()
+    batches = [(u, s) for u in rows for s in range(0, FIXES_PER_DAY, BATCH)]
+    rng.shuffle(batches)  # late and out of order, interleaved across people
+    print(f"COPY, floor and ingestion each in {args.streams} process(es) at once, over "
+          "disjoint people")
     empty_table(engine)
-    copy_s = copy_rows(engine, rows)
+    copy_s, _ = in_streams(args.streams, url, copy_rows, rows, batches)
     assert count(engine) == total
     with engine.connect() as conn:
         size = conn.exec_driver_sql(  # a partitioned table's size is its partitions'
@@ -273,11 +339,7 @@ def main() -> None:
         f"table + index {size / 2**20:,.0f} MiB ({size / total:.0f} bytes/fix)"
     )
     empty_table(engine)
-
-    limits = FieldLimits()
-    batches = [(u, s) for u in rows for s in range(0, FIXES_PER_DAY, BATCH)]
-    rng.shuffle(batches)  # late and out of order, interleaved across people
-    floor_s = insert_per_batch(engine, rows, batches)
+    floor_s, _ = in_streams(args.streams, url, insert_per_batch, rows, batches)
     assert count(engine) == total
     print(
         f"one INSERT a batch:  {floor_s:7.1f} s  {total / floor_s:10,.0f} fixes/s   "
@@ -285,7 +347,8 @@ def main() -> None:
         "no checks)"
     )
     empty_table(engine)
-    ingest_s, stored, dropped = ingest(engine, rows, batches, limits)
+    ingest_s, outcomes = in_streams(args.streams, url, ingest, rows, batches, limits)
+    stored, dropped = sum(o[1] for o in outcomes), sum(o[2] for o in outcomes)
     assert count(engine) == stored
     print(
         f"ingestion service:   {ingest_s:7.1f} s  {total / ingest_s:10,.0f} fixes/s   "
