@@ -217,17 +217,6 @@ def retried_intake(session: Session, actor: Actor,
     return IntakeResult(existing, created=False)
 
 
-def raced_by_its_twin(error: IntegrityError, request: IntakeRequest) -> bool:
-    """Whether ``intake`` failed because the same request, sent again at once, created its
-    case first: both looked the id up, found nothing, and the unique index let one in.
-
-    The loser's transaction is then spoilt and holds a half-made twin, so only its caller
-    can recover: roll the transaction back and answer ``retried_intake`` (the retry's
-    answer), as a retry that came a moment later would have been answered.
-    """
-    return bool(request.client_request_id) and "client_request_id" in str(error.orig)
-
-
 def _duplicate_city_order(number: str) -> DuplicateCityOrder:
     return DuplicateCityOrder.for_field(
         "city_order_number",

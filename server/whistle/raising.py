@@ -91,6 +91,20 @@ def _check_place(session: Session, actor: Actor, grid: Grid | None,
                                        "lat": ["outside your township"]}})
 
 
+def retried_raise(session: Session, actor: Actor, client_request_id: str) -> Outcome | None:
+    """The call an earlier request with this id made, or None; someone else's id is refused
+    (409), never shared."""
+    existing = session.scalar(sa.select(WhistleCall).where(
+        WhistleCall.client_request_id == client_request_id))
+    if existing is None:
+        return None
+    if existing.raised_by_user_id != actor.user_id:
+        raise Conflict.for_field("client_request_id",
+                                 _("This request id was already used by someone else."),
+                                 code="idempotency_key_reused")
+    return Outcome(existing, created=False)
+
+
 def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
                grid_index: GridIndexCache, tolerance_m: float, now: datetime) -> Outcome:
     """吹哨: a township dispatcher or grid leader calls the departments to a place in its
@@ -100,14 +114,9 @@ def raise_call(session: Session, actor: Actor, request: RaiseRequest, *,
     ``client_request_id``) returns the call it made."""
     actor.require(rules.RAISE_ROLES, _("raise whistle calls"))
     if request.client_request_id:
-        existing = session.scalar(sa.select(WhistleCall).where(
-            WhistleCall.client_request_id == request.client_request_id))
-        if existing is not None:
-            if existing.raised_by_user_id != actor.user_id:
-                raise Conflict.for_field("client_request_id",
-                                         _("This request id was already used by someone else."),
-                                         code="idempotency_key_reused")
-            return Outcome(existing, created=False)
+        retried = retried_raise(session, actor, request.client_request_id)
+        if retried is not None:
+            return retried
     if request.category_code is not None:
         get_item(session, request.category_code)  # unknown_category for a code it lacks
     lon, lat = wgs84_in_china(request.lon, request.lat, request.crs)

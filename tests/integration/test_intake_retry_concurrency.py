@@ -1,10 +1,11 @@
-"""A phone on a weak network sends the same case twice at once (its first answer was slow, so
-it retried): on PostGIS with real connections, one request creates the case, the other answers
-that case (200), and nothing of the loser's half-made case is left behind. Before, the loser
-met the unique ``client_request_id`` at its flush and answered 500.
+"""A phone on a weak network sends the same case (or whistle call) twice at once (its first
+answer was slow, so it retried): on PostGIS with real connections, one request creates it,
+the other answers what the first made (200), and nothing of the loser's half-made copy is left
+behind. Before, the loser met the unique ``client_request_id`` at its flush and answered 500.
 
-Both requests are held just before they number the case, once each has checked that the key
-is new, so that they really race to the unique index every run; the rest is the public API.
+Both requests are held once each has checked that the key is new (just before the case is
+numbered, or the call's place looked up), so that they really race to the unique index every
+run; the rest is the public API.
 """
 
 from __future__ import annotations
@@ -16,30 +17,36 @@ import pytest
 import sqlalchemy as sa
 
 import server.cases.services as case_services
+import server.whistle.raising as raising
 from server.cases.models import Case, CaseEvent
 from server.extensions import db
 from server.supervision.models import Deadline
+from server.whistle.models import WhistleCall, WhistleEvent
 from tests.fixtures.cases import CATALOGUE, IN_T1_A1
+from tests.fixtures.whistle import PLACE
 from tests.fixtures.world import PASSWORD, build_world
 
 BODY = {"channel": "internet", "appeal_type": "complaint", "category_code": "01.01",
         "title": "t", "description": "d", "lon": IN_T1_A1[0], "lat": IN_T1_A1[1]}
 
 
-def _post_twice_at_once(app, monkeypatch, tokens: dict[str, str], key: str) -> dict[str, tuple]:  # noqa: ANN001
+def _post_twice_at_once(app, monkeypatch, tokens: dict[str, str], key: str, *,  # noqa: ANN001
+                        path: str = "/api/v1/cases", body: dict = BODY,
+                        hold: tuple = (case_services, "next_case_number")) -> dict[str, tuple]:
     both_checked = threading.Barrier(len(tokens), timeout=10)
-    numbered = case_services.next_case_number
+    module, name = hold
+    held = getattr(module, name)
 
-    def number_after_both_checked(session, now):  # noqa: ANN001, ANN202
+    def after_both_checked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         both_checked.wait()  # each has looked the key up and found nothing
-        return numbered(session, now)
+        return held(*args, **kwargs)
 
-    monkeypatch.setattr(case_services, "next_case_number", number_after_both_checked)
+    monkeypatch.setattr(module, name, after_both_checked)
     answers: dict[str, tuple] = {}
 
     def send(name: str) -> None:
         client = app.test_client()
-        response = client.post("/api/v1/cases", json={**BODY, "client_request_id": key},
+        response = client.post(path, json={**body, "client_request_id": key},
                                headers={"Authorization": f"Bearer {tokens[name]}"})
         answers[name] = (response.status_code, response.get_json())
 
@@ -111,4 +118,29 @@ def test_a_key_raced_by_someone_else_is_refused_not_shared(committing_postgis_ap
     with app.app_context():
         assert db.session.scalar(
             sa.select(sa.func.count()).select_from(Case).where(Case.client_request_id == key)) == 1
+        db.session.remove()
+
+
+@pytest.mark.concurrency
+def test_the_same_whistle_call_raised_twice_at_once_is_one_call(committing_postgis_app,
+                                                                monkeypatch):
+    app = committing_postgis_app
+    _world_with_catalogue(app)
+    token = _sign_in(app, "t1.dispatcher")
+    key = uuid.uuid4().hex
+
+    answers = _post_twice_at_once(
+        app, monkeypatch, {"phone": token, "retry": token}, key, path="/api/v1/whistle-calls",
+        body={"kind": "enforcement", "description": "d", "lon": PLACE[0], "lat": PLACE[1]},
+        hold=(raising, "assign_with_index"))
+
+    assert sorted(status for status, _ in answers.values()) == [200, 201], answers
+    [(_, first), (_, second)] = answers.values()
+    assert first["id"] == second["id"]
+    with app.app_context():
+        calls = db.session.scalars(
+            sa.select(WhistleCall.id).where(WhistleCall.client_request_id == key)).all()
+        assert [str(c) for c in calls] == [first["id"]]
+        events = db.session.scalars(sa.select(WhistleEvent.call_id)).all()
+        assert [str(c) for c in events] == [first["id"]]
         db.session.remove()

@@ -7,12 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
 from server.api.cases import schemas as s
 from server.api.cases.refusals import refusal_codes
+from server.api.idempotency import once_per_request_id
 from server.api.openapi import may_answer
 from server.api.schemas import PeriodQuerySchema
 from server.auth.actor import Actor
@@ -28,13 +28,7 @@ from server.cases.rules import (
     mask_name,
     mask_phone,
 )
-from server.cases.services import (
-    SUBJECT,
-    IntakeRequest,
-    intake,
-    raced_by_its_twin,
-    retried_intake,
-)
+from server.cases.services import SUBJECT, IntakeRequest, intake, retried_intake
 from server.cases.standing import actions_for, standings_of
 from server.org.models import Unit
 from server.reports.periods import PeriodKind, containing
@@ -113,20 +107,13 @@ def case_view(case: Case, actor: Actor, standing: Standing | None = None) -> dic
 def create_case(body):
     """Receive a case: assign its grids, number it, dispatch it by the catalogue"""
     actor, session, request = ctx.current_actor(), ctx.session(), IntakeRequest(**body)
-    try:
-        result = intake(
+    result = once_per_request_id(
+        session, request.client_request_id,
+        create=lambda: intake(
             session, actor, request, grid_index=ctx.grid_index_cache(),
             tolerance_m=ctx.setting("ASSIGN_TOLERANCE_M"),
-            urgent_completion=_urgent_completion(), now=ctx.request_now())
-    except IntegrityError as exc:
-        if not raced_by_its_twin(exc, request):
-            raise
-        # The same request sent twice at once: its twin's case is committed (the unique
-        # index waited for it), this one's half-made copy goes with the rollback.
-        session.rollback()
-        result = retried_intake(session, actor, request.client_request_id)
-        if result is None:
-            raise
+            urgent_completion=_urgent_completion(), now=ctx.request_now()),
+        retried=lambda: retried_intake(session, actor, request.client_request_id))
     # An attachment with a SHA-256 is a photo of the photo service: linking it shows it with
     # the case's photos, and it becomes downloadable once uploaded (before or after intake).
     for sha256 in dict.fromkeys(a["sha256"] for a in body["attachments"] if a.get("sha256")):

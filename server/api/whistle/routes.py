@@ -8,6 +8,7 @@ from typing import Any
 
 from server.api import context as ctx
 from server.api.blueprint import Blueprint
+from server.api.idempotency import once_per_request_id
 from server.api.openapi import may_answer
 from server.api.schemas import ReasonSchema
 from server.api.whistle import schemas as s
@@ -84,10 +85,13 @@ def _load(actor: Actor, call_id: uuid.UUID) -> WhistleCall:
             "unknown_case", "unknown_category", "unknown_department")
 def raise_call(body):
     """吹哨: raise a whistle call about a place in one's township (or department's area)"""
-    actor = ctx.current_actor()
-    outcome = raising.raise_call(
-        ctx.session(), actor, raising.RaiseRequest(**body), grid_index=ctx.grid_index_cache(),
-        tolerance_m=0.0, now=ctx.request_now())
+    actor, session, request = ctx.current_actor(), ctx.session(), raising.RaiseRequest(**body)
+    outcome = once_per_request_id(
+        session, request.client_request_id,
+        create=lambda: raising.raise_call(
+            session, actor, request, grid_index=ctx.grid_index_cache(), tolerance_m=0.0,
+            now=ctx.request_now()),
+        retried=lambda: raising.retried_raise(session, actor, request.client_request_id))
     # Its photos, linked to it, can be downloaded by everyone who sees the call.
     link_photos(ctx.session(), outcome.call.photos, subject_type="whistle_call",
                 subject_id=outcome.call.id, user_id=actor.user_id, now=ctx.request_now())
