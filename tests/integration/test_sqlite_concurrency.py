@@ -80,3 +80,37 @@ def test_sign_in_and_writes_at_once_all_wait_their_turn(sqlite_app: Flask) -> No
         calls = db.session.scalar(sa.select(sa.func.count()).select_from(WhistleCall))
         db.session.remove()
     assert calls == THREADS * ROUNDS
+
+
+def test_the_same_intake_sent_at_once_from_several_threads_makes_one_case(
+        sqlite_app: Flask) -> None:
+    """On SQLite the requests take turns (BEGIN IMMEDIATE), so a retry racing its original
+    finds the case the first one committed: one 201, the rest 200 with the same case."""
+    from server.cases.models import Case
+
+    app = sqlite_app
+    token = app.test_client().post("/api/v1/auth/login", json={
+        "username": "t1.dispatcher", "password": PASSWORD}).get_json()["token"]
+    body = {"client_request_id": "same-request-0001", "channel": "internet",
+            "appeal_type": "complaint", "title": "t", "description": "d",
+            "lon": PLACE[0], "lat": PLACE[1]}
+    answers: list[tuple[int, dict]] = []
+    start = threading.Barrier(THREADS, timeout=30)
+
+    def send() -> None:
+        client = app.test_client()
+        start.wait()
+        response = client.post("/api/v1/cases", json=body,
+                               headers={"Authorization": f"Bearer {token}"})
+        answers.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=send) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(status for status, _ in answers) == [200] * (THREADS - 1) + [201], answers
+    assert len({answer["id"] for _, answer in answers}) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+        db.session.remove()
