@@ -16,18 +16,23 @@ townships' grids, and prints:
    nearby-duplicate check) against the 1M-case table, as a ratio to a bare Flask endpoint
    that INSERTs one full ``cases`` row (every column, into the real table with all its
    indexes) per request through psycopg (target >= 0.5), and to a bare Flask JSON endpoint;
-   and two floors: one real intake's own statements (captured in process in step 2, with
+   and three floors: one real intake's own statements (captured in process in step 2, with
    their parameters) replayed through psycopg in one transaction, with fresh ids, no ORM and
-   no rules; and its writes alone (the case number and the INSERTs, every read left out).
+   no rules; its writes alone (the case number and the INSERTs, every read left out); and
+   those writes replayed inside this app's own stack (auth, the request parser and
+   CaseCreateSchema, the transaction per request, the answer through IntakeResultSchema).
    The first says what share of intake's time is Python, the second the most any intake
-   writing these rows in one transaction could reach. All under the same gunicorn settings
+   writing these rows in one transaction could reach, the third the most an intake on
+   Flask, webargs, marshmallow and SQLAlchemy could. All under the same gunicorn settings
    in the same run.
 
 Run: ``.venv/bin/python bench/cases_bench.py`` (about 4 minutes; ``--reuse`` keeps a
 database already loaded with at least ``--cases`` cases, upgrading its schema, instead of
 building it again; ``--cases 0`` skips the bulk load; ``--skip-list``, ``--skip-http``;
 ``--workers 2``, ``--seconds 8``, ``--runs 30``; ``--show-statements`` prints one intake's
-SQL; ``--port-base`` moves the five servers' ports, default 18901-18905).
+SQL; ``--port-base`` moves the six servers' ports, default 18901-18906;
+``--writes-without reminders,case_cooperators`` leaves those tables' INSERTs out of the two
+writes floors, to see what an intake that stopped writing them could gain).
 
 The intake comparison alone, on a small fresh database (the demo district, no bulk load;
 about 1.5 minutes): ``--cases 0 --skip-list``, with ``BENCH_DATABASE_URL`` naming a database
@@ -73,8 +78,8 @@ DISPATCHER = "wj.dispatcher"  # the demo's township dispatcher of 望京示范�
 TOWNSHIP_BOXES = ((116.40001, 39.98001, 116.45999, 40.01999),
                   (116.46001, 39.98001, 116.49999, 40.01199))
 INTAKE_CATEGORIES = ("01.01", "01.02", "01.04", "02.02", "04.01", "04.02", "06.03", "07.01")
-PORT_BASE = 18901  # --port-base: the five servers take this port and the next four
-PORT_OFFSETS = {"bare": 0, "insert": 1, "intake": 2, "floor": 3, "writes": 4}
+PORT_BASE = 18901  # --port-base: the six servers take this port and the next five
+PORT_OFFSETS = {"bare": 0, "insert": 1, "intake": 2, "floor": 3, "writes": 4, "stack": 5}
 # Each server first takes WARM_S seconds of the same load, not measured: every worker has
 # built its grid index, prepared its statements and filled its caches before the count.
 WARM_S = 3.0
@@ -362,10 +367,10 @@ def intake_body(rng: random.Random) -> dict:
     }
 
 
-def count_statements(url: str, n: int, show: bool) -> tuple[float, list[tuple]]:
+def count_statements(url: str, n: int, show: bool) -> tuple[float, list[tuple], dict]:
     """Average SQL statements per intake, through the real app in this process; prints them
     by kind (the first words of each statement). Also returns the last intake's statements
-    with their parameters, (statement, parameters), for the replay floors."""
+    with their parameters, (statement, parameters), and its answer, for the floors."""
     from config import Config
     from server.app import create_app
     from server.extensions import db
@@ -396,6 +401,7 @@ def count_statements(url: str, n: int, show: bool) -> tuple[float, list[tuple]]:
             response = client.post("/api/v1/cases", json=intake_body(rng), headers=headers)
             assert response.status_code == 201, response.get_json()
             assert response.get_json()["status"] == "dispatched", response.get_json()
+            answer = response.get_json()
             if show and i == 0:
                 for statement in seen[before:]:
                     print("   ", " ".join(statement.split())[:160])
@@ -409,7 +415,7 @@ def count_statements(url: str, n: int, show: bool) -> tuple[float, list[tuple]]:
           f"{elapsed / n * 1000:.1f} ms each): {len(seen) / n:.1f}")
     for kind, k in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {k / n:5.2f}  {kind}")
-    return len(seen) / n, last
+    return len(seen) / n, last, answer
 
 
 def _statement_kind(statement: str) -> str:
@@ -424,16 +430,74 @@ def _statement_kind(statement: str) -> str:
     return f"{verb} … FROM {table}"
 
 
-BARE_APP = textwrap.dedent(r"""
-    import json
+# One real intake's statements, captured in process (count_statements), replayed with their
+# parameters, no ORM, no rules. New rows get fresh ids (every id an INSERT gave, and each
+# reference to it), and the two unique strings a request brings (its client_request_id, the
+# case number) are this request's. The number starts with B: remove_bench_cases finds the
+# replayed cases by it. Imported by both bench apps below from the run's temporary folder.
+REPLAY_MODULE = textwrap.dedent(r"""
     import os
     import pickle
     import re
+    import uuid
+
+    NAME = re.compile(r"(__|_)\d+$")
+    COUNTER = [0]
+
+
+    def _rows(params):
+        return params if isinstance(params, list) else [params]
+
+
+    class Replay:
+        def __init__(self, statements):
+            self.statements = statements
+            self.new_ids = {v for statement, params in statements
+                            if statement.startswith("INSERT") for p in _rows(params)
+                            for k, v in p.items()
+                            if isinstance(v, uuid.UUID) and NAME.sub("", k) == "id"}
+
+        @classmethod
+        def from_env(cls, *, writes_only=False):
+            # writes_only: the case number and the INSERTs, as if every read (the retry
+            # check, catalogue, grid, units, nearby duplicates) were free, less the tables
+            # of --writes-without (what an intake that stopped writing them would save).
+            with open(os.environ["BARE_INTAKE_SQL"], "rb") as f:
+                statements = pickle.load(f)
+            if writes_only:
+                without = tuple(f"INSERT INTO {table} " for table in
+                                os.environ.get("BENCH_WRITES_WITHOUT", "").split(",") if table)
+                statements = [r for r in statements
+                              if (r[0].startswith("INSERT") or "nextval(" in r[0])
+                              and not r[0].startswith(without)]
+            return cls(statements)
+
+        def run(self, cursor, client_request_id):
+            COUNTER[0] += 1
+            fresh = {old: uuid.uuid4() for old in self.new_ids}
+            unique = {"client_request_id": client_request_id,
+                      "number": f"B{os.getpid() % 100000:05d}-{COUNTER[0]:07d}"}
+
+            def remap(p):
+                return {k: unique.get(NAME.sub("", k), fresh.get(v, v))
+                        if not isinstance(v, (list, dict)) else v for k, v in p.items()}
+
+            for statement, params in self.statements:
+                if isinstance(params, list):
+                    cursor.executemany(statement, [remap(p) for p in params])
+                else:
+                    cursor.execute(statement, remap(params))
+""")
+
+BARE_APP = textwrap.dedent(r"""
+    import json
+    import os
     import uuid
     from datetime import datetime, timezone
 
     import psycopg
     from flask import Flask, request
+    from replay import Replay
 
     app = Flask(__name__)
     _conn = None
@@ -483,26 +547,10 @@ BARE_APP = textwrap.dedent(r"""
         return {"id": str(case_id), "client_request_id": body["client_request_id"],
                 "status": "dispatched"}, 201
 
-    # The floor: one real intake's own statements (bench_http captures them in process),
-    # replayed with their parameters in one transaction, no ORM, no rules. New rows get
-    # fresh ids (every id an INSERT gave, and each reference to it), and the two unique
-    # strings a request brings (its client_request_id, the case number) are this request's.
-    REPLAY = []
-    if os.environ.get("BARE_INTAKE_SQL"):
-        with open(os.environ["BARE_INTAKE_SQL"], "rb") as f:
-            REPLAY = pickle.load(f)
-    NAME = re.compile(r"(__|_)\d+$")
-
-    def _rows(params):
-        return params if isinstance(params, list) else [params]
-
-    NEW_IDS = {v for statement, params in REPLAY if statement.startswith("INSERT")
-               for p in _rows(params) for k, v in p.items()
-               if isinstance(v, uuid.UUID) and NAME.sub("", k) == "id"}
-
-    # The same with the reads left out: the case number and the rows, as if every read
-    # (the retry check, catalogue, grid, units, nearby duplicates) were free.
-    WRITES = [r for r in REPLAY if r[0].startswith("INSERT") or "nextval(" in r[0]]
+    # The floors: one real intake's own statements in one transaction, and its writes alone.
+    REPLAY = Replay.from_env() if os.environ.get("BARE_INTAKE_SQL") else Replay([])
+    WRITES = Replay.from_env(writes_only=True) if os.environ.get("BARE_INTAKE_SQL") \
+        else Replay([])
 
     @app.post("/intake-sql")
     def intake_sql():
@@ -512,24 +560,54 @@ BARE_APP = textwrap.dedent(r"""
     def intake_writes():
         return _replay(WRITES)
 
-    def _replay(statements):
+    def _replay(replay):
         body = request.get_json()
-        COUNTER[0] += 1
-        fresh = {old: uuid.uuid4() for old in NEW_IDS}
-        unique = {"client_request_id": body["client_request_id"],
-                  "number": f"B{os.getpid() % 100000:05d}-{COUNTER[0]:07d}"}
-
-        def remap(p):
-            return {k: unique.get(NAME.sub("", k), fresh.get(v, v))
-                    if not isinstance(v, (list, dict)) else v for k, v in p.items()}
-
         with conn().transaction(), conn().cursor() as cursor:
-            for statement, params in statements:
-                if isinstance(params, list):
-                    cursor.executemany(statement, [remap(p) for p in params])
-                else:
-                    cursor.execute(statement, remap(params))
+            replay.run(cursor, body["client_request_id"])
         return {"client_request_id": body["client_request_id"], "status": "dispatched"}, 201
+""")
+
+# Our own stack with intake's writes and nothing else: the same app (create_app: auth, its
+# request parser with CaseCreateSchema, the rate limiter's hooks, the one transaction per
+# request, the answer dumped through IntakeResultSchema) under the same gunicorn as POST
+# /api/v1/cases, but no reads and no rules: the route replays one real intake's writes on the
+# request's own database connection and answers the case that intake answered. An intake on
+# Flask, webargs, marshmallow and SQLAlchemy that writes these rows cannot be faster.
+STACK_APP = textwrap.dedent(r"""
+    import json
+    import os
+
+    import server.app
+    from replay import Replay
+    from server.api import context as ctx
+    from server.api.blueprint import Blueprint
+    from server.api.cases import schemas as s
+    from server.cases.services import IntakeRequest
+
+    blp = Blueprint("bench_stack", __name__, url_prefix="bench-stack")
+    WRITES = Replay.from_env(writes_only=True)
+    with open(os.environ["BENCH_INTAKE_ANSWER"], encoding="utf-8") as f:
+        ANSWER = s.IntakeResultSchema().load(json.load(f))  # dumps back to the same JSON
+
+    @blp.route("", methods=["POST"])
+    @blp.arguments(s.CaseCreateSchema)
+    @blp.response(201, s.IntakeResultSchema)
+    def intake_stack(body):
+        ctx.current_actor()
+        request = IntakeRequest(**body)
+        connection = ctx.session().connection().connection.driver_connection
+        with connection.cursor() as cursor:
+            WRITES.run(cursor, request.client_request_id)
+        return ANSWER, 201
+
+    _register = server.app.register_blueprints
+
+    def _with_bench_route(api):
+        _register(api)
+        api.register_blueprint(blp, url_prefix="/api/v1/bench-stack")
+
+    server.app.register_blueprints = _with_bench_route
+    app = server.app.create_app()
 """)
 
 
@@ -548,10 +626,11 @@ def case_row_template(url: str) -> str:
     return json.dumps({c: [types[c], v] for c, v in row.items()})
 
 
-def bench_http(url: str, workers: int, seconds: float, replay: list[tuple],
-               port_base: int = PORT_BASE) -> None:
-    """Five servers, one after another: same gunicorn, workers and client; only the app
-    differs. ``replay``: one intake's statements with their parameters (count_statements)."""
+def bench_http(url: str, workers: int, seconds: float, replay: list[tuple], answer: dict,
+               port_base: int = PORT_BASE, writes_without: str = "") -> None:
+    """Six servers, one after another: same gunicorn, workers and client; only the app
+    differs. ``replay``: one intake's statements with their parameters, ``answer`` its
+    answer (count_statements)."""
     ports = {name: port_base + offset for name, offset in PORT_OFFSETS.items()}
     engine = sa.create_engine(url)
     with engine.begin() as conn:
@@ -559,15 +638,19 @@ def bench_http(url: str, workers: int, seconds: float, replay: list[tuple],
         before = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar()
         deadlines_before = conn.exec_driver_sql("SELECT count(*) FROM deadlines").scalar()
         reminders_before = conn.exec_driver_sql("SELECT count(*) FROM reminders").scalar()
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+           "BENCH_WRITES_WITHOUT": writes_without}
     rngs: dict[int, random.Random] = {}
 
     def body(thread: int, _n: int) -> dict:
         return intake_body(rngs.setdefault(thread, random.Random(1000 + thread)))
 
     with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "replay.py").write_text(REPLAY_MODULE)
         Path(tmp, "bare_app.py").write_text(BARE_APP)
+        Path(tmp, "stack_app.py").write_text(STACK_APP)
         Path(tmp, "intake.sql.pickle").write_bytes(pickle.dumps(replay))
+        Path(tmp, "intake.answer.json").write_text(json.dumps(answer), encoding="utf-8")
         bare_env = {**env, "PYTHONPATH": tmp, "BARE_PG_DSN": psycopg_dsn(url),
                     "BARE_CASE_ROW": case_row_template(url),
                     "BARE_INTAKE_SQL": str(Path(tmp, "intake.sql.pickle"))}
@@ -583,10 +666,18 @@ def bench_http(url: str, workers: int, seconds: float, replay: list[tuple],
         insert = bare_server("insert", "/insert")
         floor = bare_server("floor", "/intake-sql")
         writes = bare_server("writes", "/intake-writes")
-    token = sign_in(url)
+        token = sign_in(url)
+        auth = {"Authorization": f"Bearer {token}"}
+        stack_env = {**env, "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}",
+                     "BARE_INTAKE_SQL": bare_env["BARE_INTAKE_SQL"],
+                     "BENCH_INTAKE_ANSWER": str(Path(tmp, "intake.answer.json"))}
+        with gunicorn("stack_app:app", ports["stack"], workers=workers, env=stack_env,
+                      cwd=Path(tmp)) as base:
+            path = base + "/api/v1/bench-stack"
+            closed_loop(path, body, seconds=WARM_S, expect=201, headers=auth)
+            stack = closed_loop(path, body, seconds=seconds, expect=201, headers=auth)
     with gunicorn("server.app:create_app()", ports["intake"], workers=workers, env=env,
                   ) as base:
-        auth = {"Authorization": f"Bearer {token}"}
         closed_loop(base + "/api/v1/cases", body, seconds=WARM_S, expect=201, headers=auth)
         ours = closed_loop(base + "/api/v1/cases", body, seconds=seconds, expect=201,
                            headers=auth)
@@ -607,6 +698,9 @@ def bench_http(url: str, workers: int, seconds: float, replay: list[tuple],
     print("  " + insert.line("bare Flask + one full cases-row INSERT"))
     print("  " + floor.line("bare Flask + intake's own SQL replayed"))
     print("  " + writes.line("bare Flask + intake's writes replayed"))
+    print("  " + stack.line("our stack + intake's writes replayed"))
+    if writes_without:
+        print(f"    (both writes floors leave out the INSERTs into: {writes_without})")
     print("  " + ours.line("POST /api/v1/cases (intake)"))
     print(f"  intake wrote {added:,} cases ({undispatched} not dispatched), "
           f"{deadlines - deadlines_before:,} deadlines, {reminders - reminders_before:,} "
@@ -620,6 +714,10 @@ def bench_http(url: str, workers: int, seconds: float, replay: list[tuple],
           "   (the most this design's statements allow)")
     print(f"  its writes alone / full-row INSERT  : {writes.rate / insert.rate:8.2f}"
           "   (the most these rows in one transaction allow, every read free)")
+    print(f"  our stack + its writes / full-row INSERT: {stack.rate / insert.rate:4.2f}"
+          "   (the most an intake on this app's stack writing these rows can reach)")
+    print(f"  intake / our stack + its writes     : {ours.rate / stack.rate:8.2f}"
+          "   (the rest is the reads and the rules)")
 
 
 # What a baseline case can carry, in the order the foreign keys need them removed.
@@ -656,6 +754,9 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--show-statements", action="store_true")
     parser.add_argument("--port-base", type=int, default=PORT_BASE)
+    parser.add_argument("--writes-without", default="", metavar="TABLES",
+                        help="comma-separated tables whose INSERTs the two writes floors "
+                             "leave out, e.g. reminders")
     args = parser.parse_args()
 
     print(machine_line())
@@ -669,9 +770,10 @@ def main() -> None:
         load_cases(url, args.cases)
     if not args.skip_list:
         bench_list(url, args.runs)
-    _, replay = count_statements(url, 20, args.show_statements)
+    _, replay, answer = count_statements(url, 20, args.show_statements)
     if not args.skip_http:
-        bench_http(url, args.workers, args.seconds, replay, args.port_base)
+        bench_http(url, args.workers, args.seconds, replay, answer, args.port_base,
+                   args.writes_without)
     print(machine_line())
 
 
