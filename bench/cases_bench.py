@@ -548,9 +548,8 @@ BARE_APP = textwrap.dedent(r"""
                 "status": "dispatched"}, 201
 
     # The floors: one real intake's own statements in one transaction, and its writes alone.
-    REPLAY = Replay.from_env() if os.environ.get("BARE_INTAKE_SQL") else Replay([])
-    WRITES = Replay.from_env(writes_only=True) if os.environ.get("BARE_INTAKE_SQL") \
-        else Replay([])
+    REPLAY = Replay.from_env()
+    WRITES = Replay.from_env(writes_only=True)
 
     @app.post("/intake-sql")
     def intake_sql():
@@ -771,6 +770,13 @@ def main() -> None:
     if not args.skip_list:
         bench_list(url, args.runs)
     _, replay, answer = count_statements(url, 20, args.show_statements)
+    # A misspelt table would leave nothing out and the floors would read as if it had.
+    written = {_statement_kind(s).removeprefix("INSERT ") for s, _ in replay
+               if s.startswith("INSERT")}
+    unknown = set(filter(None, args.writes_without.split(","))) - written
+    if unknown:
+        parser.error(f"--writes-without: intake writes no rows into {', '.join(sorted(unknown))}"
+                     f" (it writes into {', '.join(sorted(written))})")
     if not args.skip_http:
         bench_http(url, args.workers, args.seconds, replay, answer, args.port_base,
                    args.writes_without)
